@@ -1,0 +1,94 @@
+package protocol
+
+// ThreadItem is one entry of a turn.
+type ThreadItem struct {
+	UserMessage      *UserMessageItem      `union:"userMessage,UserMessageThreadItem"`
+	AgentMessage     *AgentMessageItem     `union:"agentMessage,AgentMessageThreadItem"`
+	CommandExecution *CommandExecutionItem `union:"commandExecution,CommandExecutionThreadItem"`
+}
+
+func (ThreadItem) UnionKind() UnionKind            { return TaggedUnion }
+func (ThreadItem) Variants() []Variant             { return taggedVariants[ThreadItem]() }
+func (u ThreadItem) MarshalJSON() ([]byte, error)  { return marshalTagged(u) }
+func (u *ThreadItem) UnmarshalJSON(b []byte) error { return unmarshalTagged(b, u) }
+
+// ID returns the id of the item's variant.
+func (u ThreadItem) ID() string {
+	switch {
+	case u.UserMessage != nil:
+		return u.UserMessage.ID
+	case u.AgentMessage != nil:
+		return u.AgentMessage.ID
+	case u.CommandExecution != nil:
+		return u.CommandExecution.ID
+	}
+	return ""
+}
+
+// UserMessageItem is the user's input to a turn.
+type UserMessageItem struct {
+	ID            string      `json:"id"`
+	ClientID      *string     `json:"clientId"`
+	Content       []UserInput `json:"content"`
+	StartedAtMs   *int64      `json:"startedAtMs"`
+	CompletedAtMs *int64      `json:"completedAtMs"`
+}
+
+// AgentMessageItem is text the agent says.
+type AgentMessageItem struct {
+	ID            string `json:"id"`
+	Text          string `json:"text"`
+	StartedAtMs   *int64 `json:"startedAtMs"`
+	CompletedAtMs *int64 `json:"completedAtMs"`
+}
+
+// CommandExecutionItem is one command a turn runs.
+type CommandExecutionItem struct {
+	ID string `json:"id"`
+	// Command is the command line as the user sees it.
+	Command string `json:"command"`
+	// Cwd is the absolute directory the command runs in.
+	Cwd            string                 `json:"cwd"`
+	ProcessID      *string                `json:"processId"`
+	Source         CommandExecutionSource `json:"source"`
+	Status         CommandExecutionStatus `json:"status"`
+	CommandActions []CommandAction        `json:"commandActions"`
+	// AggregatedOutput is the tail (at most 1 MiB) of stdout and stderr
+	// interleaved as they arrived; null until the command completes. When the
+	// managed proxy denied a request of the command, a line saying why ends it.
+	AggregatedOutput *string `json:"aggregatedOutput"`
+	ExitCode         *int32  `json:"exitCode"`
+	DurationMs       *int64  `json:"durationMs"`
+	StartedAtMs      *int64  `json:"startedAtMs"`
+	CompletedAtMs    *int64  `json:"completedAtMs"`
+}
+
+// CommandExecutionStatus is where a command item is in its life.
+type CommandExecutionStatus string
+
+const (
+	CommandInProgress CommandExecutionStatus = "inProgress"
+	CommandCompleted  CommandExecutionStatus = "completed"
+	CommandFailed     CommandExecutionStatus = "failed"
+	CommandDeclined   CommandExecutionStatus = "declined"
+)
+
+// EnumValues implements Enum.
+func (CommandExecutionStatus) EnumValues() []string {
+	return enumStrings([]CommandExecutionStatus{CommandInProgress, CommandCompleted, CommandFailed, CommandDeclined})
+}
+
+// CommandExecutionSource says who started a command.
+type CommandExecutionSource string
+
+const (
+	SourceAgent                  CommandExecutionSource = "agent"
+	SourceUserShell              CommandExecutionSource = "userShell"
+	SourceUnifiedExecStartup     CommandExecutionSource = "unifiedExecStartup"
+	SourceUnifiedExecInteraction CommandExecutionSource = "unifiedExecInteraction"
+)
+
+// EnumValues implements Enum.
+func (CommandExecutionSource) EnumValues() []string {
+	return enumStrings([]CommandExecutionSource{SourceAgent, SourceUserShell, SourceUnifiedExecStartup, SourceUnifiedExecInteraction})
+}

@@ -1,0 +1,32 @@
+package protocol
+
+import "encoding/json"
+
+// The JSON-RPC envelope types. They exist for the schema (JSONRPCMessage.json);
+// the rpc package maps them to its connection library. On the wire the
+// "jsonrpc":"2.0" member is omitted on output and optional on input.
+
+// JSONRPCRequest is a request expecting a response.
+type JSONRPCRequest struct {
+	ID     RequestID       `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// JSONRPCNotification is a message without an id that expects no response.
+type JSONRPCNotification struct {
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// JSONRPCResponse is a successful response.
+type JSONRPCResponse struct {
+	ID     RequestID       `json:"id"`
+	Result json.RawMessage `json:"result"`
+}
+
+// JSONRPCError is a failed response.
+type JSONRPCError struct {
+	ID    RequestID `json:"id"`
+	Error Error     `json:"error"`
+}

@@ -1,0 +1,26 @@
+package protocol
+
+// TurnStartParams starts a turn on a thread. The response comes at once, with
+// the turn in progress; notifications follow.
+type TurnStartParams struct {
+	ThreadID string      `json:"threadId"`
+	Input    []UserInput `json:"input"`
+	// ApprovalPolicy and Cwd override the thread's for this turn and later ones.
+	ApprovalPolicy *AskForApproval `json:"approvalPolicy,omitempty"`
+	Cwd            *string         `json:"cwd,omitempty"`
+}
+
+// TurnStartResponse carries the started turn.
+type TurnStartResponse struct {
+	Turn Turn `json:"turn"`
+}
+
+// TurnInterruptParams stops a running turn: its command's process group is
+// killed, pending approvals are cleared, and it completes "interrupted".
+type TurnInterruptParams struct {
+	ThreadID string `json:"threadId"`
+	TurnID   string `json:"turnId"`
+}
+
+// TurnInterruptResponse is empty.
+type TurnInterruptResponse struct{}
