@@ -6,4 +6,11 @@
 // its output by the tests in this package. Regenerate them with
 //
 //	go test ./schema -update
+//
+// The generator reads the doc comments of package protocol from its source
+// directory, so it runs only in a source tree; the app-server binary embeds
+// the golden files instead (see package app-server) and writes them with
+// WriteDir. README.md explains the generator's decisions.
 package schema
+
+//go:generate go test . -update
