@@ -1,0 +1,84 @@
+package netapproval
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+)
+
+// serveConnect tunnels one CONNECT request after the policy allows it.
+func (h *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, a *Attachment) {
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = r.Host, "" // no port: the default, 443
+	}
+	k, ok := requestKey(host, port, ProtocolHTTPS)
+	if !ok {
+		writeBlockedText(w, k, refuseUnparsable(a, k))
+		return
+	}
+	v := a.t.check(r.Context(), a, Request{Key: k, Method: r.Method})
+	if !v.allow {
+		if !v.abandoned {
+			writeBlockedText(w, k, v.denial)
+		}
+		return
+	}
+	upstream, err := h.m.dialTCP(r.Context(), k)
+	if err != nil {
+		var d *Denial
+		if errors.As(err, &d) {
+			a.recordBlock(k, d)
+			writeBlockedText(w, k, d)
+			return
+		}
+		http.Error(w, "upstream connect failed: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	client, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		upstream.Close()
+		http.Error(w, "tunnel unavailable", http.StatusInternalServerError)
+		return
+	}
+	both := multiCloser{client, upstream}
+	tr, ok := a.t.track(v.ref, both)
+	if !ok {
+		both.Close()
+		return
+	}
+	defer tr.close()
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	// The client may have sent its first bytes (a TLS ClientHello) along
+	// with the CONNECT; they sit in the server's buffer.
+	if n := brw.Reader.Buffered(); n > 0 {
+		buffered, _ := brw.Reader.Peek(n)
+		if _, err := upstream.Write(buffered); err != nil {
+			return
+		}
+	}
+	pipe(client, upstream)
+}
+
+// pipe copies both ways until both directions end. When one direction ends
+// its write side is half-closed so the peer sees EOF; closing either
+// connection (revocation, Close) ends both copies.
+func pipe(a, b net.Conn) {
+	errc := make(chan error, 2)
+	copyHalf := func(dst, src net.Conn) {
+		_, err := io.Copy(dst, src)
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		} else {
+			dst.Close()
+		}
+		errc <- err
+	}
+	go copyHalf(a, b)
+	go copyHalf(b, a)
+	<-errc
+	<-errc
+}

@@ -1,0 +1,56 @@
+// Package netapproval is the managed network approval layer: commands that
+// a turn runs reach the network only through a loopback proxy that this
+// package owns, and every destination that no rule allows is put to the
+// user once, keyed by (host, protocol, port). See docs NETWORK.md.
+//
+// # Model
+//
+//   - Policy: host normalization (NormalizeHost), allow and deny lists with
+//     wildcards, local/private address protection (IsNonPublic, resolving
+//     names with a 2 s bound and failing closed, and checking the address
+//     again at dial time against DNS rebinding), limited mode, and the
+//     persisted rules of <home>/rules.toml (Rules).
+//   - Approval service, one per thread (Thread): pending prompts deduped by
+//     Key (the first request owns the prompt, concurrent requests for the
+//     key wait on it), the thread's session allow and deny caches, prompt
+//     timeouts, grants (Grants, Revoke) and block records (Blocks).
+//   - Proxy listeners on 127.0.0.1 ephemeral ports: an HTTP forward proxy
+//     with CONNECT, and SOCKS5 with CONNECT and UDP ASSOCIATE.
+//   - Attribution: each command execution gets its own credential
+//     (Attachment). A request without a valid credential gets 407 (SOCKS5:
+//     authentication failure), and every request is tied to one thread,
+//     turn and command.
+//
+// The package imports neither session, rpc nor protocol. It talks upward
+// through Prompter (asks the user) and Notifier (grant changes, warnings),
+// which the server implements.
+//
+// # Use
+//
+//	rules, err := netapproval.OpenRules(filepath.Join(home, "rules.toml"))
+//	m, err := netapproval.NewManager(netapproval.Options{Config: cfg, Rules: rules, Logger: log, Notifier: n})
+//	err = m.Start()                      // binds the listeners
+//	defer m.Close()                      // stops everything it started
+//
+//	t, err := m.OpenThread(threadID, prompter) // per thread; t.Close() when the thread unloads
+//	a, err := m.Attach(netapproval.ExecInfo{ThreadID: threadID, TurnID: turnID,
+//		CommandID: itemID, Command: cmdline, PromptsAllowed: policy != "never"})
+//	cmd.Env = append(cmd.Env, a.Env()...) // HTTP_PROXY, ALL_PROXY, NO_PROXY="" ...
+//	... run the command ...
+//	blocks := a.Blocks()                 // why requests were refused, for the item
+//	a.Close()                            // revokes the credential
+//
+//	t.Interrupt()                        // turn interrupted or client gone: pending prompts deny
+//	t.Grants(); t.Revoke(filter)         // network/grants/list and /revoke
+//
+// The Prompter is called on a goroutine owned by the thread and must return
+// promptly with ctx.Err() once its context ends (timeout, Interrupt, Close).
+// An AnswerCancel denies the request like a decline; the caller that sees
+// the answer (the session) interrupts the turn.
+//
+// Deliberately not here: the wire types (package protocol), sending the
+// approval request (package session implements Prompter), and OS-level
+// enforcement. Without a network namespace a program may ignore the proxy
+// variables; the design keeps room for an enforced mode where the proxy is
+// the only reachable address.
+package netapproval

@@ -1,0 +1,244 @@
+package netapproval
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// httpProxy is the HTTP forward proxy: absolute-form requests are
+// forwarded, CONNECT is tunnelled, and the policy runs before any dial.
+type httpProxy struct{ m *Manager }
+
+func (h *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.m
+	if !m.enter() {
+		http.Error(w, "proxy shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer m.leave()
+	a := h.authenticate(r)
+	if a == nil {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="app-server"`)
+		http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
+		return
+	}
+	if r.Method == http.MethodConnect {
+		h.serveConnect(w, r, a)
+		return
+	}
+	h.serveForward(w, r, a)
+}
+
+// authenticate checks the Proxy-Authorization Basic credential.
+func (h *httpProxy) authenticate(r *http.Request) *Attachment {
+	scheme, enc, ok := strings.Cut(r.Header.Get("Proxy-Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return nil
+	}
+	user, token, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return nil
+	}
+	return h.m.authenticate(user, token)
+}
+
+// requestKey builds the key for host and port text as a request named them.
+// A host that does not normalize is returned as written with ok false; it
+// is denied without a prompt.
+func requestKey(host, port string, p Protocol) (Key, bool) {
+	k := Key{Host: host, Protocol: p, Port: p.defaultPort()}
+	if port != "" {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 {
+			return k, false
+		}
+		k.Port = uint16(n)
+	}
+	norm, err := NormalizeHost(host)
+	if err != nil || k.Port == 0 {
+		return k, false
+	}
+	k.Host = norm
+	return k, true
+}
+
+// refuseUnparsable records and returns the denial of a request whose
+// destination does not parse.
+func refuseUnparsable(a *Attachment, k Key) *Denial {
+	d := &Denial{Reason: ReasonNotAllowed, Source: SourceBaselinePolicy, Message: "Destination host is not valid."}
+	a.recordBlock(k, d)
+	return d
+}
+
+// serveForward forwards one absolute-form plain HTTP request.
+func (h *httpProxy) serveForward(w http.ResponseWriter, r *http.Request, a *Attachment) {
+	if !r.URL.IsAbs() || r.URL.Scheme != "http" || r.URL.Host == "" {
+		http.Error(w, "this proxy forwards absolute-form http:// requests and CONNECT only", http.StatusBadRequest)
+		return
+	}
+	k, ok := requestKey(r.URL.Hostname(), r.URL.Port(), ProtocolHTTP)
+	if !ok {
+		writeBlockedJSON(w, k, refuseUnparsable(a, k))
+		return
+	}
+	v := a.t.check(r.Context(), a, Request{Key: k, Method: r.Method})
+	if !v.allow {
+		if !v.abandoned {
+			writeBlockedJSON(w, k, v.denial)
+		}
+		return
+	}
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	note := &dialNote{}
+	ctx = context.WithValue(ctx, dialNoteKey{}, note)
+	tr, ok := a.t.track(v.ref, closerFunc(func() error { cancel(); return nil }))
+	if !ok {
+		http.Error(w, "thread closed", http.StatusServiceUnavailable)
+		return
+	}
+	defer tr.release()
+
+	out := r.Clone(ctx)
+	out.RequestURI = ""
+	out.Close = false
+	if r.ContentLength == 0 {
+		out.Body = nil
+	}
+	removeHopHeaders(out.Header)
+	resp, err := h.m.transport.RoundTrip(out)
+	if err != nil {
+		if note.denial != nil {
+			a.recordBlock(k, note.denial)
+			writeBlockedJSON(w, k, note.denial)
+			return
+		}
+		h.m.log.Debug("http proxy upstream failed", "key", k.String(), "err", err)
+		http.Error(w, "upstream request failed: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	removeHopHeaders(resp.Header)
+	for name, vals := range resp.Header {
+		w.Header()[name] = vals
+	}
+	w.WriteHeader(resp.StatusCode)
+	copyFlushing(w, resp.Body)
+}
+
+// copyFlushing copies a response body, flushing after each read so
+// streamed responses reach the client as they arrive.
+func copyFlushing(w http.ResponseWriter, body io.Reader) {
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			_ = rc.Flush()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// dialNote carries a dial-time denial out of http.Transport, which does not
+// promise to return the dialer's error unwrapped.
+type dialNote struct{ denial *Denial }
+
+type dialNoteKey struct{}
+
+// dialForTransport is the Transport's DialContext: it vets the destination
+// again (DNS rebinding) and dials the vetted address.
+func (m *Manager) dialForTransport(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := requestKey(host, port, ProtocolHTTP)
+	if !ok {
+		return nil, errors.New("netapproval: invalid upstream address " + addr)
+	}
+	c, err := m.dialTCP(ctx, k)
+	var d *Denial
+	if errors.As(err, &d) {
+		if note, _ := ctx.Value(dialNoteKey{}).(*dialNote); note != nil {
+			note.denial = d
+		}
+	}
+	return c, err
+}
+
+// hopHeaders are the hop-by-hop headers of RFC 7230 section 6.1 (plus the
+// proxy ones), never forwarded.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// removeHopHeaders deletes hop-by-hop headers, including those the
+// Connection header names.
+func removeHopHeaders(h http.Header) {
+	for _, v := range h.Values("Connection") {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+}
+
+// blockedBody is the JSON body of a refused plain HTTP request; the field
+// order is part of the wire contract.
+type blockedBody struct {
+	Status   string `json:"status"`
+	Host     string `json:"host"`
+	Reason   string `json:"reason"`
+	Decision string `json:"decision"`
+	Source   string `json:"source"`
+	Protocol string `json:"protocol"`
+	Port     uint16 `json:"port"`
+	Message  string `json:"message"`
+}
+
+// writeBlockedJSON writes the 403 of a refused plain HTTP request.
+func writeBlockedJSON(w http.ResponseWriter, k Key, d *Denial) {
+	body, _ := json.Marshal(blockedBody{
+		Status: "blocked", Host: k.Host, Reason: d.Reason.String(), Decision: "deny",
+		Source: d.Source.String(), Protocol: k.Protocol.String(), Port: k.Port, Message: d.Message,
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Proxy-Error", d.Tag().String())
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write(body)
+}
+
+// writeBlockedText writes the 403 of a refused CONNECT: the same header and
+// a one-line text body.
+func writeBlockedText(w http.ResponseWriter, k Key, d *Denial) {
+	body := "blocked: " + d.Tag().String() + " " + k.hostPort() + ": " + d.Message + "\n"
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Proxy-Error", d.Tag().String())
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = io.WriteString(w, body)
+}

@@ -1,0 +1,208 @@
+package netapproval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Resolver looks up the addresses of a name. *net.Resolver satisfies it.
+// LookupNetIP must honour ctx: the policy bounds every lookup (2 s) and
+// treats an error or an empty answer as a denial (fail closed).
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Dialer opens upstream TCP connections. *net.Dialer satisfies it. The
+// address it receives is always an IP literal and port that the policy has
+// vetted, never a name, so a name cannot re-resolve to a private address
+// between the check and the connection (DNS rebinding).
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// lookupTimeout bounds each policy lookup.
+const lookupTimeout = 2 * time.Second
+
+// Config is the network section of the server configuration.
+type Config struct {
+	// Mode is full (zero value) or limited.
+	Mode Mode
+	// AllowedDomains are host patterns allowed without a prompt:
+	// "example.com" (exact), "*.example.com" (subdomains only),
+	// "**.example.com" (apex and subdomains), "*" (everything), and
+	// "region*.cdn.example" ('*' within one label). Only exact entries lift
+	// the local/private protection for that literal host.
+	AllowedDomains []string
+	// DeniedDomains are host patterns denied without a prompt; deny wins
+	// over every allow. "*" is rejected.
+	DeniedDomains []string
+	// AllowLocalBinding turns the local/private protection off.
+	AllowLocalBinding bool
+	// ApprovalTimeout bounds each prompt; zero waits for the client forever.
+	ApprovalTimeout time.Duration
+	// TimeoutDefault is applied when a prompt times out: AnswerDecline (also
+	// the meaning of the zero value) or AnswerAllowOnce.
+	TimeoutDefault AnswerKind
+}
+
+// policy is the thread-independent part of an evaluation: config lists,
+// persisted rules, mode and local protection. It is immutable after
+// construction except through rules, which publishes snapshots.
+type policy struct {
+	mode           Mode
+	allow, deny    patternSet
+	allowLocal     bool
+	timeout        time.Duration
+	timeoutDefault AnswerKind
+	rules          *Rules
+	resolver       Resolver
+}
+
+func newPolicy(cfg Config, rules *Rules, res Resolver) (*policy, error) {
+	allow, err := compilePatterns("allowed_domains", allowList, cfg.AllowedDomains)
+	if err != nil {
+		return nil, err
+	}
+	denyp, err := compilePatterns("denied_domains", denyList, cfg.DeniedDomains)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Mode != ModeFull && cfg.Mode != ModeLimited {
+		return nil, fmt.Errorf("netapproval: invalid mode %v", cfg.Mode)
+	}
+	td := cfg.TimeoutDefault
+	switch td {
+	case 0:
+		td = AnswerDecline
+	case AnswerDecline, AnswerAllowOnce:
+	default:
+		return nil, fmt.Errorf("netapproval: approval_timeout_default %v is not supported (want decline or accept)", td)
+	}
+	if cfg.ApprovalTimeout < 0 {
+		return nil, errors.New("netapproval: negative approval timeout")
+	}
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	return &policy{
+		mode: cfg.Mode, allow: allow, deny: denyp, allowLocal: cfg.AllowLocalBinding,
+		timeout: cfg.ApprovalTimeout, timeoutDefault: td, rules: rules, resolver: res,
+	}, nil
+}
+
+// Request is one destination a command asked the proxy for.
+type Request struct {
+	Key Key
+	// Method is the HTTP method of a plain HTTP request (limited mode
+	// checks it); empty for other protocols.
+	Method string
+}
+
+// grantRef names what allowed (or denied) a request, so hits and open
+// connections are counted per grant and revoking a grant finds the
+// connections it allowed. The zero grantRef is "not a grant" (config lists,
+// allow once).
+type grantRef struct {
+	scope  Scope
+	key    Key    // ScopeSession: the key
+	host   string // ScopePersistent: the rule's host pattern
+	action Action
+}
+
+// denied checks the config deny list and persisted deny rules.
+func (p *policy) denied(host string) (grantRef, bool) {
+	if _, ok := p.deny.match(host); ok {
+		return grantRef{}, true
+	}
+	if pat, ok := p.rules.cur.Load().deny.match(host); ok {
+		return grantRef{scope: ScopePersistent, host: pat.text, action: ActionDeny}, true
+	}
+	return grantRef{}, false
+}
+
+// allowed checks the config allow list and persisted allow rules.
+func (p *policy) allowed(host string) (grantRef, bool) {
+	if _, ok := p.allow.match(host); ok {
+		return grantRef{}, true
+	}
+	if pat, ok := p.rules.cur.Load().allow.match(host); ok {
+		return grantRef{scope: ScopePersistent, host: pat.text, action: ActionAllow}, true
+	}
+	return grantRef{}, false
+}
+
+// localOK reports whether local/private protection is lifted for host:
+// globally by AllowLocalBinding, or for an exact literal entry (never a
+// wildcard) in the allow list or the persisted allow rules.
+func (p *policy) localOK(host string) bool {
+	return p.allowLocal || p.allow.hasExact(host) || p.rules.cur.Load().allow.hasExact(host)
+}
+
+// checkLocal denies a local/private destination unless localOK. Names are
+// resolved; any non-public address, a failed lookup or an empty answer
+// denies.
+func (p *policy) checkLocal(ctx context.Context, host string) *Denial {
+	if p.localOK(host) {
+		return nil
+	}
+	_, err := p.publicAddrs(ctx, host)
+	var d *Denial
+	if errors.As(err, &d) {
+		return d
+	}
+	if err != nil {
+		return &Denial{Reason: ReasonNotAllowedLocal, Source: SourceBaselinePolicy, Message: err.Error()}
+	}
+	return nil
+}
+
+// publicAddrs resolves host (an IP literal resolves to itself) and fails
+// with a *Denial if any address is non-public or the lookup fails.
+func (p *policy) publicAddrs(ctx context.Context, host string) ([]netip.Addr, error) {
+	if isLocalName(host) {
+		return nil, deny(ReasonNotAllowedLocal, SourceBaselinePolicy)
+	}
+	addrs, err := p.resolve(ctx, host)
+	if err != nil {
+		return nil, &Denial{Reason: ReasonNotAllowedLocal, Source: SourceBaselinePolicy,
+			Message: fmt.Sprintf("Could not resolve %s to check it is not a local/private address.", host)}
+	}
+	for _, a := range addrs {
+		if IsNonPublic(a) {
+			return nil, deny(ReasonNotAllowedLocal, SourceBaselinePolicy)
+		}
+	}
+	return addrs, nil
+}
+
+// resolve returns the addresses of host with the lookup bounded by
+// lookupTimeout. An empty answer is an error.
+func (p *policy) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if a, ok := hostAddr(host); ok {
+		return []netip.Addr{a}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	addrs, err := p.resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("netapproval: no addresses for %s", host)
+	}
+	return addrs, nil
+}
+
+// dialAddrs returns the addresses a connection to host may use, checked
+// again at dial time: a name that now resolves to a private address is
+// refused with a *Denial even though it passed the first check.
+func (p *policy) dialAddrs(ctx context.Context, host string) ([]netip.Addr, error) {
+	if p.localOK(host) {
+		return p.resolve(ctx, host)
+	}
+	return p.publicAddrs(ctx, host)
+}

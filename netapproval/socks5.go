@@ -1,0 +1,345 @@
+package netapproval
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// SOCKS5 wire constants, RFC 1928 (and RFC 1929 for username/password).
+const socksVersion = 5
+
+// socksMethod is an authentication method (RFC 1928 section 3).
+type socksMethod byte
+
+const (
+	methodUserPass     socksMethod = 0x02
+	methodNoAcceptable socksMethod = 0xff
+)
+
+// RFC 1929 section 2: the subnegotiation version and its status bytes.
+const (
+	userPassVersion = 0x01
+	userPassOK      = 0x00
+	userPassFailed  = 0x01
+)
+
+// socksCmd is a request command (RFC 1928 section 4).
+type socksCmd byte
+
+const (
+	cmdConnect      socksCmd = 0x01
+	cmdUDPAssociate socksCmd = 0x03
+)
+
+// socksAtyp is an address type (RFC 1928 section 5).
+type socksAtyp byte
+
+const (
+	atypIPv4   socksAtyp = 0x01
+	atypDomain socksAtyp = 0x03
+	atypIPv6   socksAtyp = 0x04
+)
+
+// socksReply is a reply code (RFC 1928 section 6).
+type socksReply byte
+
+const (
+	repSucceeded        socksReply = 0x00
+	repGeneralFailure   socksReply = 0x01
+	repNotAllowed       socksReply = 0x02 // connection not allowed by ruleset
+	repHostUnreachable  socksReply = 0x04
+	repConnRefused      socksReply = 0x05
+	repCmdNotSupported  socksReply = 0x07
+	repAddrNotSupported socksReply = 0x08
+)
+
+// handshakeTimeout bounds the negotiation and request phase, so an idle
+// local client cannot hold a handler forever. The policy decision (which
+// may wait for the user) runs after the deadline is cleared.
+const handshakeTimeout = 30 * time.Second
+
+// errAddrType marks a request with an unknown address type.
+var errAddrType = errors.New("socks5: unsupported address type")
+
+// socksRequest is a parsed request (RFC 1928 section 4).
+type socksRequest struct {
+	cmd  socksCmd
+	host string // IP literal or domain name, as sent
+	port uint16
+}
+
+// serveSOCKS runs the SOCKS5 accept loop until the listener closes.
+func (m *Manager) serveSOCKS(ln net.Listener) {
+	defer m.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				m.log.Error("socks5 proxy stopped", "err", err)
+			}
+			return
+		}
+		if !m.enter() {
+			c.Close()
+			return
+		}
+		go m.serveSOCKSConn(c)
+	}
+}
+
+// serveSOCKSConn handles one SOCKS5 client connection to its end.
+func (m *Manager) serveSOCKSConn(c net.Conn) {
+	defer m.leave()
+	defer c.Close()
+	// Close must be able to end a connection in any phase.
+	stop := context.AfterFunc(m.ctx, func() { c.Close() })
+	defer stop()
+
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	br := bufio.NewReader(c)
+	a, err := m.socksAuthenticate(br, c)
+	if err != nil || a == nil {
+		return
+	}
+	req, err := readSocksRequest(br)
+	if errors.Is(err, errAddrType) {
+		writeSocksReply(c, repAddrNotSupported, netip.AddrPort{})
+		return
+	}
+	if err != nil {
+		return
+	}
+	_ = c.SetDeadline(time.Time{})
+	switch req.cmd {
+	case cmdConnect:
+		m.socksConnect(a, c, br, req)
+	case cmdUDPAssociate:
+		m.socksAssociate(a, c, br, req)
+	default:
+		writeSocksReply(c, repCmdNotSupported, netip.AddrPort{})
+	}
+}
+
+// socksAuthenticate negotiates username/password authentication (the only
+// method offered) and checks the credential. It returns nil after telling
+// the client why when the client cannot or did not authenticate.
+func (m *Manager) socksAuthenticate(br *bufio.Reader, w io.Writer) (*Attachment, error) {
+	var hdr [2]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return nil, err
+	}
+	if hdr[0] != socksVersion {
+		return nil, errors.New("socks5: bad version")
+	}
+	methods := make([]byte, hdr[1])
+	if _, err := io.ReadFull(br, methods); err != nil {
+		return nil, err
+	}
+	offered := false
+	for _, mth := range methods {
+		if socksMethod(mth) == methodUserPass {
+			offered = true
+		}
+	}
+	if !offered {
+		_, err := w.Write([]byte{socksVersion, byte(methodNoAcceptable)})
+		return nil, err
+	}
+	if _, err := w.Write([]byte{socksVersion, byte(methodUserPass)}); err != nil {
+		return nil, err
+	}
+	ver, err := br.ReadByte()
+	if err != nil {
+		return nil, err
+	}
+	if ver != userPassVersion {
+		return nil, errors.New("socks5: bad auth version")
+	}
+	user, err := readShortString(br)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := readShortString(br)
+	if err != nil {
+		return nil, err
+	}
+	a := m.authenticate(user, pass)
+	status := byte(userPassOK)
+	if a == nil {
+		status = userPassFailed
+	}
+	if _, err := w.Write([]byte{userPassVersion, status}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// readShortString reads a length-prefixed string (one length byte).
+func readShortString(br *bufio.Reader) (string, error) {
+	n, err := br.ReadByte()
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(br, b); err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func readSocksRequest(br *bufio.Reader) (socksRequest, error) {
+	var hdr [3]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return socksRequest{}, err
+	}
+	if hdr[0] != socksVersion {
+		return socksRequest{}, errors.New("socks5: bad request version")
+	}
+	host, port, err := readSocksAddr(br)
+	if err != nil {
+		return socksRequest{}, err
+	}
+	return socksRequest{cmd: socksCmd(hdr[1]), host: host, port: port}, nil
+}
+
+// readSocksAddr reads ATYP, DST.ADDR and DST.PORT.
+func readSocksAddr(r io.ByteReader) (string, uint16, error) {
+	atyp, err := r.ReadByte()
+	if err != nil {
+		return "", 0, err
+	}
+	var n int
+	switch socksAtyp(atyp) {
+	case atypIPv4:
+		n = 4
+	case atypIPv6:
+		n = 16
+	case atypDomain:
+		l, err := r.ReadByte()
+		if err != nil {
+			return "", 0, err
+		}
+		n = int(l)
+	default:
+		return "", 0, errAddrType
+	}
+	b := make([]byte, n+2)
+	for i := range b {
+		if b[i], err = r.ReadByte(); err != nil {
+			return "", 0, err
+		}
+	}
+	port := binary.BigEndian.Uint16(b[n:])
+	switch socksAtyp(atyp) {
+	case atypIPv4:
+		return netip.AddrFrom4([4]byte(b[:4])).String(), port, nil
+	case atypIPv6:
+		return netip.AddrFrom16([16]byte(b[:16])).String(), port, nil
+	}
+	return string(b[:n]), port, nil
+}
+
+// appendSocksAddr appends ATYP, ADDR and PORT for an IP address.
+func appendSocksAddr(b []byte, ap netip.AddrPort) []byte {
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		v4 := a.As4()
+		b = append(append(b, byte(atypIPv4)), v4[:]...)
+	} else if a.Is6() {
+		v6 := a.As16()
+		b = append(append(b, byte(atypIPv6)), v6[:]...)
+	} else {
+		b = append(b, byte(atypIPv4), 0, 0, 0, 0)
+	}
+	return binary.BigEndian.AppendUint16(b, ap.Port())
+}
+
+// writeSocksReply writes a reply with the bound address.
+func writeSocksReply(w io.Writer, rep socksReply, bound netip.AddrPort) error {
+	b := appendSocksAddr([]byte{socksVersion, byte(rep), 0}, bound)
+	_, err := w.Write(b)
+	return err
+}
+
+// socksConnect serves CONNECT: policy, vetted dial, then a tunnel.
+func (m *Manager) socksConnect(a *Attachment, c net.Conn, br *bufio.Reader, req socksRequest) {
+	k, ok := requestKey(req.host, strconv.Itoa(int(req.port)), ProtocolSOCKS5TCP)
+	if !ok {
+		refuseUnparsable(a, k)
+		writeSocksReply(c, repNotAllowed, netip.AddrPort{})
+		return
+	}
+	v := a.t.check(m.ctx, a, Request{Key: k})
+	if !v.allow {
+		writeSocksReply(c, repNotAllowed, netip.AddrPort{})
+		return
+	}
+	up, err := m.dialTCP(m.ctx, k)
+	if err != nil {
+		var d *Denial
+		switch {
+		case errors.As(err, &d):
+			a.recordBlock(k, d)
+			writeSocksReply(c, repNotAllowed, netip.AddrPort{})
+		case errors.Is(err, syscall.ECONNREFUSED):
+			writeSocksReply(c, repConnRefused, netip.AddrPort{})
+		default:
+			writeSocksReply(c, repHostUnreachable, netip.AddrPort{})
+		}
+		return
+	}
+	both := multiCloser{c, up}
+	tr, ok := a.t.track(v.ref, both)
+	if !ok {
+		both.Close()
+		return
+	}
+	defer tr.close()
+	bound, _ := netip.ParseAddrPort(up.LocalAddr().String())
+	if err := writeSocksReply(c, repSucceeded, bound); err != nil {
+		return
+	}
+	if n := br.Buffered(); n > 0 {
+		early, _ := br.Peek(n)
+		if _, err := up.Write(early); err != nil {
+			return
+		}
+	}
+	pipe(c, up)
+}
+
+// socksAssociate serves UDP ASSOCIATE until the control connection closes.
+func (m *Manager) socksAssociate(a *Attachment, c net.Conn, br *bufio.Reader, req socksRequest) {
+	relay, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		writeSocksReply(c, repGeneralFailure, netip.AddrPort{})
+		return
+	}
+	upstream, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		relay.Close()
+		writeSocksReply(c, repGeneralFailure, netip.AddrPort{})
+		return
+	}
+	as := newUDPAssoc(m, a, c, relay, upstream, req)
+	defer as.close()
+	if err := writeSocksReply(c, repSucceeded, relay.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+		return
+	}
+	done := make(chan struct{}, 2)
+	go as.relayFromClient(done)
+	go as.relayFromUpstream(done)
+	// RFC 1928 section 7: the association ends with its TCP connection.
+	_, _ = io.Copy(io.Discard, br)
+	as.close()
+	<-done
+	<-done
+}

@@ -1,0 +1,204 @@
+package netapproval
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+)
+
+// maxDatagram is the largest UDP payload.
+const maxDatagram = 65535
+
+// udpAssoc is one SOCKS5 UDP association. The policy decides per
+// destination key on the first datagram to it; the decision holds for the
+// association's lifetime (a UDP client retries, and prompting per datagram
+// would be unusable). Revoking a grant that allowed a destination closes
+// the whole association.
+type udpAssoc struct {
+	m        *Manager
+	a        *Attachment
+	ctrl     net.Conn     // the TCP control connection
+	relay    *net.UDPConn // client-facing, on 127.0.0.1
+	upstream *net.UDPConn // destination-facing
+	hint     netip.AddrPort
+	once     sync.Once
+	// ctx ends with the association, so a decision in progress (a prompt)
+	// stops waiting when the client goes away.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex              // guards the fields below
+	client  netip.AddrPort          // the client's UDP address, learned from its first datagram
+	allowed map[Key]netip.AddrPort  // destination key -> vetted address
+	denied  map[Key]bool            // keys refused for this association
+	peers   map[netip.AddrPort]bool // vetted addresses replies may come from
+	tracked []*tracked              // registrations with the thread
+}
+
+func newUDPAssoc(m *Manager, a *Attachment, ctrl net.Conn, relay, upstream *net.UDPConn, req socksRequest) *udpAssoc {
+	as := &udpAssoc{
+		m: m, a: a, ctrl: ctrl, relay: relay, upstream: upstream,
+		allowed: make(map[Key]netip.AddrPort), denied: make(map[Key]bool), peers: make(map[netip.AddrPort]bool),
+	}
+	as.ctx, as.cancel = context.WithCancel(m.ctx)
+	if ip, err := netip.ParseAddr(req.host); err == nil {
+		as.hint = netip.AddrPortFrom(ip.Unmap(), req.port)
+	}
+	return as
+}
+
+// close ends the association: both sockets and the control connection.
+func (as *udpAssoc) close() error {
+	as.once.Do(func() {
+		as.cancel()
+		as.relay.Close()
+		as.upstream.Close()
+		as.ctrl.Close()
+		as.mu.Lock()
+		list := as.tracked
+		as.tracked = nil
+		as.mu.Unlock()
+		for _, tr := range list {
+			tr.release()
+		}
+	})
+	return nil
+}
+
+// relayFromClient forwards the client's datagrams to allowed destinations.
+func (as *udpAssoc) relayFromClient(done chan<- struct{}) {
+	defer func() { done <- struct{}{} }()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := as.relay.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		if !as.acceptClient(from) {
+			continue
+		}
+		host, port, payload, ok := parseUDPDatagram(buf[:n])
+		if !ok {
+			continue
+		}
+		dest, ok := as.destination(host, port)
+		if !ok {
+			continue
+		}
+		_, _ = as.upstream.WriteToUDPAddrPort(payload, dest)
+	}
+}
+
+// relayFromUpstream returns replies from vetted destinations to the client.
+func (as *udpAssoc) relayFromUpstream(done chan<- struct{}) {
+	defer func() { done <- struct{}{} }()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := as.upstream.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		as.mu.Lock()
+		known, client := as.peers[from], as.client
+		as.mu.Unlock()
+		if !known || !client.IsValid() {
+			continue // not a destination this association was allowed to reach
+		}
+		pkt := appendSocksAddr([]byte{0, 0, 0}, from)
+		pkt = append(pkt, buf[:n]...)
+		_, _ = as.relay.WriteToUDPAddrPort(pkt, client)
+	}
+}
+
+// acceptClient pins the association to the first sender that matches the
+// address the client announced (RFC 1928 section 7), and drops others.
+func (as *udpAssoc) acceptClient(from netip.AddrPort) bool {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.client.IsValid() {
+		return from == as.client
+	}
+	if h := as.hint; h.Addr().IsValid() && !h.Addr().IsUnspecified() {
+		if h.Addr() != from.Addr() || (h.Port() != 0 && h.Port() != from.Port()) {
+			return false
+		}
+	}
+	as.client = from
+	return true
+}
+
+// destination decides a datagram's destination once per key and returns
+// the vetted address to send to.
+func (as *udpAssoc) destination(host string, port uint16) (netip.AddrPort, bool) {
+	k, ok := requestKey(host, strconv.Itoa(int(port)), ProtocolSOCKS5UDP)
+	as.mu.Lock()
+	dest, allowed := as.allowed[k]
+	refused := as.denied[k]
+	as.mu.Unlock()
+	if allowed {
+		return dest, true
+	}
+	if refused {
+		return netip.AddrPort{}, false
+	}
+	if !ok {
+		refuseUnparsable(as.a, k)
+		as.refuse(k)
+		return netip.AddrPort{}, false
+	}
+	v := as.a.t.check(as.ctx, as.a, Request{Key: k})
+	if !v.allow {
+		as.refuse(k)
+		return netip.AddrPort{}, false
+	}
+	addrs, err := as.m.policy.dialAddrs(as.ctx, k.Host)
+	if err != nil {
+		var d *Denial
+		if errors.As(err, &d) {
+			as.a.recordBlock(k, d)
+		}
+		as.refuse(k)
+		return netip.AddrPort{}, false
+	}
+	dest = netip.AddrPortFrom(addrs[0].Unmap(), k.Port)
+	tr, ok := as.a.t.track(v.ref, as)
+	if !ok {
+		as.close()
+		return netip.AddrPort{}, false
+	}
+	as.mu.Lock()
+	as.allowed[k] = dest
+	as.peers[dest] = true
+	as.tracked = append(as.tracked, tr)
+	as.mu.Unlock()
+	return dest, true
+}
+
+func (as *udpAssoc) refuse(k Key) {
+	as.mu.Lock()
+	as.denied[k] = true
+	as.mu.Unlock()
+}
+
+// Close lets the association be a tracked connection: revocation closes it.
+func (as *udpAssoc) Close() error { return as.close() }
+
+// parseUDPDatagram splits a client datagram (RFC 1928 section 7) into its
+// destination and payload. Fragments are not supported and are dropped.
+func parseUDPDatagram(b []byte) (host string, port uint16, payload []byte, ok bool) {
+	if len(b) < 4 || b[0] != 0 || b[1] != 0 || b[2] != 0 {
+		return "", 0, nil, false
+	}
+	r := bytes.NewReader(b[3:])
+	host, port, err := readSocksAddr(r)
+	if err != nil {
+		return "", 0, nil, false
+	}
+	return host, port, b[len(b)-r.Len():], true
+}
