@@ -82,7 +82,7 @@ type fileCommandRule struct {
 }
 
 const rulesHeader = "# Persisted network and command rules of app-server.\n" +
-	"# app-server rewrites this file atomically and keeps every rule; hand edits are kept too.\n\n"
+	"# app-server rewrites this file atomically; rules added by hand are kept, comments are not.\n\n"
 
 // OpenRules loads the rules file at path; a missing file means no rules.
 // A file that does not parse is an error naming the file and line; it is
