@@ -18,6 +18,12 @@
 //   - Lists in server payloads are always written as [] when empty, never null,
 //     unless the published type is nullable ([]T with a "nullable" comment).
 //   - Unknown input fields are ignored.
+//   - In the generated schema (package schema), a pointer field is nullable;
+//     a field is required when it is not a pointer and has no omitempty, or
+//     when it is tagged jsonschema:"required" (Thread.ProjectID: always sent,
+//     possibly null); an omitempty slice or map is a nullable array or object
+//     and not required; embedded structs are inlined. In TypeScript a field
+//     is optional (name?:) exactly when it has omitempty.
 //   - Unions (UserInput, ThreadItem, CommandAction, ThreadStatus,
 //     CommandExecutionApprovalDecision, SandboxPolicy) have hand-written
 //     MarshalJSON and UnmarshalJSON; decoding an unknown tag or a missing

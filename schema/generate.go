@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -197,16 +196,4 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// methodTypes returns the Go types of the method table, for tests.
-func methodTypes() []reflect.Type {
-	var out []reflect.Type
-	for _, m := range protocol.Methods {
-		out = append(out, m.Params)
-		if m.Result != nil {
-			out = append(out, m.Result)
-		}
-	}
-	return out
 }
