@@ -134,5 +134,5 @@ func (a *Attachment) recordBlock(k Key, d *Denial) {
 	a.t.blocks = appendBounded(a.t.blocks, b, maxThreadBlocks)
 	a.t.mu.Unlock()
 	a.m.log.Info("network request blocked", "thread", a.t.id, "turn", a.info.TurnID, "command", a.info.CommandID,
-		"key", k.String(), "reason", d.Reason.String(), "source", d.Source.String())
+		"exec", a.info.Command, "key", k.String(), "reason", d.Reason.String(), "source", d.Source.String())
 }

@@ -67,18 +67,21 @@ func (h *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, a *Atta
 // its write side is half-closed so the peer sees EOF; closing either
 // connection (revocation, Close) ends both copies.
 func pipe(a, b net.Conn) {
-	errc := make(chan error, 2)
-	copyHalf := func(dst, src net.Conn) {
-		_, err := io.Copy(dst, src)
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		} else {
-			dst.Close()
-		}
-		errc <- err
+	done := make(chan struct{}, 2)
+	go copyHalf(a, b, done)
+	go copyHalf(b, a, done)
+	<-done
+	<-done
+}
+
+// copyHalf copies src to dst, then half-closes dst (or closes it when it
+// cannot half-close) and signals done.
+func copyHalf(dst, src net.Conn, done chan<- struct{}) {
+	_, _ = io.Copy(dst, src)
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	} else {
+		_ = dst.Close()
 	}
-	go copyHalf(a, b)
-	go copyHalf(b, a)
-	<-errc
-	<-errc
+	done <- struct{}{}
 }

@@ -354,6 +354,11 @@ func (m *Manager) dialTCP(ctx context.Context, k Key) (net.Conn, error) {
 	}
 	var errs []error
 	for _, a := range addrs {
+		if m.isSelf(netip.AddrPortFrom(a.Unmap(), k.Port)) {
+			// A proxied request to the proxy itself would loop (and carry
+			// the credential of another command through).
+			return nil, &Denial{Reason: ReasonNotAllowedLocal, Source: SourceBaselinePolicy, Message: "The proxy cannot connect to itself."}
+		}
 		c, err := m.dialer.DialContext(ctx, "tcp", net.JoinHostPort(a.String(), strconv.Itoa(int(k.Port))))
 		if err == nil {
 			return c, nil
@@ -364,6 +369,13 @@ func (m *Manager) dialTCP(ctx context.Context, k Key) (net.Conn, error) {
 		}
 	}
 	return nil, errors.Join(errs...)
+}
+
+// isSelf reports whether ap is one of the proxy's own listeners.
+func (m *Manager) isSelf(ap netip.AddrPort) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.started && (ap == m.httpAddr || ap == m.socksAddr)
 }
 
 // closerFunc adapts a function to io.Closer.

@@ -78,7 +78,8 @@ func newProxyWorld(t *testing.T, cfg Config) *proxyWorld {
 	})
 	w.th, err = w.m.OpenThread("t1", PrompterFunc(func(ctx context.Context, req PromptRequest) (Answer, error) {
 		w.prompts.Add(1)
-		return Answer{Kind: w.answer.Load().(AnswerKind)}, nil
+		// Amendments name the prompt's own host.
+		return Answer{Kind: w.answer.Load().(AnswerKind), AmendHost: req.Key.Host}, nil
 	}))
 	if err != nil {
 		t.Fatal(err)
