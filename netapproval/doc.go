@@ -40,13 +40,23 @@
 //	blocks := a.Blocks()                 // why requests were refused, for the item
 //	a.Close()                            // revokes the credential
 //
-//	t.Interrupt()                        // turn interrupted or client gone: pending prompts deny
+//	t.Interrupt()                        // turn interrupted: pending prompts deny
+//	m.InterruptAll()                     // client disconnected: every thread's prompts deny
 //	t.Grants(); t.Revoke(filter)         // network/grants/list and /revoke
+//	rules.MatchCommand(argv)             // persisted command prefix rules, for session
+//	rules.AddCommandRule(prefix, netapproval.CommandAllow)
 //
 // The Prompter is called on a goroutine owned by the thread and must return
 // promptly with ctx.Err() once its context ends (timeout, Interrupt, Close).
 // An AnswerCancel denies the request like a decline; the caller that sees
-// the answer (the session) interrupts the turn.
+// the answer (the session) interrupts the turn. The Notifier hears about
+// grant changes (network/grants/updated) and warnings (a refused
+// amendment); its methods must not block.
+//
+// Wire values come from the typed enums here, one definition each:
+// Protocol.String ("http", "https", "socks5Tcp", "socks5Udp"; ParseProtocol
+// also maps the alias "http-connect"), Reason, Source, ErrorTag (the
+// x-proxy-error header, derived by TagFor), Action, Scope.
 //
 // Deliberately not here: the wire types (package protocol), sending the
 // approval request (package session implements Prompter), and OS-level

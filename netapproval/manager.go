@@ -338,10 +338,18 @@ func (m *Manager) threadList() []*Thread {
 }
 
 // closeConns closes the connections every thread opened under ref (a
-// persisted rule being revoked).
+// persisted rule being revoked) and resets its counters.
 func (m *Manager) closeConns(ref grantRef) {
 	for _, t := range m.threadList() {
 		t.closeRef(ref)
+	}
+}
+
+// InterruptAll resolves the pending prompts of every thread as denials,
+// for when the client disconnects.
+func (m *Manager) InterruptAll() {
+	for _, t := range m.threadList() {
+		t.Interrupt()
 	}
 }
 

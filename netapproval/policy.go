@@ -19,7 +19,8 @@ type Resolver interface {
 // Dialer opens upstream TCP connections. *net.Dialer satisfies it. The
 // address it receives is always an IP literal and port that the policy has
 // vetted, never a name, so a name cannot re-resolve to a private address
-// between the check and the connection (DNS rebinding).
+// between the check and the connection (DNS rebinding). DialContext must
+// return promptly once ctx is done (Close, or the requester went away).
 type Dialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }

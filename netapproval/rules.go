@@ -116,6 +116,24 @@ func (r *Rules) CommandRules() []CommandRule {
 	return rules
 }
 
+// MatchCommand returns the decision of the persisted command rules for
+// argv: a rule matches when its prefix is a prefix of argv. A matching
+// forbidden rule wins over any matching allow rule, so a broad allow can
+// never lift a narrower prohibition.
+func (r *Rules) MatchCommand(argv []string) (CommandDecision, bool) {
+	var found CommandDecision
+	for _, c := range r.cur.Load().commands {
+		if len(c.Prefix) > len(argv) || !slices.Equal(c.Prefix, argv[:len(c.Prefix)]) {
+			continue
+		}
+		if c.Decision == CommandForbidden {
+			return CommandForbidden, true
+		}
+		found = c.Decision
+	}
+	return found, found != 0
+}
+
 // Reload rereads the file, picking up what another server wrote.
 func (r *Rules) Reload() error {
 	if r.path == "" {

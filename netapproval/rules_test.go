@@ -147,3 +147,28 @@ func TestRulesCorruptFileBlocksWrites(t *testing.T) {
 		t.Errorf("corrupt file rewritten: %q", got)
 	}
 }
+
+func TestMatchCommand(t *testing.T) {
+	r, _ := OpenRules("")
+	r.AddCommandRule([]string{"git"}, CommandAllow)
+	r.AddCommandRule([]string{"git", "push"}, CommandForbidden)
+	r.AddCommandRule([]string{"npm", "install"}, CommandAllow)
+	tests := []struct {
+		argv   []string
+		want   CommandDecision
+		wantOK bool
+	}{
+		{[]string{"git", "status"}, CommandAllow, true},
+		{[]string{"git", "push", "origin"}, CommandForbidden, true},
+		{[]string{"npm", "install", "x"}, CommandAllow, true},
+		{[]string{"npm"}, 0, false},
+		{[]string{"gitx"}, 0, false},
+		{nil, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := r.MatchCommand(tt.argv)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("MatchCommand(%q) = %v, %v; want %v, %v", tt.argv, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}

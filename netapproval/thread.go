@@ -149,6 +149,9 @@ func (t *Thread) decide(ctx context.Context, a *Attachment, req Request) verdict
 		t.mu.Unlock()
 		return verdict{denial: deny(ReasonUserDenied, SourceDecider)}
 	}
+	// An attachment that may not prompt is denied even when another
+	// command's prompt for the key is open: waiting on it would be a prompt
+	// on its behalf.
 	if t.prompter == nil || !a.info.PromptsAllowed {
 		t.mu.Unlock()
 		return verdict{denial: deny(ReasonNotAllowed, SourceBaselinePolicy)}
@@ -545,9 +548,11 @@ func (tr *tracked) close() {
 	tr.release()
 }
 
-// closeRef closes this thread's connections allowed by ref.
+// closeRef closes this thread's connections allowed by ref and forgets
+// its counters (the grant is gone).
 func (t *Thread) closeRef(ref grantRef) {
 	t.mu.Lock()
+	delete(t.stats, ref)
 	var list []*tracked
 	for c := range t.conns {
 		if c.ref == ref {
