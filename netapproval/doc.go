@@ -1,7 +1,7 @@
 // Package netapproval is the managed network approval layer: commands that
 // a turn runs reach the network only through a loopback proxy that this
 // package owns, and every destination that no rule allows is put to the
-// user once, keyed by (host, protocol, port). See docs NETWORK.md.
+// user once, keyed by (host, protocol, port), as the spec NETWORK.md describes.
 //
 // # Model
 //
