@@ -152,3 +152,24 @@ func TestMethodTableIsConsistent(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeParamsNamesTheField(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{
+		{`{"input":[]}`, "missing field `threadId`"},
+		{`{"threadId":5,"input":[]}`, "field `threadId`: expected string"},
+		{`{"threadId":"t","input":[{"type":"text"}]}`, "missing field `text`"},
+		{`{"threadId":"t","input":[],"approvalPolicy":"bogus"}`, `unknown AskForApproval "bogus"`},
+		{`[]`, "params must be an object"},
+		{``, "missing field `threadId`"},
+	} {
+		var p TurnStartParams
+		err := DecodeParams([]byte(tc.raw), &p)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("DecodeParams(%s) = %v, want error containing %q", tc.raw, err, tc.want)
+		}
+	}
+	var p TurnStartParams
+	if err := DecodeParams([]byte(`{"threadId":"t","input":[{"type":"text","text":"ls"}],"extra":1}`), &p); err != nil {
+		t.Fatalf("valid params refused: %v", err)
+	}
+}
