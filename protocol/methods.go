@@ -22,11 +22,14 @@ const (
 type Scope int
 
 const (
-	// ScopeConnection: ordered with every other request of the connection.
+	// ScopeConnection: ordered with the other connection-scoped requests.
 	ScopeConnection Scope = iota
 	// ScopeThread: ordered with the other requests naming the same threadId;
 	// requests on different threads may run concurrently.
 	ScopeThread
+	// ScopeRequest: runs on its own, concurrently with everything else
+	// (command/exec, which lasts as long as its command).
+	ScopeRequest
 )
 
 // Method describes one method of the protocol. The table below is the only
@@ -108,7 +111,7 @@ var Methods = []Method{
 	request[ThreadUnarchiveParams, ThreadUnarchiveResponse](MethodThreadUnarchive, ScopeThread),
 	request[TurnStartParams, TurnStartResponse](MethodTurnStart, ScopeThread),
 	request[TurnInterruptParams, TurnInterruptResponse](MethodTurnInterrupt, ScopeThread),
-	request[CommandExecParams, CommandExecResponse](MethodCommandExec, ScopeConnection),
+	request[CommandExecParams, CommandExecResponse](MethodCommandExec, ScopeRequest),
 	extension(request[NetworkGrantsListParams, NetworkGrantsListResponse](MethodGrantsList, ScopeThread)),
 	extension(request[NetworkGrantsRevokeParams, NetworkGrantsRevokeResponse](MethodGrantsRevoke, ScopeThread)),
 

@@ -153,7 +153,7 @@ func (h connHandler) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonr
 		return
 	}
 	params := rawParams(req)
-	key := laneKey(m, params)
+	key := laneKey(m, req.ID, params)
 	queued := s.lanes.add(key, func() { s.run(ctx, req, handler, params) })
 	if !queued {
 		s.replyError(ctx, req.ID, protocol.ErrServerOverloaded)
@@ -217,6 +217,10 @@ func (s *Server) run(ctx context.Context, req *jsonrpc2.Request, h Handler, para
 		s.replyError(ctx, req.ID, perr)
 		return
 	}
+	var then func()
+	if ar, ok := result.(afterReply); ok {
+		result, then = ar.result, ar.then
+	}
 	// Encode here, not in the connection, so that a result that cannot be
 	// encoded is answered -32603 instead of leaving the client waiting.
 	b, err := json.Marshal(result)
@@ -226,6 +230,9 @@ func (s *Server) run(ctx context.Context, req *jsonrpc2.Request, h Handler, para
 		return
 	}
 	s.reply(ctx, req.ID, json.RawMessage(b))
+	if then != nil {
+		then()
+	}
 }
 
 func (s *Server) reply(ctx context.Context, id jsonrpc2.ID, result any) {
@@ -247,10 +254,14 @@ func rawParams(req *jsonrpc2.Request) json.RawMessage {
 	return *req.Params
 }
 
-// laneKey orders thread-scoped requests per thread; everything else shares
-// the connection lane. A thread-scoped request whose params do not name a
-// thread goes to the connection lane and fails validation there.
-func laneKey(m *protocol.Method, params json.RawMessage) string {
+// laneKey orders thread-scoped requests per thread and gives request-scoped
+// ones a lane of their own; everything else shares the connection lane. A
+// thread-scoped request whose params do not name a thread goes to the
+// connection lane and fails validation there.
+func laneKey(m *protocol.Method, id jsonrpc2.ID, params json.RawMessage) string {
+	if m.Scope == protocol.ScopeRequest {
+		return "request:" + id.String()
+	}
 	if m.Scope != protocol.ScopeThread || len(params) == 0 {
 		return ""
 	}
