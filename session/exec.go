@@ -1,0 +1,260 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// execKillGrace is how long the main process of a cancelled command has to
+// exit after SIGTERM before its whole process group gets SIGKILL. A
+// variable so that tests can shorten it.
+var execKillGrace = 2 * time.Second
+
+// execDrainDelay bounds how long RunCommand keeps reading output once the
+// command has exited and its process group has been killed. Only a process
+// that left the group (setsid, a daemon) can still hold the pipe then; it
+// must not keep RunCommand waiting. This is the WaitDelay of the pipe that
+// RunCommand owns (exec.Cmd.WaitDelay would only bound pipes that exec.Cmd
+// creates itself). A variable so that tests can shorten it.
+var execDrainDelay = 2 * time.Second
+
+const (
+	// outputFlushInterval and outputBatchMax shape the output deltas: output
+	// is delivered at most every 20 ms, or as soon as 64 KiB are waiting.
+	outputFlushInterval = 20 * time.Millisecond
+	outputBatchMax      = 64 << 10
+)
+
+// ExecSpec describes one command to run.
+type ExecSpec struct {
+	// Argv is the program and its arguments, for example
+	// ["/bin/sh", "-c", "npm install"]. The program is looked up in PATH
+	// when it has no slash.
+	Argv []string
+	// Dir is the absolute working directory. If empty, the server's.
+	Dir string
+	// Env is the full environment (the caller adds the proxy variables).
+	// If nil, the server's environment is inherited.
+	Env []string
+	// OnOutput, if not nil, receives the command's stdout and stderr,
+	// merged in the order they were written, in batches (at most every
+	// 20 ms or 64 KiB, and once at the end). Each chunk is valid UTF-8: a
+	// character is never split across chunks and invalid bytes become
+	// U+FFFD. The chunk is the callee's to keep. Calls come from one
+	// goroutine, in order, and all happen before RunCommand returns; while
+	// a call blocks, the command blocks as soon as the pipe buffer fills.
+	OnOutput func(chunk []byte)
+}
+
+// ExecResult is how a command ended.
+type ExecResult struct {
+	// ExitCode is the exit status, or -1 if the command was killed by a
+	// signal or did not start (see Err).
+	ExitCode int32
+	// Output is the tail of the merged stdout and stderr, the same text
+	// OnOutput received, at most MaxOutputTail bytes, starting at a
+	// character boundary.
+	Output string
+	// Truncated reports that Output lacks the beginning of the output.
+	Truncated bool
+	// Duration is the time from start until the output was drained.
+	Duration time.Duration
+	// Interrupted reports that the command was stopped because ctx was
+	// cancelled.
+	Interrupted bool
+	// Err is why the command did not start (no such program or directory)
+	// or could not be waited for; nil when it ran, whatever its exit code.
+	Err error
+}
+
+// RunCommand runs spec and blocks until the command has exited and its
+// output has been delivered. stdin is /dev/null.
+//
+// The command runs in a process group of its own. When ctx is cancelled,
+// the group gets SIGTERM and, if the main process has not exited after
+// execKillGrace (2 s), SIGKILL. Whenever the main process exits, by itself
+// or not, the rest of its group is killed: a background job it leaves
+// behind (`server &`) would otherwise keep running unobserved, outside any
+// turn, and hold the output pipe open. A process that escaped the group
+// can delay the return by at most execDrainDelay.
+//
+// RunCommand starts two goroutines, the output pump and the waiter, and
+// both have ended when it returns. It is safe to call concurrently.
+func RunCommand(ctx context.Context, spec ExecSpec) ExecResult {
+	start := time.Now()
+	failed := func(err error) ExecResult {
+		return ExecResult{ExitCode: -1, Err: err, Duration: time.Since(start)}
+	}
+	if len(spec.Argv) == 0 {
+		return failed(errors.New("session: RunCommand: empty argv"))
+	}
+	if ctx.Err() != nil {
+		res := failed(nil)
+		res.Interrupted = true
+		return res
+	}
+
+	// One pipe for stdout and stderr keeps their relative order exactly as
+	// the command wrote it; two pipes read by two goroutines would not.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return failed(fmt.Errorf("session: output pipe: %w", err))
+	}
+	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
+	cmd.Dir = spec.Dir
+	cmd.Env = spec.Env
+	cmd.Stdout = pw // an *os.File: the child gets it directly, exec starts no copier
+	cmd.Stderr = pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	// The child has its own copies of the write end; ours would keep the
+	// read end from ever reaching EOF.
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return failed(err)
+	}
+	// Setpgid with Pgid 0 makes the child the leader of a new group whose id
+	// is its pid, and Start returns only after the child has exec'd.
+	pgid := cmd.Process.Pid
+
+	pump := &outputPump{r: pr, onOutput: spec.OnOutput, tail: outputTail{max: MaxOutputTail}}
+	pumpDone := make(chan struct{})
+	go pump.run(pumpDone)
+	waitDone := make(chan error, 1)
+	go waitProcess(cmd, waitDone)
+
+	var waitErr error
+	interrupted := false
+	select {
+	case waitErr = <-waitDone:
+	case <-ctx.Done():
+		interrupted = true
+		waitErr = stopGroup(pgid, waitDone)
+	}
+	// The main process is gone; kill what it left in its group. ESRCH (the
+	// group is empty) is the common case and is ignored. The group id cannot
+	// have been reused while the group still has members.
+	killGroup(pgid, syscall.SIGKILL)
+
+	drain := time.NewTimer(execDrainDelay)
+	select {
+	case <-pumpDone:
+	case <-drain.C:
+		// Something outside the group still holds the write end. Closing
+		// the read end makes the pump's Read fail, and the pump stop.
+	}
+	drain.Stop()
+	pr.Close()
+	<-pumpDone
+
+	res := ExecResult{
+		ExitCode:    -1,
+		Output:      pump.tail.String(),
+		Truncated:   pump.tail.truncated(),
+		Interrupted: interrupted,
+		Duration:    time.Since(start),
+	}
+	if cmd.ProcessState != nil {
+		// ExitCode is -1 when a signal ended the process.
+		res.ExitCode = int32(cmd.ProcessState.ExitCode())
+	}
+	var exitErr *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &exitErr) {
+		res.Err = waitErr
+	}
+	return res
+}
+
+// waitProcess is the waiter goroutine of RunCommand: it reaps the main
+// process and reports Wait's result on done (buffered, so it never blocks).
+func waitProcess(cmd *exec.Cmd, done chan<- error) {
+	done <- cmd.Wait()
+}
+
+// stopGroup ends a cancelled command: SIGTERM to the group, then SIGKILL to
+// the group if the main process has not exited within execKillGrace. It
+// returns Wait's result.
+func stopGroup(pgid int, waitDone <-chan error) error {
+	killGroup(pgid, syscall.SIGTERM)
+	grace := time.NewTimer(execKillGrace)
+	defer grace.Stop()
+	select {
+	case err := <-waitDone:
+		return err
+	case <-grace.C:
+		killGroup(pgid, syscall.SIGKILL)
+		return <-waitDone
+	}
+}
+
+// killGroup signals every process of the group. Errors are ignored: ESRCH
+// means nothing is left to signal, and nothing else can be done about EPERM.
+func killGroup(pgid int, sig syscall.Signal) {
+	_ = syscall.Kill(-pgid, sig)
+}
+
+// outputPump reads the merged output pipe, batches it and keeps its tail.
+// Only its goroutine touches it until done is closed.
+type outputPump struct {
+	r        *os.File
+	onOutput func([]byte)
+	tail     outputTail
+	// pending holds bytes read and not delivered yet: at most
+	// outputBatchMax, which with the tail bounds the memory of a command
+	// whatever it prints.
+	pending []byte
+}
+
+// run is the pump goroutine. A batch starts with the first byte read into
+// an empty batch and ends when it is full or outputFlushInterval later,
+// whichever comes first; the interval is a read deadline on the pipe, so a
+// single goroutine both reads and flushes, and OnOutput is called from it
+// alone. run returns at EOF or when RunCommand closes the read end, after
+// delivering what is left.
+func (p *outputPump) run(done chan<- struct{}) {
+	defer close(done)
+	p.pending = make([]byte, 0, outputBatchMax)
+	armed := false // a flush deadline is set on the pipe
+	for {
+		n, err := p.r.Read(p.pending[len(p.pending):cap(p.pending)])
+		p.pending = p.pending[:len(p.pending)+n]
+		if n > 0 && !armed {
+			p.r.SetReadDeadline(time.Now().Add(outputFlushInterval))
+			armed = true
+		}
+		switch {
+		case err == nil && len(p.pending) < cap(p.pending):
+			continue
+		case err == nil || errors.Is(err, os.ErrDeadlineExceeded):
+			p.flush(false)
+			p.r.SetReadDeadline(time.Time{})
+			armed = false
+		default: // io.EOF, or os.ErrClosed from RunCommand giving up
+			p.flush(true)
+			return
+		}
+	}
+}
+
+// flush delivers the pending bytes, except, unless final, an incomplete
+// UTF-8 sequence at the end, which stays pending for the next batch.
+func (p *outputPump) flush(final bool) {
+	n := len(p.pending)
+	if !final {
+		n = splitIncomplete(p.pending)
+	}
+	if n > 0 {
+		chunk := validUTF8(p.pending[:n])
+		p.tail.write(chunk)
+		if p.onOutput != nil {
+			p.onOutput(chunk)
+		}
+	}
+	p.pending = p.pending[:copy(p.pending, p.pending[n:])]
+}

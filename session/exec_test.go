@@ -1,0 +1,396 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/goleak"
+)
+
+// execLeakCheck fails the test if it leaves goroutines behind that were not
+// running when it started (RunCommand must stop its pump and waiter).
+func execLeakCheck(t *testing.T) {
+	t.Helper()
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// setExecDelays shortens the kill grace and drain delay for one test.
+func setExecDelays(t *testing.T, grace, drain time.Duration) {
+	oldGrace, oldDrain := execKillGrace, execDrainDelay
+	execKillGrace, execDrainDelay = grace, drain
+	t.Cleanup(func() { execKillGrace, execDrainDelay = oldGrace, oldDrain })
+}
+
+// chunkRecorder collects OnOutput calls. RunCommand calls OnOutput from one
+// goroutine and only before it returns, so no lock is needed.
+type chunkRecorder struct {
+	chunks [][]byte
+}
+
+func (c *chunkRecorder) onOutput(chunk []byte) { c.chunks = append(c.chunks, chunk) }
+
+func (c *chunkRecorder) joined() string { return string(bytes.Join(c.chunks, nil)) }
+
+func sh(script string) []string { return []string{"/bin/sh", "-c", script} }
+
+func TestRunCommandMergesOutputInOrder(t *testing.T) {
+	execLeakCheck(t)
+	var rec chunkRecorder
+	res := RunCommand(context.Background(), ExecSpec{
+		Argv:     sh("echo a; echo b >&2; echo c; echo d >&2; exit 3"),
+		OnOutput: rec.onOutput,
+	})
+	if res.Err != nil {
+		t.Fatalf("Err = %v", res.Err)
+	}
+	if res.ExitCode != 3 {
+		t.Errorf("ExitCode = %d, want 3", res.ExitCode)
+	}
+	if want := "a\nb\nc\nd\n"; res.Output != want || rec.joined() != want {
+		t.Errorf("Output = %q, chunks joined = %q, want %q", res.Output, rec.joined(), want)
+	}
+	if res.Truncated || res.Interrupted {
+		t.Errorf("Truncated = %v, Interrupted = %v, want false", res.Truncated, res.Interrupted)
+	}
+	if res.Duration <= 0 {
+		t.Errorf("Duration = %v", res.Duration)
+	}
+}
+
+func TestRunCommandDirEnvStdin(t *testing.T) {
+	execLeakCheck(t)
+	dir := t.TempDir()
+	res := RunCommand(context.Background(), ExecSpec{
+		// cat reads stdin: it must see EOF at once (/dev/null), not hang.
+		Argv: sh(`pwd; echo "$FOO"; cat; echo done`),
+		Dir:  dir,
+		Env:  []string{"FOO=bar baz", "PATH=" + os.Getenv("PATH")},
+	})
+	want := dir + "\nbar baz\ndone\n"
+	if res.Output != want || res.ExitCode != 0 {
+		t.Errorf("got (%q, %d), want (%q, 0)", res.Output, res.ExitCode, want)
+	}
+}
+
+func TestRunCommandStartFailure(t *testing.T) {
+	execLeakCheck(t)
+	for _, spec := range []ExecSpec{
+		{Argv: []string{"/nonexistent/program"}},
+		{Argv: []string{"definitely-not-a-program-xyz"}},
+		{Argv: []string{"/bin/sh", "-c", "true"}, Dir: "/nonexistent/dir"},
+		{Argv: nil},
+	} {
+		res := RunCommand(context.Background(), spec)
+		if res.Err == nil || res.ExitCode != -1 {
+			t.Errorf("%v: got (err %v, exit %d), want an error and -1", spec.Argv, res.Err, res.ExitCode)
+		}
+	}
+}
+
+func TestRunCommandCancelled(t *testing.T) {
+	execLeakCheck(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	res := RunCommand(ctx, ExecSpec{Argv: sh("echo started; sleep 30")})
+	if !res.Interrupted || res.ExitCode != -1 {
+		t.Errorf("got (interrupted %v, exit %d), want (true, -1)", res.Interrupted, res.ExitCode)
+	}
+	if res.Duration > 5*time.Second {
+		t.Errorf("Duration = %v: SIGTERM did not end the command", res.Duration)
+	}
+	if res.Output != "started\n" {
+		t.Errorf("Output = %q", res.Output)
+	}
+
+	// A context cancelled before the start runs nothing.
+	res = RunCommand(ctx, ExecSpec{Argv: sh("echo never")})
+	if !res.Interrupted || res.Output != "" || res.ExitCode != -1 {
+		t.Errorf("pre-cancelled: %+v", res)
+	}
+}
+
+func TestRunCommandCancelEscalatesToSIGKILL(t *testing.T) {
+	execLeakCheck(t)
+	setExecDelays(t, 300*time.Millisecond, 2*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	var rec chunkRecorder
+	ready := make(chan struct{})
+	res := func() ExecResult {
+		// Cancel only once the trap is in place, so SIGTERM is ignored for sure.
+		go func() { <-ready; time.Sleep(50 * time.Millisecond); cancel() }()
+		return RunCommand(ctx, ExecSpec{
+			Argv: sh(`trap '' TERM; echo armed; sleep 30; echo survived`),
+			OnOutput: func(c []byte) {
+				if len(rec.chunks) == 0 {
+					close(ready)
+				}
+				rec.onOutput(c)
+			},
+		})
+	}()
+	if !res.Interrupted || res.ExitCode != -1 {
+		t.Errorf("got (interrupted %v, exit %d), want (true, -1)", res.Interrupted, res.ExitCode)
+	}
+	if res.Duration < 300*time.Millisecond || res.Duration > 5*time.Second {
+		t.Errorf("Duration = %v, want about the 300ms grace plus the wait for cancel", res.Duration)
+	}
+	if strings.Contains(res.Output, "survived") {
+		t.Errorf("Output = %q", res.Output)
+	}
+}
+
+// processGone reports whether pid has exited (absent or a zombie).
+func processGone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return syscall.Kill(pid, 0) == syscall.ESRCH
+	}
+	// Field 3, after the parenthesized command name, is the state.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
+}
+
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for !processGone(pid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("process %d is still running", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRunCommandKillsLeftoverChildren(t *testing.T) {
+	execLeakCheck(t)
+	start := time.Now()
+	// The background sleep holds the output pipe: without the group kill,
+	// RunCommand would wait for it (or the drain delay) and it would run on.
+	res := RunCommand(context.Background(), ExecSpec{Argv: sh("sleep 30 & echo $!")})
+	if res.ExitCode != 0 || res.Interrupted {
+		t.Fatalf("got %+v", res)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v: the leftover child kept the pipe open", d)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(res.Output))
+	if err != nil {
+		t.Fatalf("Output = %q", res.Output)
+	}
+	waitGone(t, pid)
+}
+
+func TestRunCommandEscapedHolderIsBounded(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	execLeakCheck(t)
+	setExecDelays(t, 2*time.Second, 300*time.Millisecond)
+	// setsid takes the sleep out of the group, so the group kill misses it
+	// and it keeps the pipe open: only the drain delay ends the wait. The
+	// main process waits until the escape has happened (the pid file).
+	pidFile := t.TempDir() + "/pid"
+	res := RunCommand(context.Background(), ExecSpec{Argv: sh(`setsid sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0"; exec sleep 30' "` + pidFile + `" &
+while [ ! -f "` + pidFile + `" ]; do sleep 0.01; done
+cat "` + pidFile + `"`)})
+	pid, err := strconv.Atoi(strings.TrimSpace(res.Output))
+	if err != nil {
+		t.Fatalf("Output = %q (%+v)", res.Output, res)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	if res.Duration < 300*time.Millisecond || res.Duration > 3*time.Second {
+		t.Errorf("Duration = %v, want about the 300ms drain delay", res.Duration)
+	}
+}
+
+func TestRunCommandBatches(t *testing.T) {
+	execLeakCheck(t)
+
+	// Output separated by pauses longer than the flush interval arrives
+	// in separate chunks, each soon after it was written.
+	var rec chunkRecorder
+	res := RunCommand(context.Background(), ExecSpec{
+		Argv:     sh("for i in 1 2 3; do echo $i; sleep 0.15; done"),
+		OnOutput: rec.onOutput,
+	})
+	if rec.joined() != "1\n2\n3\n" || res.Output != "1\n2\n3\n" {
+		t.Fatalf("joined %q, Output %q", rec.joined(), res.Output)
+	}
+	if len(rec.chunks) != 3 {
+		t.Errorf("got %d chunks %q, want 3", len(rec.chunks), rec.chunks)
+	}
+
+	// A fast stream is cut in batches of at most 64 KiB.
+	rec = chunkRecorder{}
+	const n = 1_000_000
+	res = RunCommand(context.Background(), ExecSpec{
+		Argv:     sh("head -c " + strconv.Itoa(n) + " /dev/zero | tr '\\0' a"),
+		OnOutput: rec.onOutput,
+	})
+	if got := len(rec.joined()); got != n || len(res.Output) != n {
+		t.Fatalf("delivered %d bytes, Output %d, want %d", got, len(res.Output), n)
+	}
+	for i, c := range rec.chunks {
+		if len(c) > outputBatchMax {
+			t.Errorf("chunk %d has %d bytes", i, len(c))
+		}
+	}
+	if len(rec.chunks) < n/outputBatchMax || len(rec.chunks) > 1000 {
+		t.Errorf("%d chunks for %d bytes", len(rec.chunks), n)
+	}
+}
+
+func TestRunCommandHugeOutputIsBounded(t *testing.T) {
+	execLeakCheck(t)
+	// 64 MB is enough to tell a bounded heap (a few MiB) from one that
+	// grows with the output, and quick enough under -race.
+	const n = 64 << 20
+	var total, chunks int
+	var peak uint64
+	var ms runtime.MemStats
+	res := RunCommand(context.Background(), ExecSpec{
+		Argv: sh("yes | head -c " + strconv.Itoa(n)),
+		OnOutput: func(c []byte) {
+			total += len(c)
+			if chunks++; chunks%256 == 0 {
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+		},
+	})
+	if total != n {
+		t.Fatalf("delivered %d bytes, want %d", total, n)
+	}
+	if len(res.Output) != MaxOutputTail || !res.Truncated {
+		t.Errorf("Output has %d bytes, Truncated %v; want %d, true", len(res.Output), res.Truncated, MaxOutputTail)
+	}
+	if !strings.HasSuffix(res.Output, "y\ny\n") || !strings.HasPrefix(res.Output, "y\n") {
+		t.Errorf("Output is not the tail: starts %q, ends %q", res.Output[:4], res.Output[len(res.Output)-4:])
+	}
+	// Garbage between collections counts too; what matters is that the
+	// heap does not grow with the output.
+	if peak > 24<<20 {
+		t.Errorf("heap reached %d MiB while streaming", peak>>20)
+	}
+	t.Logf("%d bytes in %v, %d chunks, peak heap %d MiB", n, res.Duration, chunks, peak>>20)
+}
+
+// pumpPipe runs an outputPump on a fresh pipe fed by write, and returns the
+// chunks it delivered and its tail.
+func pumpPipe(t *testing.T, write func(w *os.File)) ([]string, *outputTail) {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chunks []string
+	p := &outputPump{r: pr, onOutput: func(c []byte) { chunks = append(chunks, string(c)) }, tail: outputTail{max: MaxOutputTail}}
+	done := make(chan struct{})
+	go p.run(done)
+	write(pw)
+	pw.Close()
+	<-done
+	pr.Close()
+	return chunks, &p.tail
+}
+
+func TestOutputPumpNeverSplitsCharacters(t *testing.T) {
+	execLeakCheck(t)
+	pause := func() { time.Sleep(3 * outputFlushInterval) }
+	chunks, tail := pumpPipe(t, func(w *os.File) {
+		w.Write([]byte("a\xc3")) // é split after its first byte
+		pause()
+		w.Write([]byte("\xa9b\xf0\x9f")) // 😀 split in the middle
+		pause()
+		w.Write([]byte("\x98\x80"))
+		pause()
+		w.Write([]byte("\xffz")) // invalid
+		pause()
+		w.Write([]byte("\xe2\x82")) // truncated at EOF
+	})
+	want := "aéb😀\uFFFDz\uFFFD\uFFFD"
+	if got := strings.Join(chunks, ""); got != want {
+		t.Errorf("joined %q, want %q", got, want)
+	}
+	if tail.String() != want {
+		t.Errorf("tail %q, want %q", tail.String(), want)
+	}
+	for i, c := range chunks {
+		if !utf8.ValidString(c) || c == "" {
+			t.Errorf("chunk %d = %q", i, c)
+		}
+	}
+	// The pauses separate the batches: a lone incomplete character is held
+	// back, not sent as an empty or broken chunk.
+	if wantChunks := []string{"a", "éb", "😀", "\uFFFDz", "\uFFFD\uFFFD"}; strings.Join(chunks, "|") != strings.Join(wantChunks, "|") {
+		t.Errorf("chunks %q, want %q", chunks, wantChunks)
+	}
+}
+
+func TestOutputTail(t *testing.T) {
+	tests := []struct {
+		name      string
+		max       int
+		writes    []string
+		want      string
+		truncated bool
+	}{
+		{"empty", 8, nil, "", false},
+		{"fits", 8, []string{"abc", "defgh"}, "abcdefgh", false},
+		{"wraps", 8, []string{"abcdef", "ghij"}, "cdefghij", true},
+		{"wraps twice", 8, []string{"abcdef", "ghij", "klmnop"}, "ijklmnop", true},
+		{"big write", 8, []string{"ab", "0123456789xyz"}, "56789xyz", true},
+		{"many small", 4, []string{"a", "b", "c", "d", "e", "f"}, "cdef", true},
+		{"cut inside a character", 5, []string{"aé", "ééé"}, "éé", true}, // kept "\xa9éé": the orphan byte goes
+		{"exact", 4, []string{"abcd"}, "abcd", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tail := outputTail{max: tt.max}
+			for _, w := range tt.writes {
+				tail.write([]byte(w))
+			}
+			if got := tail.String(); got != tt.want || tail.truncated() != tt.truncated {
+				t.Errorf("got (%q, %v), want (%q, %v)", got, tail.truncated(), tt.want, tt.truncated)
+			}
+			if len(tail.buf) > tt.max || cap(tail.buf) > tt.max {
+				t.Errorf("buffer len %d cap %d exceeds %d", len(tail.buf), cap(tail.buf), tt.max)
+			}
+		})
+	}
+}
+
+func TestSplitIncomplete(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"", 0},
+		{"abc", 3},
+		{"ab\xc3", 2},
+		{"ab\xc3\xa9", 4},
+		{"a\xf0\x9f\x98", 1},
+		{"a\xf0\x9f\x98\x80", 5},
+		{"a\xe2\x82", 1},
+		{"a\xff", 2},         // invalid, not a prefix: sent (as U+FFFD)
+		{"a\x80\x80\x80", 4}, // stray continuation bytes: sent
+		{"a\xc3\x28", 3},     // broken sequence: sent
+	}
+	for _, tt := range tests {
+		if got := splitIncomplete([]byte(tt.in)); got != tt.want {
+			t.Errorf("splitIncomplete(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
