@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"app-server/netapproval"
+	"app-server/protocol"
+)
+
+// Config is config.toml (DESIGN.md, "Configuration"). Every key is
+// optional; defaultConfig holds the values of missing keys. The toml tags
+// are the config keys: loadConfig refuses any other key.
+type Config struct {
+	// ApprovalPolicy is the default command approval policy of new threads.
+	ApprovalPolicy protocol.AskForApproval `toml:"approval_policy"`
+	// Sandbox is the default sandbox of new threads.
+	Sandbox protocol.SandboxMode `toml:"sandbox"`
+	// Shell is the argv prefix a text input runs with; the command line is
+	// appended as the last argument.
+	Shell []string `toml:"shell"`
+	// Network configures the managed proxy ([network]).
+	Network NetworkConfig `toml:"network"`
+}
+
+// NetworkConfig is the [network] table. Mode and ApprovalTimeoutDefault
+// keep their config spelling; Policy returns them parsed.
+type NetworkConfig struct {
+	// Enabled turns the managed proxy on.
+	Enabled bool `toml:"enabled"`
+	// Mode is "full" or "limited" (netapproval.ParseMode).
+	Mode string `toml:"mode"`
+	// AllowedDomains and DeniedDomains are host patterns (NETWORK.md).
+	AllowedDomains []string `toml:"allowed_domains"`
+	DeniedDomains  []string `toml:"denied_domains"`
+	// AllowLocalBinding turns off the protection of local and private
+	// addresses.
+	AllowLocalBinding bool `toml:"allow_local_binding"`
+	// ApprovalTimeoutMs bounds each network prompt; 0 waits forever.
+	ApprovalTimeoutMs int64 `toml:"approval_timeout_ms"`
+	// ApprovalTimeoutDefault is "decline" or "accept"
+	// (netapproval.ParseTimeoutDefault).
+	ApprovalTimeoutDefault string `toml:"approval_timeout_default"`
+}
+
+// defaultConfig returns the configuration of an empty config.toml.
+func defaultConfig() *Config {
+	return &Config{
+		ApprovalPolicy: protocol.ApprovalOnRequest,
+		Sandbox:        protocol.SandboxWorkspaceWrite,
+		Shell:          []string{"/bin/sh", "-c"},
+		Network: NetworkConfig{
+			Enabled:                true,
+			Mode:                   netapproval.ModeFull.String(),
+			AllowedDomains:         []string{},
+			DeniedDomains:          []string{},
+			ApprovalTimeoutDefault: netapproval.AnswerDecline.String(),
+		},
+	}
+}
+
+// configKey documents one config key for --help. TestConfigKeysDocumented
+// checks that the list matches the toml tags of Config.
+type configKey struct {
+	key, def, doc string
+}
+
+var configKeys = []configKey{
+	{"approval_policy", `"on-request"`, "untrusted | on-request | never"},
+	{"sandbox", `"workspace-write"`, "read-only | workspace-write | danger-full-access"},
+	{"shell", `["/bin/sh", "-c"]`, "argv prefix that runs a text input"},
+	{"network.enabled", "true", "managed network proxy on"},
+	{"network.mode", `"full"`, "full | limited (read-only HTTP methods only)"},
+	{"network.allowed_domains", "[]", "host patterns allowed without a prompt"},
+	{"network.denied_domains", "[]", "host patterns always denied (\"*\" is refused)"},
+	{"network.allow_local_binding", "false", "allow local and private addresses"},
+	{"network.approval_timeout_ms", "0", "network prompt timeout; 0 waits forever"},
+	{"network.approval_timeout_default", `"decline"`, "decline | accept, applied on timeout"},
+}
+
+// Policy returns the netapproval configuration of the [network] table. It
+// must be called on a validated configuration (loadConfig's result).
+func (n *NetworkConfig) Policy() netapproval.Config {
+	cfg, err := n.policy()
+	if err != nil {
+		panic("app-server: Policy on an unvalidated config: " + err.Error())
+	}
+	return cfg
+}
+
+func (n *NetworkConfig) policy() (netapproval.Config, error) {
+	mode, err := netapproval.ParseMode(n.Mode)
+	if err != nil {
+		return netapproval.Config{}, fmt.Errorf("network.mode = %q: want full or limited", n.Mode)
+	}
+	td, err := netapproval.ParseTimeoutDefault(n.ApprovalTimeoutDefault)
+	if err != nil {
+		return netapproval.Config{}, fmt.Errorf("network.approval_timeout_default = %q: want decline or accept", n.ApprovalTimeoutDefault)
+	}
+	if n.ApprovalTimeoutMs < 0 {
+		return netapproval.Config{}, fmt.Errorf("network.approval_timeout_ms = %d: must not be negative", n.ApprovalTimeoutMs)
+	}
+	return netapproval.Config{
+		Mode:              mode,
+		AllowedDomains:    slices.Clone(n.AllowedDomains),
+		DeniedDomains:     slices.Clone(n.DeniedDomains),
+		AllowLocalBinding: n.AllowLocalBinding,
+		ApprovalTimeout:   time.Duration(n.ApprovalTimeoutMs) * time.Millisecond,
+		TimeoutDefault:    td,
+	}, nil
+}
+
+// validate checks the values the TOML types do not: enums, the shell and the
+// domain patterns. Errors name the key and the value.
+func (c *Config) validate() error {
+	if err := checkEnum("approval_policy", c.ApprovalPolicy); err != nil {
+		return err
+	}
+	if err := checkEnum("sandbox", c.Sandbox); err != nil {
+		return err
+	}
+	if len(c.Shell) == 0 || c.Shell[0] == "" {
+		return fmt.Errorf("shell = %q: must name a program", c.Shell)
+	}
+	pol, err := c.Network.policy()
+	if err != nil {
+		return err
+	}
+	// The domain patterns are compiled by netapproval; building a manager
+	// (no listeners are opened) is how its configuration is validated.
+	m, err := netapproval.NewManager(netapproval.Options{Config: pol})
+	if err != nil {
+		return fmt.Errorf("network.%s", strings.TrimPrefix(err.Error(), "netapproval: "))
+	}
+	return m.Close()
+}
+
+// checkEnum refuses a value outside the protocol's closed set.
+func checkEnum[T interface {
+	~string
+	protocol.Enum
+}](key string, v T) error {
+	values := v.EnumValues()
+	if slices.Contains(values, string(v)) {
+		return nil
+	}
+	return fmt.Errorf("%s = %q: want one of %s", key, string(v), strings.Join(values, ", "))
+}
+
+// loadConfig reads the config file at path over the defaults, then applies
+// the -c overrides ("key=value") in order. A missing file is an error only
+// if explicit is set (the user named it with --config). Errors name the file
+// (with line and key for unknown keys) or the -c argument.
+func loadConfig(path string, explicit bool, overrides []string) (*Config, error) {
+	cfg := defaultConfig()
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		// No config file: defaults.
+	case err != nil:
+		return nil, fmt.Errorf("config: %w", err)
+	default:
+		if errs := decodeStrict(data, cfg); errs != nil {
+			msgs := make([]string, len(errs))
+			for i, e := range errs {
+				msgs[i] = fmt.Sprintf("config %s:%d: %s", path, e.row, e.keyMsg())
+			}
+			return nil, errors.New(strings.Join(msgs, "\n"))
+		}
+		if err := cfg.validate(); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	for _, o := range overrides {
+		if err := applyOverride(cfg, o); err != nil {
+			return nil, fmt.Errorf("-c %s: %w", o, err)
+		}
+	}
+	return cfg, nil
+}
+
+// decodeError is one problem go-toml found, with its line.
+type decodeError struct {
+	row     int
+	key     string // dotted; empty for syntax errors
+	unknown bool   // the key is not a config key
+	msg     string
+}
+
+// keyMsg is the message prefixed with the key it is about.
+func (e decodeError) keyMsg() string {
+	if e.key == "" || e.unknown {
+		return e.msg
+	}
+	return e.key + ": " + e.msg
+}
+
+// decodeStrict decodes a TOML document over cfg, refusing unknown keys.
+func decodeStrict(data []byte, cfg *Config) []decodeError {
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(cfg)
+	if err == nil {
+		return nil
+	}
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var errs []decodeError
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			key := strings.Join(e.Key(), ".")
+			errs = append(errs, decodeError{row: row, key: key, unknown: true, msg: fmt.Sprintf("unknown key %q", key)})
+		}
+		return errs
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if want := wantOf(key); want != "" {
+			// go-toml names Go types; say what the key takes instead.
+			got := ""
+			if m := tomlKindRE.FindStringSubmatch(msg); m != nil {
+				got = fmt.Sprintf(" (got a TOML %s)", m[1])
+			}
+			msg = fmt.Sprintf("want %s%s", want, got)
+		}
+		return []decodeError{{row: row, key: key, msg: msg}}
+	}
+	return []decodeError{{msg: err.Error()}}
+}
+
+// applyOverride applies one -c key=value. The value is parsed as a TOML
+// value ("false", "5000", `["a", "b"]`, `"quoted"`); if it does not parse,
+// it is taken as a string, so "-c network.mode=limited" works unquoted.
+func applyOverride(cfg *Config, arg string) error {
+	key, raw, ok := strings.Cut(arg, "=")
+	if !ok {
+		return errors.New("want key=value")
+	}
+	path := strings.Split(strings.TrimSpace(key), ".")
+	for _, p := range path {
+		if p == "" || strings.IndexFunc(p, func(r rune) bool { return !isBareKeyRune(r) }) >= 0 {
+			return fmt.Errorf("bad key %q: want a dotted key such as network.mode", key)
+		}
+	}
+	var value any = raw
+	var probe map[string]any
+	if toml.Unmarshal([]byte("v = "+raw), &probe) == nil && len(probe) == 1 {
+		value = probe["v"]
+	}
+	doc := value
+	for i := len(path) - 1; i >= 0; i-- {
+		doc = map[string]any{path[i]: doc}
+	}
+	b, err := toml.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	next := *cfg
+	if errs := decodeStrict(b, &next); errs != nil {
+		if errs[0].unknown {
+			return fmt.Errorf("unknown key %q", errs[0].key)
+		}
+		e := errs[0]
+		if e.key != strings.Join(path, ".") {
+			return errors.New(e.keyMsg())
+		}
+		return fmt.Errorf("%s = %s: %s", e.key, raw, e.msg)
+	}
+	if err := next.validate(); err != nil {
+		return err
+	}
+	*cfg = next
+	return nil
+}
+
+var tomlKindRE = regexp.MustCompile(`^cannot decode TOML (\w+)`)
+
+// wantOf describes the TOML type the dotted config key takes, or "" if key
+// is not a config key.
+func wantOf(key string) string {
+	t := reflect.TypeFor[Config]()
+	for name := range strings.SplitSeq(key, ".") {
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+		i := slices.IndexFunc(reflect.VisibleFields(t), func(f reflect.StructField) bool { return f.Tag.Get("toml") == name })
+		if i < 0 {
+			return ""
+		}
+		t = t.Field(i).Type
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int64:
+		return "an integer"
+	case reflect.Slice:
+		return "an array of strings"
+	case reflect.Struct:
+		return "a table"
+	}
+	return ""
+}
+
+func isBareKeyRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-'
+}
