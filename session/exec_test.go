@@ -31,23 +31,23 @@ func setExecDelays(t *testing.T, grace, drain time.Duration) {
 	t.Cleanup(func() { execKillGrace, execDrainDelay = oldGrace, oldDrain })
 }
 
-// chunkRecorder collects OnOutput calls. RunCommand calls OnOutput from one
+// execChunks collects OnOutput calls. RunCommand calls OnOutput from one
 // goroutine and only before it returns, so no lock is needed.
-type chunkRecorder struct {
+type execChunks struct {
 	chunks [][]byte
 }
 
-func (c *chunkRecorder) onOutput(chunk []byte) { c.chunks = append(c.chunks, chunk) }
+func (c *execChunks) onOutput(chunk []byte) { c.chunks = append(c.chunks, chunk) }
 
-func (c *chunkRecorder) joined() string { return string(bytes.Join(c.chunks, nil)) }
+func (c *execChunks) joined() string { return string(bytes.Join(c.chunks, nil)) }
 
-func sh(script string) []string { return []string{"/bin/sh", "-c", script} }
+func shArgv(script string) []string { return []string{"/bin/sh", "-c", script} }
 
 func TestRunCommandMergesOutputInOrder(t *testing.T) {
 	execLeakCheck(t)
-	var rec chunkRecorder
+	var rec execChunks
 	res := RunCommand(context.Background(), ExecSpec{
-		Argv:     sh("echo a; echo b >&2; echo c; echo d >&2; exit 3"),
+		Argv:     shArgv("echo a; echo b >&2; echo c; echo d >&2; exit 3"),
 		OnOutput: rec.onOutput,
 	})
 	if res.Err != nil {
@@ -72,7 +72,7 @@ func TestRunCommandDirEnvStdin(t *testing.T) {
 	dir := t.TempDir()
 	res := RunCommand(context.Background(), ExecSpec{
 		// cat reads stdin: it must see EOF at once (/dev/null), not hang.
-		Argv: sh(`pwd; echo "$FOO"; cat; echo done`),
+		Argv: shArgv(`pwd; echo "$FOO"; cat; echo done`),
 		Dir:  dir,
 		Env:  []string{"FOO=bar baz", "PATH=" + os.Getenv("PATH")},
 	})
@@ -101,7 +101,7 @@ func TestRunCommandCancelled(t *testing.T) {
 	execLeakCheck(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	res := RunCommand(ctx, ExecSpec{Argv: sh("echo started; sleep 30")})
+	res := RunCommand(ctx, ExecSpec{Argv: shArgv("echo started; sleep 30")})
 	if !res.Interrupted || res.ExitCode != -1 {
 		t.Errorf("got (interrupted %v, exit %d), want (true, -1)", res.Interrupted, res.ExitCode)
 	}
@@ -113,7 +113,7 @@ func TestRunCommandCancelled(t *testing.T) {
 	}
 
 	// A context cancelled before the start runs nothing.
-	res = RunCommand(ctx, ExecSpec{Argv: sh("echo never")})
+	res = RunCommand(ctx, ExecSpec{Argv: shArgv("echo never")})
 	if !res.Interrupted || res.Output != "" || res.ExitCode != -1 {
 		t.Errorf("pre-cancelled: %+v", res)
 	}
@@ -123,13 +123,13 @@ func TestRunCommandCancelEscalatesToSIGKILL(t *testing.T) {
 	execLeakCheck(t)
 	setExecDelays(t, 300*time.Millisecond, 2*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
-	var rec chunkRecorder
+	var rec execChunks
 	ready := make(chan struct{})
 	res := func() ExecResult {
 		// Cancel only once the trap is in place, so SIGTERM is ignored for sure.
 		go func() { <-ready; time.Sleep(50 * time.Millisecond); cancel() }()
 		return RunCommand(ctx, ExecSpec{
-			Argv: sh(`trap '' TERM; echo armed; sleep 30; echo survived`),
+			Argv: shArgv(`trap '' TERM; echo armed; sleep 30; echo survived`),
 			OnOutput: func(c []byte) {
 				if len(rec.chunks) == 0 {
 					close(ready)
@@ -149,8 +149,8 @@ func TestRunCommandCancelEscalatesToSIGKILL(t *testing.T) {
 	}
 }
 
-// processGone reports whether pid has exited (absent or a zombie).
-func processGone(pid int) bool {
+// execProcessGone reports whether pid has exited (absent or a zombie).
+func execProcessGone(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return syscall.Kill(pid, 0) == syscall.ESRCH
@@ -161,10 +161,10 @@ func processGone(pid int) bool {
 	return i >= 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
 }
 
-func waitGone(t *testing.T, pid int) {
+func execWaitGone(t *testing.T, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
-	for !processGone(pid) {
+	for !execProcessGone(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("process %d is still running", pid)
@@ -178,7 +178,7 @@ func TestRunCommandKillsLeftoverChildren(t *testing.T) {
 	start := time.Now()
 	// The background sleep holds the output pipe: without the group kill,
 	// RunCommand would wait for it (or the drain delay) and it would run on.
-	res := RunCommand(context.Background(), ExecSpec{Argv: sh("sleep 30 & echo $!")})
+	res := RunCommand(context.Background(), ExecSpec{Argv: shArgv("sleep 30 & echo $!")})
 	if res.ExitCode != 0 || res.Interrupted {
 		t.Fatalf("got %+v", res)
 	}
@@ -189,7 +189,7 @@ func TestRunCommandKillsLeftoverChildren(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Output = %q", res.Output)
 	}
-	waitGone(t, pid)
+	execWaitGone(t, pid)
 }
 
 func TestRunCommandEscapedHolderIsBounded(t *testing.T) {
@@ -202,7 +202,7 @@ func TestRunCommandEscapedHolderIsBounded(t *testing.T) {
 	// and it keeps the pipe open: only the drain delay ends the wait. The
 	// main process waits until the escape has happened (the pid file).
 	pidFile := t.TempDir() + "/pid"
-	res := RunCommand(context.Background(), ExecSpec{Argv: sh(`setsid sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0"; exec sleep 30' "` + pidFile + `" &
+	res := RunCommand(context.Background(), ExecSpec{Argv: shArgv(`setsid sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0"; exec sleep 30' "` + pidFile + `" &
 while [ ! -f "` + pidFile + `" ]; do sleep 0.01; done
 cat "` + pidFile + `"`)})
 	pid, err := strconv.Atoi(strings.TrimSpace(res.Output))
@@ -220,9 +220,9 @@ func TestRunCommandBatches(t *testing.T) {
 
 	// Output separated by pauses longer than the flush interval arrives
 	// in separate chunks, each soon after it was written.
-	var rec chunkRecorder
+	var rec execChunks
 	res := RunCommand(context.Background(), ExecSpec{
-		Argv:     sh("for i in 1 2 3; do echo $i; sleep 0.15; done"),
+		Argv:     shArgv("for i in 1 2 3; do echo $i; sleep 0.15; done"),
 		OnOutput: rec.onOutput,
 	})
 	if rec.joined() != "1\n2\n3\n" || res.Output != "1\n2\n3\n" {
@@ -233,10 +233,10 @@ func TestRunCommandBatches(t *testing.T) {
 	}
 
 	// A fast stream is cut in batches of at most 64 KiB.
-	rec = chunkRecorder{}
+	rec = execChunks{}
 	const n = 1_000_000
 	res = RunCommand(context.Background(), ExecSpec{
-		Argv:     sh("head -c " + strconv.Itoa(n) + " /dev/zero | tr '\\0' a"),
+		Argv:     shArgv("head -c " + strconv.Itoa(n) + " /dev/zero | tr '\\0' a"),
 		OnOutput: rec.onOutput,
 	})
 	if got := len(rec.joined()); got != n || len(res.Output) != n {
@@ -261,7 +261,7 @@ func TestRunCommandHugeOutputIsBounded(t *testing.T) {
 	var peak uint64
 	var ms runtime.MemStats
 	res := RunCommand(context.Background(), ExecSpec{
-		Argv: sh("yes | head -c " + strconv.Itoa(n)),
+		Argv: shArgv("yes | head -c " + strconv.Itoa(n)),
 		OnOutput: func(c []byte) {
 			total += len(c)
 			if chunks++; chunks%256 == 0 {
@@ -287,9 +287,9 @@ func TestRunCommandHugeOutputIsBounded(t *testing.T) {
 	t.Logf("%d bytes in %v, %d chunks, peak heap %d MiB", n, res.Duration, chunks, peak>>20)
 }
 
-// pumpPipe runs an outputPump on a fresh pipe fed by write, and returns the
+// execPumpPipe runs an outputPump on a fresh pipe fed by write, and returns the
 // chunks it delivered and its tail.
-func pumpPipe(t *testing.T, write func(w *os.File)) ([]string, *outputTail) {
+func execPumpPipe(t *testing.T, write func(w *os.File)) ([]string, *outputTail) {
 	t.Helper()
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -309,7 +309,7 @@ func pumpPipe(t *testing.T, write func(w *os.File)) ([]string, *outputTail) {
 func TestOutputPumpNeverSplitsCharacters(t *testing.T) {
 	execLeakCheck(t)
 	pause := func() { time.Sleep(3 * outputFlushInterval) }
-	chunks, tail := pumpPipe(t, func(w *os.File) {
+	chunks, tail := execPumpPipe(t, func(w *os.File) {
 		w.Write([]byte("a\xc3")) // é split after its first byte
 		pause()
 		w.Write([]byte("\xa9b\xf0\x9f")) // 😀 split in the middle
