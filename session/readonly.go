@@ -12,8 +12,9 @@ import (
 //
 // True requires one command and nothing else: no redirection, pipe, list
 // (;, &&, ||, newline), background &, subshell, command substitution
-// (backquotes or $(, even inside double quotes), comment, or leading
-// variable assignment (PAGER=x git log). The program must be written as a
+// (backquotes or $(, even inside double quotes) or other expansion that can
+// run or assign ($((, ${x:=y}; only plain $NAME and ${NAME} pass), comment,
+// or leading variable assignment (PAGER=x git log). The program must be written as a
 // bare name (./ls could be anything) from this set: ls, cat, pwd, echo,
 // grep, rg, head, tail, wc, which, whoami, true, false, and git with the
 // subcommand status, diff, log or show right after it. Options that make
@@ -141,11 +142,39 @@ func isRedirect(op string) bool { return strings.ContainsAny(op, "<>") }
 // shLine is a lexed command line.
 type shLine struct {
 	tokens []shToken
-	// subst: the line has a command substitution (backquote or $( outside
-	// single quotes); arithmetic $(( is counted too.
+	// subst: the line has, outside single quotes, a command substitution
+	// (backquotes, $(...)) or another expansion that can run or assign
+	// (see dollarRuns).
 	subst bool
 	// comment: an unquoted # started a comment.
 	comment bool
+}
+
+// dollarRuns reports whether the expansion that s starts with ($...) can
+// run commands or assign: command substitution $(...), arithmetic $((...))
+// and $[...], and any ${...} other than a plain ${NAME}. Operators inside
+// braces (${x:=y}, ${x@P}, ${a[i]}) assign, expand prompt strings or
+// evaluate subscripts as arithmetic, which in bash can run a command
+// substitution held in a variable's value.
+func dollarRuns(s string) bool {
+	if len(s) < 2 {
+		return false
+	}
+	switch s[1] {
+	case '(', '[':
+		return true
+	case '{':
+		end := strings.IndexByte(s, '}')
+		if end < 0 {
+			return true
+		}
+		name := s[2:end]
+		if len(name) == 1 && strings.Contains("#?$!@*-0123456789", name) {
+			return false
+		}
+		return !(shToken{raw: name + "="}).isAssignment()
+	}
+	return false
 }
 
 // shOperators are the POSIX and bash control and redirection operators,
@@ -245,7 +274,7 @@ func lexShell(line string) (l shLine, ok bool) {
 					}
 				case '$':
 					lit = false
-					if i+1 < len(line) && line[i+1] == '(' {
+					if dollarRuns(line[i:]) {
 						l.subst = true
 					}
 				case '`':
@@ -258,7 +287,7 @@ func lexShell(line string) (l shLine, ok bool) {
 		case c == '$':
 			begin(i)
 			lit = false
-			if i+1 < len(line) && line[i+1] == '(' {
+			if dollarRuns(line[i:]) {
 				l.subst = true
 			}
 			cur.WriteByte(c)

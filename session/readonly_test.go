@@ -63,6 +63,13 @@ func TestIsKnownReadOnly(t *testing.T) {
 		{`echo "$(rm x)"`, false},
 		{"echo \"`rm x`\"", false},
 		{"cat <(rm x)", false},
+		{"echo $((1+2))", false},
+		{"echo $[1+2]", false},
+		{"echo ${x:=y}", false},
+		{`echo "${PS1@P}"`, false},
+		{"echo ${a[i]}", false},
+		{"echo ${HOME", false},
+		{"echo ${HOME} $HOME ${1} $#", true},
 		// But not inside single quotes.
 		{`echo '$(rm x)'`, true},
 		// Environment assignments.
