@@ -83,10 +83,11 @@ const (
 type ThreadMeta struct {
 	ID string `json:"id"`
 	// CreatedAt is in unix seconds.
-	CreatedAt      int64                   `json:"createdAt"`
-	Cwd            string                  `json:"cwd"`
-	ApprovalPolicy protocol.AskForApproval `json:"approvalPolicy"`
-	Sandbox        protocol.SandboxMode    `json:"sandbox"`
+	CreatedAt int64  `json:"createdAt"`
+	Cwd       string `json:"cwd"`
+	// ApprovalPolicy and Sandbox are omitted when empty (unset).
+	ApprovalPolicy protocol.AskForApproval `json:"approvalPolicy,omitempty"`
+	Sandbox        protocol.SandboxMode    `json:"sandbox,omitempty"`
 	// Model is the agent ("shell").
 	Model         string `json:"model"`
 	ModelProvider string `json:"modelProvider"`
@@ -200,6 +201,14 @@ func encodeRecord(rec Record) ([]byte, error) {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return nil, err
+	}
+	// Settings are decoded strictly (an unknown approval policy is an
+	// error), so a bad value written now would make the thread unloadable
+	// later: check that these small records read back.
+	if rec.Type == RecordThread || rec.Type == RecordMeta {
+		if _, err := decodeRecord(b, 0); err != nil {
+			return nil, fmt.Errorf("record would not load back: %w", err)
+		}
 	}
 	// json.Marshal escapes newlines inside strings, so b is one line.
 	return append(b, '\n'), nil

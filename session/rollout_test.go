@@ -206,6 +206,7 @@ func TestRolloutAppendRefusesBadRecords(t *testing.T) {
 		"turn without id": TurnStartedRecord("", 1),
 		"item no turn":    ItemCompletedRecord("", roUserItem("u", "x")),
 		"item no variant": ItemCompletedRecord("t", protocol.ThreadItem{}),
+		"bad policy":      MetaRecord(MetaUpdate{ApprovalPolicy: ptrTo(protocol.AskForApproval("sometimes"))}),
 	} {
 		if err := r.Append(rec, false); err == nil {
 			t.Errorf("%s: Append succeeded", name)
@@ -568,6 +569,28 @@ func TestStoreRefusesInvalidIDs(t *testing.T) {
 	}
 	if _, err := s.Load(valid); !errors.Is(err, ErrThreadNotFound) {
 		t.Errorf("Load of a missing thread: %v", err)
+	}
+}
+
+func TestStoreCreateRefusesUnloadableMeta(t *testing.T) {
+	s, _ := roStore(t)
+	meta := roMeta(roNewID(t))
+	meta.Sandbox = "sandbox-of-sand"
+	if _, err := s.Create(meta); err == nil {
+		t.Fatal("Create succeeded with an unknown sandbox mode")
+	}
+	if _, ok := s.Exists(meta.ID); ok {
+		t.Error("a file was left behind")
+	}
+	// Unset settings are fine: they are omitted.
+	meta.Sandbox, meta.ApprovalPolicy = "", ""
+	r, err := s.Create(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if lt, err := s.Load(meta.ID); err != nil || lt.Meta != meta {
+		t.Errorf("Load = %+v, %v; want %+v", lt, err, meta)
 	}
 }
 
