@@ -49,6 +49,15 @@ type ExecSpec struct {
 	// goroutine, in order, and all happen before RunCommand returns; while
 	// a call blocks, the command blocks as soon as the pipe buffer fills.
 	OnOutput func(chunk []byte)
+	// SeparateStderr keeps stderr apart (command/exec reports the two
+	// streams separately): OnOutput and Output then get stdout only, and
+	// OnStderr and Stderr get stderr. The relative order of the two
+	// streams is lost.
+	SeparateStderr bool
+	// OnStderr, with SeparateStderr, receives stderr the way OnOutput
+	// receives stdout. It is called from a goroutine of its own, possibly
+	// while OnOutput runs. May be nil.
+	OnStderr func(chunk []byte)
 }
 
 // ExecResult is how a command ended.
@@ -60,7 +69,11 @@ type ExecResult struct {
 	// OnOutput received, at most MaxOutputTail bytes, starting at a
 	// character boundary.
 	Output string
-	// Truncated reports that Output lacks the beginning of the output.
+	// Stderr is the tail of stderr with SeparateStderr, like Output;
+	// empty otherwise.
+	Stderr string
+	// Truncated reports that Output (or Stderr) lacks the beginning of
+	// what the command wrote.
 	Truncated bool
 	// Duration is the time from start until the output was drained.
 	Duration time.Duration
@@ -83,8 +96,9 @@ type ExecResult struct {
 // turn, and hold the output pipe open. A process that escaped the group
 // can delay the return by at most execDrainDelay.
 //
-// RunCommand starts two goroutines, the output pump and the waiter, and
-// both have ended when it returns. It is safe to call concurrently.
+// RunCommand starts the waiter goroutine and an output pump per pipe (one,
+// or two with SeparateStderr), and all have ended when it returns. It is
+// safe to call concurrently.
 func RunCommand(ctx context.Context, spec ExecSpec) ExecResult {
 	start := time.Now()
 	failed := func(err error) ExecResult {
@@ -101,31 +115,46 @@ func RunCommand(ctx context.Context, spec ExecSpec) ExecResult {
 
 	// One pipe for stdout and stderr keeps their relative order exactly as
 	// the command wrote it; two pipes read by two goroutines would not.
-	pr, pw, err := os.Pipe()
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return failed(fmt.Errorf("session: output pipe: %w", err))
+	}
+	errR, errW := outR, outW
+	if spec.SeparateStderr {
+		if errR, errW, err = os.Pipe(); err != nil {
+			outR.Close()
+			outW.Close()
+			return failed(fmt.Errorf("session: stderr pipe: %w", err))
+		}
 	}
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Dir
 	cmd.Env = spec.Env
-	cmd.Stdout = pw // an *os.File: the child gets it directly, exec starts no copier
-	cmd.Stderr = pw
+	cmd.Stdout = outW // an *os.File: the child gets it directly, exec starts no copier
+	cmd.Stderr = errW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Start()
-	// The child has its own copies of the write end; ours would keep the
-	// read end from ever reaching EOF.
-	pw.Close()
+	// The child has its own copies of the write ends; ours would keep the
+	// read ends from ever reaching EOF.
+	outW.Close()
+	pumps := []*outputPump{newOutputPump(outR, spec.OnOutput)}
+	if spec.SeparateStderr {
+		errW.Close()
+		pumps = append(pumps, newOutputPump(errR, spec.OnStderr))
+	}
 	if err != nil {
-		pr.Close()
+		for _, p := range pumps {
+			p.r.Close()
+		}
 		return failed(err)
 	}
 	// Setpgid with Pgid 0 makes the child the leader of a new group whose id
 	// is its pid, and Start returns only after the child has exec'd.
 	pgid := cmd.Process.Pid
 
-	pump := &outputPump{r: pr, onOutput: spec.OnOutput, tail: outputTail{max: MaxOutputTail}}
-	pumpDone := make(chan struct{})
-	go pump.run(pumpDone)
+	for _, p := range pumps {
+		go p.run()
+	}
 	waitDone := make(chan error, 1)
 	go waitProcess(cmd, waitDone)
 
@@ -142,23 +171,18 @@ func RunCommand(ctx context.Context, spec ExecSpec) ExecResult {
 	// have been reused while the group still has members.
 	killGroup(pgid, syscall.SIGKILL)
 
-	drain := time.NewTimer(execDrainDelay)
-	select {
-	case <-pumpDone:
-	case <-drain.C:
-		// Something outside the group still holds the write end. Closing
-		// the read end makes the pump's Read fail, and the pump stop.
-	}
-	drain.Stop()
-	pr.Close()
-	<-pumpDone
+	drainPumps(pumps)
 
 	res := ExecResult{
 		ExitCode:    -1,
-		Output:      pump.tail.String(),
-		Truncated:   pump.tail.truncated(),
+		Output:      pumps[0].tail.String(),
+		Truncated:   pumps[0].tail.truncated(),
 		Interrupted: interrupted,
 		Duration:    time.Since(start),
+	}
+	if spec.SeparateStderr {
+		res.Stderr = pumps[1].tail.String()
+		res.Truncated = res.Truncated || pumps[1].tail.truncated()
 	}
 	if cmd.ProcessState != nil {
 		// ExitCode is -1 when a signal ended the process.
@@ -199,8 +223,28 @@ func killGroup(pgid int, sig syscall.Signal) {
 	_ = syscall.Kill(-pgid, sig)
 }
 
-// outputPump reads the merged output pipe, batches it and keeps its tail.
-// Only its goroutine touches it until done is closed.
+// drainPumps waits for the pumps to reach EOF, for at most execDrainDelay
+// in all, then closes the read ends (which stops a pump still reading:
+// something outside the group holds its write end) and waits for them.
+func drainPumps(pumps []*outputPump) {
+	drain := time.NewTimer(execDrainDelay)
+	defer drain.Stop()
+wait:
+	for _, p := range pumps {
+		select {
+		case <-p.done:
+		case <-drain.C:
+			break wait
+		}
+	}
+	for _, p := range pumps {
+		p.r.Close()
+		<-p.done
+	}
+}
+
+// outputPump reads one output pipe, batches it and keeps its tail. Only
+// its goroutine touches it until done is closed.
 type outputPump struct {
 	r        *os.File
 	onOutput func([]byte)
@@ -209,6 +253,11 @@ type outputPump struct {
 	// outputBatchMax, which with the tail bounds the memory of a command
 	// whatever it prints.
 	pending []byte
+	done    chan struct{} // closed when run returns
+}
+
+func newOutputPump(r *os.File, onOutput func([]byte)) *outputPump {
+	return &outputPump{r: r, onOutput: onOutput, tail: outputTail{max: MaxOutputTail}, done: make(chan struct{})}
 }
 
 // run is the pump goroutine. A batch starts with the first byte read into
@@ -217,8 +266,8 @@ type outputPump struct {
 // single goroutine both reads and flushes, and OnOutput is called from it
 // alone. run returns at EOF or when RunCommand closes the read end, after
 // delivering what is left.
-func (p *outputPump) run(done chan<- struct{}) {
-	defer close(done)
+func (p *outputPump) run() {
+	defer close(p.done)
 	p.pending = make([]byte, 0, outputBatchMax)
 	armed := false // a flush deadline is set on the pipe
 	for {

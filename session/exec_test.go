@@ -67,6 +67,34 @@ func TestRunCommandMergesOutputInOrder(t *testing.T) {
 	}
 }
 
+func TestRunCommandSeparateStderr(t *testing.T) {
+	execLeakCheck(t)
+	var out, errs execChunks
+	res := RunCommand(context.Background(), ExecSpec{
+		Argv:           shArgv("echo out; echo err >&2; echo out2; echo err2 >&2"),
+		SeparateStderr: true,
+		OnOutput:       out.onOutput,
+		OnStderr:       errs.onOutput,
+	})
+	if res.Output != "out\nout2\n" || out.joined() != res.Output {
+		t.Errorf("stdout: Output %q, chunks %q", res.Output, out.joined())
+	}
+	if res.Stderr != "err\nerr2\n" || errs.joined() != res.Stderr {
+		t.Errorf("stderr: Stderr %q, chunks %q", res.Stderr, errs.joined())
+	}
+
+	// Without OnStderr, stderr is still kept; merged, Stderr stays empty.
+	res = RunCommand(context.Background(), ExecSpec{Argv: shArgv("echo e >&2"), SeparateStderr: true})
+	if res.Output != "" || res.Stderr != "e\n" {
+		t.Errorf("separate, no callbacks: %+v", res)
+	}
+	res = RunCommand(context.Background(), ExecSpec{Argv: shArgv("echo e >&2")})
+	if res.Output != "e\n" || res.Stderr != "" {
+		t.Errorf("merged: %+v", res)
+	}
+
+}
+
 func TestRunCommandDirEnvStdin(t *testing.T) {
 	execLeakCheck(t)
 	dir := t.TempDir()
@@ -198,20 +226,26 @@ func TestRunCommandEscapedHolderIsBounded(t *testing.T) {
 	}
 	execLeakCheck(t)
 	setExecDelays(t, 2*time.Second, 300*time.Millisecond)
-	// setsid takes the sleep out of the group, so the group kill misses it
-	// and it keeps the pipe open: only the drain delay ends the wait. The
-	// main process waits until the escape has happened (the pid file).
-	pidFile := t.TempDir() + "/pid"
-	res := RunCommand(context.Background(), ExecSpec{Argv: shArgv(`setsid sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0"; exec sleep 30' "` + pidFile + `" &
+	for _, separate := range []bool{false, true} {
+		// setsid takes the sleep out of the group, so the group kill misses
+		// it and it keeps the pipe open (with SeparateStderr, only the stderr
+		// pipe): only the drain delay ends the wait. The main process waits
+		// until the escape has happened (the pid file).
+		pidFile := t.TempDir() + "/pid"
+		res := RunCommand(context.Background(), ExecSpec{
+			Argv: shArgv(`setsid sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0"; exec sleep 30' "` + pidFile + `" >/dev/null &
 while [ ! -f "` + pidFile + `" ]; do sleep 0.01; done
-cat "` + pidFile + `"`)})
-	pid, err := strconv.Atoi(strings.TrimSpace(res.Output))
-	if err != nil {
-		t.Fatalf("Output = %q (%+v)", res.Output, res)
-	}
-	syscall.Kill(pid, syscall.SIGKILL)
-	if res.Duration < 300*time.Millisecond || res.Duration > 3*time.Second {
-		t.Errorf("Duration = %v, want about the 300ms drain delay", res.Duration)
+cat "` + pidFile + `"`),
+			SeparateStderr: separate,
+		})
+		pid, err := strconv.Atoi(strings.TrimSpace(res.Output))
+		if err != nil {
+			t.Fatalf("separate %v: Output = %q (%+v)", separate, res.Output, res)
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+		if res.Duration < 300*time.Millisecond || res.Duration > 3*time.Second {
+			t.Errorf("separate %v: Duration = %v, want about the 300ms drain delay", separate, res.Duration)
+		}
 	}
 }
 
@@ -296,12 +330,11 @@ func execPumpPipe(t *testing.T, write func(w *os.File)) ([]string, *outputTail) 
 		t.Fatal(err)
 	}
 	var chunks []string
-	p := &outputPump{r: pr, onOutput: func(c []byte) { chunks = append(chunks, string(c)) }, tail: outputTail{max: MaxOutputTail}}
-	done := make(chan struct{})
-	go p.run(done)
+	p := newOutputPump(pr, func(c []byte) { chunks = append(chunks, string(c)) })
+	go p.run()
 	write(pw)
 	pw.Close()
-	<-done
+	<-p.done
 	pr.Close()
 	return chunks, &p.tail
 }
