@@ -139,7 +139,10 @@ func (h *httpProxy) serveForward(w http.ResponseWriter, r *http.Request, a *Atta
 }
 
 // copyFlushing copies a response body, flushing after each read so
-// streamed responses reach the client as they arrive.
+// streamed responses reach the client as they arrive. When the upstream body
+// fails (a revoked grant cancels the request), the client connection is
+// aborted: ending the response normally would let the client take a cut
+// download for a complete one.
 func copyFlushing(w http.ResponseWriter, body io.Reader) {
 	rc := http.NewResponseController(w)
 	buf := make([]byte, 32<<10)
@@ -151,8 +154,11 @@ func copyFlushing(w http.ResponseWriter, body io.Reader) {
 			}
 			_ = rc.Flush()
 		}
-		if err != nil {
+		if err == io.EOF {
 			return
+		}
+		if err != nil {
+			panic(http.ErrAbortHandler)
 		}
 	}
 }

@@ -57,7 +57,9 @@ type Server struct {
 	callMu sync.Mutex // orders server-to-client request ids with jsonrpc2's own sequence
 	nextID int64      // guarded by callMu
 
-	onInit func(protocol.InitializeParams) // optional hook, set before Serve
+	onInit       func(protocol.InitializeParams) // optional hook, set before Serve
+	onDisconnect func()                          // optional hook, set before Serve
+	finishOnce   sync.Once                       // runs finish once: at input end or when Serve stops
 
 	outErr writeErrRecorder // the first error writing to the client
 }
@@ -98,6 +100,12 @@ func (s *Server) Register(method string, h Handler) {
 // its params, before the response is written. It must be called before Serve.
 func (s *Server) OnInitialize(f func(protocol.InitializeParams)) { s.onInit = f }
 
+// OnDisconnect sets a function called once the connection has ended, before
+// Serve waits for the requests still running. It is where work that would
+// otherwise keep a request running (a command) is stopped. It must be
+// called before Serve.
+func (s *Server) OnDisconnect(f func()) { s.onDisconnect = f }
+
 // Serve reads requests from r and writes responses and notifications to w
 // until r ends, ctx is cancelled, or writing fails. It blocks; when it
 // returns, every queued request has been handled and the connection is
@@ -109,7 +117,7 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	stream := NewStream(r, &s.outErr, StreamOptions{MaxLineBytes: s.opts.MaxLineBytes, Logger: s.log})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn := jsonrpc2.NewConn(ctx, stream, connHandler{s}, jsonrpc2.SetLogger(slogPrintf{s.log}))
+	conn := jsonrpc2.NewConn(ctx, drainAtEOF{stream, s.finish}, connHandler{s}, jsonrpc2.SetLogger(slogPrintf{s.log}))
 	s.conn.CompareAndSwap(nil, conn)
 	select {
 	case <-conn.DisconnectNotify():
@@ -120,8 +128,36 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 		s.log.Error("writing to the client failed; closing the connection", "err", s.outErr.err())
 		conn.Close()
 	}
-	s.lanes.wait()
+	s.finish()
 	return s.outErr.err()
+}
+
+// finish ends the work of the connection once: the disconnect hook stops
+// long work (turns, commands), then the requests already queued are
+// handled, so each gets its answer while the output is still open.
+func (s *Server) finish() {
+	s.finishOnce.Do(func() {
+		if s.onDisconnect != nil {
+			s.onDisconnect()
+		}
+		s.lanes.wait()
+	})
+}
+
+// drainAtEOF is the connection's stream: when input ends it finishes the
+// connection's work before reporting the end, because jsonrpc2 closes the
+// connection (and refuses replies) as soon as a read fails.
+type drainAtEOF struct {
+	*Stream
+	atEnd func()
+}
+
+func (d drainAtEOF) ReadObject(v any) error {
+	err := d.Stream.ReadObject(v)
+	if err != nil {
+		d.atEnd()
+	}
+	return err
 }
 
 // connHandler is the jsonrpc2.Handler of a Server. It runs on the read loop.

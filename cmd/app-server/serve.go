@@ -4,8 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"time"
 
+	"app-server/netapproval"
 	"app-server/rpc"
+	"app-server/session"
 )
 
 // serveEnv is everything serve gets from main: the validated configuration
@@ -20,18 +24,78 @@ type serveEnv struct {
 	Stdout  io.Writer    // protocol output only
 }
 
+// shutdownGrace bounds the clean-up after the client is gone: interrupting
+// turns, killing process groups, flushing files. The whole exit stays under
+// the 2 s the protocol promises.
+const shutdownGrace = 1500 * time.Millisecond
+
 // serve serves the protocol on env.Stdin and env.Stdout until the input
 // ends (nil) or ctx is cancelled by SIGINT/SIGTERM (nil, within 2 s). It
 // returns an error when the server cannot run or output fails (EPIPE).
-//
-// TEMPORARY: no handlers are registered yet, so every method but initialize
-// is answered -32601. The session wiring replaces this body.
 func serve(ctx context.Context, env *serveEnv) error {
+	log := env.Logger
+	cfg := env.Config
 	srv := rpc.NewServer(rpc.Options{
 		Name:    "app-server",
 		Version: env.Version,
 		Home:    env.Home,
-		Logger:  env.Logger,
+		Logger:  log,
+	})
+	client := srv.SessionClient()
+
+	rules, err := netapproval.OpenRules(filepath.Join(env.Home, "rules.toml"))
+	if err != nil {
+		return err
+	}
+	store, err := session.OpenStore(env.Home)
+	if err != nil {
+		return err
+	}
+	store.Logger = log
+
+	var network *netapproval.Manager
+	if cfg.Network.Enabled {
+		network, err = netapproval.NewManager(netapproval.Options{
+			Config:   cfg.Network.Policy(),
+			Rules:    rules,
+			Logger:   log.With("component", "netapproval"),
+			Notifier: session.NetworkNotifier(client, log),
+		})
+		if err != nil {
+			return err
+		}
+		if err := network.Start(); err != nil {
+			return err
+		}
+		defer network.Close()
+	}
+
+	sessions, err := session.NewManager(session.Options{
+		Config: session.Config{
+			Home:           env.Home,
+			ApprovalPolicy: cfg.ApprovalPolicy,
+			Sandbox:        cfg.Sandbox,
+			Shell:          cfg.Shell,
+			Version:        env.Version,
+		},
+		Client:  client,
+		Store:   store,
+		Rules:   rules,
+		Network: network,
+		Logger:  log,
+	})
+	if err != nil {
+		return err
+	}
+	srv.RegisterSession(sessions)
+	srv.OnDisconnect(func() {
+		// The client is gone (or we were told to stop): interrupt turns,
+		// deny pending prompts, kill process groups, close the rollouts.
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := sessions.Shutdown(ctx); err != nil {
+			log.Warn("shutdown did not finish in time", "err", err)
+		}
 	})
 	return srv.Serve(ctx, env.Stdin, env.Stdout)
 }

@@ -1,0 +1,39 @@
+package rpc
+
+import (
+	"app-server/protocol"
+	"app-server/session"
+)
+
+// RegisterSession routes every client request method of the protocol to
+// the session manager. A test checks that no client request method is left
+// without a route.
+func (s *Server) RegisterSession(m *session.Manager) {
+	s.Register(protocol.MethodThreadStart, TypedThen(m.StartThread))
+	s.Register(protocol.MethodThreadResume, Typed(m.ResumeThread))
+	s.Register(protocol.MethodThreadRead, Typed(m.ReadThread))
+	s.Register(protocol.MethodThreadList, Typed(m.ListThreads))
+	s.Register(protocol.MethodThreadLoadedList, Typed(m.LoadedThreads))
+	s.Register(protocol.MethodThreadArchive, Typed(m.ArchiveThread))
+	s.Register(protocol.MethodThreadUnarchive, Typed(m.UnarchiveThread))
+	s.Register(protocol.MethodTurnStart, TypedThen(m.StartTurn))
+	s.Register(protocol.MethodTurnInterrupt, Typed(m.InterruptTurn))
+	s.Register(protocol.MethodCommandExec, Typed(m.ExecCommand))
+	s.Register(protocol.MethodGrantsList, Typed(m.ListGrants))
+	s.Register(protocol.MethodGrantsRevoke, Typed(m.RevokeGrants))
+}
+
+// SessionClient is the Server as the session's Client.
+func (s *Server) SessionClient() session.Client { return sessionClient{s} }
+
+type sessionClient struct{ s *Server }
+
+func (c sessionClient) Notify(method string, params any) error { return c.s.Notify(method, params) }
+
+func (c sessionClient) Request(method string, params any) (session.ClientCall, error) {
+	call, err := c.s.Request(method, params)
+	if err != nil {
+		return nil, err
+	}
+	return call, nil
+}

@@ -1,0 +1,69 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"app-server/protocol"
+)
+
+// An Agent decides what a turn does. Given the turn's input it runs
+// commands and says messages through Actions, in order, and returns when the
+// turn's work is done. Execution, approvals and persistence live behind
+// Actions, so a model agent can plug in without touching them.
+type Agent interface {
+	// Validate checks a turn's input before the turn starts; its error is
+	// returned to the client as invalid params.
+	Validate(input []protocol.UserInput) error
+	// Run drives one turn. It must return promptly once ctx is done.
+	Run(ctx context.Context, input []protocol.UserInput, do Actions) error
+}
+
+// Actions are what an agent can do in a turn. Both block until done.
+type Actions interface {
+	// RunCommand runs a command line (through the configured shell), after
+	// the approval policy allows it, streaming its output as the item's
+	// deltas.
+	RunCommand(ctx context.Context, commandLine string) CommandOutcome
+	// Say adds an agent message to the turn.
+	Say(ctx context.Context, text string)
+}
+
+// CommandOutcome is what an agent learns about a command.
+type CommandOutcome struct {
+	Status   protocol.CommandExecutionStatus
+	ExitCode *int32
+	Output   string
+}
+
+// shellAgent runs each text input as one command line, in order. It is what
+// makes the server useful without a model: an IDE runs tasks with every
+// approval going to the user.
+type shellAgent struct{}
+
+func (shellAgent) Validate(input []protocol.UserInput) error {
+	if len(input) == 0 {
+		return errors.New("input is empty: the shell agent needs at least one text item")
+	}
+	for i, in := range input {
+		if in.Text == nil {
+			return fmt.Errorf("input[%d] is not text: the shell agent runs text inputs only", i)
+		}
+		if strings.TrimSpace(in.Text.Text) == "" {
+			return fmt.Errorf("input[%d] is an empty command line", i)
+		}
+	}
+	return nil
+}
+
+func (shellAgent) Run(ctx context.Context, input []protocol.UserInput, do Actions) error {
+	for _, in := range input {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		do.RunCommand(ctx, in.Text.Text)
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,146 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"app-server/netapproval"
+	"app-server/protocol"
+)
+
+// askClient sends an approval request and waits for the decision, keeping
+// the thread's waitingOnApproval flag while it is open. Whatever ends the
+// wait (an answer, an error reply, ctx done, a disconnect), the client is
+// told with serverRequest/resolved, so it can dismiss the prompt.
+func (t *thread) askClient(ctx context.Context, params protocol.CommandExecutionRequestApprovalParams) (protocol.CommandExecutionApprovalDecision, error) {
+	t.approvalPending(+1)
+	defer t.approvalPending(-1)
+	call, err := t.m.client.Request(protocol.MethodCommandApproval, params)
+	if err != nil {
+		return protocol.CommandExecutionApprovalDecision{}, err
+	}
+	var resp protocol.CommandExecutionRequestApprovalResponse
+	err = call.Wait(ctx, &resp)
+	t.m.notify(protocol.MethodServerRequestResolve, protocol.ServerRequestResolvedNotification{ThreadID: t.id, RequestID: call.ID()})
+	if err != nil {
+		return protocol.CommandExecutionApprovalDecision{}, err
+	}
+	return resp.Decision, nil
+}
+
+// PromptNetwork implements netapproval.Prompter: it puts one destination to
+// the client as an item/commandExecution/requestApproval with a network
+// context and maps the decision back.
+func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptRequest) (netapproval.Answer, error) {
+	host := req.Key.Host
+	port := req.Key.Port
+	kind := protocol.ApprovalKindCommand
+	reason := req.Reason
+	allow := protocol.NetworkPolicyAmendment{Host: host, Action: protocol.RuleAllow}
+	deny := protocol.NetworkPolicyAmendment{Host: host, Action: protocol.RuleDeny}
+	params := protocol.CommandExecutionRequestApprovalParams{
+		ThreadID: t.id, TurnID: req.TurnID, ItemID: req.ItemID, Kind: &kind, StartedAtMs: t.m.nowMs(),
+		Reason:                          &reason,
+		NetworkApprovalContext:          &protocol.NetworkApprovalContext{Host: host, Protocol: wireProtocol(req.Key.Protocol), Port: &port},
+		ProposedNetworkPolicyAmendments: []protocol.NetworkPolicyAmendment{allow, deny},
+		AvailableDecisions: []protocol.CommandExecutionApprovalDecision{
+			protocol.Accept(), protocol.AcceptForSession(), protocol.ApplyNetworkPolicyAmendment(allow),
+			protocol.Decline(), protocol.Cancel(),
+		},
+	}
+	if !req.ExpiresAt.IsZero() {
+		ms := req.ExpiresAt.UnixMilli()
+		params.ExpiresAtMs = &ms
+	}
+	d, err := t.askClient(ctx, params)
+	if err != nil {
+		return netapproval.Answer{}, err
+	}
+	switch d.Kind {
+	case protocol.DecisionAccept:
+		return netapproval.Answer{Kind: netapproval.AnswerAllowOnce}, nil
+	case protocol.DecisionAcceptForSession:
+		return netapproval.Answer{Kind: netapproval.AnswerAllowForSession}, nil
+	case protocol.DecisionApplyNetworkPolicyAmendment:
+		a := d.NetworkPolicyAmendment
+		if a.Action == protocol.RuleDeny {
+			return netapproval.Answer{Kind: netapproval.AnswerAmendDeny, AmendHost: a.Host}, nil
+		}
+		return netapproval.Answer{Kind: netapproval.AnswerAmendAllow, AmendHost: a.Host}, nil
+	case protocol.DecisionCancel:
+		t.interrupt(req.TurnID)
+		return netapproval.Answer{Kind: netapproval.AnswerCancel}, nil
+	case protocol.DecisionDecline:
+		return netapproval.Answer{Kind: netapproval.AnswerDecline}, nil
+	}
+	// acceptWithExecpolicyAmendment names a command prefix, which means
+	// nothing for a destination: fail closed.
+	t.m.log.Warn("decision does not apply to a network approval; declining", "decision", d.Kind, "host", host)
+	return netapproval.Answer{Kind: netapproval.AnswerDecline}, nil
+}
+
+// wireProtocol maps the proxy's protocol to its wire tag. Both enums spell
+// the same tags (a test checks every value), so the mapping is a conversion.
+func wireProtocol(p netapproval.Protocol) protocol.NetworkApprovalProtocol {
+	return protocol.NetworkApprovalProtocol(p.String())
+}
+
+// NetworkNotifier returns the netapproval.Notifier that reports grant
+// changes and warnings to this Manager's client. The network manager is
+// built before the session, so it is handed this value.
+func NetworkNotifier(client Client, log *slog.Logger) netapproval.Notifier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return clientNotifier{client: client, log: log}
+}
+
+type clientNotifier struct {
+	client Client
+	log    *slog.Logger
+}
+
+func (n clientNotifier) GrantsUpdated(threadID string, grants []netapproval.Grant) {
+	n.send(protocol.MethodGrantsUpdated, protocol.NetworkGrantsUpdatedNotification{ThreadID: threadID, Grants: wireGrants(grants)})
+}
+
+func (n clientNotifier) Warning(threadID string, message string) {
+	n.send(protocol.MethodWarning, protocol.WarningNotification{ThreadID: &threadID, Message: message})
+}
+
+func (n clientNotifier) send(method string, params any) {
+	if err := n.client.Notify(method, params); err != nil {
+		n.log.Debug("notification not sent", "method", method, "err", err)
+	}
+}
+
+// wireGrants converts grants to the protocol, persisted rules showing null
+// protocol and port ("all").
+func wireGrants(grants []netapproval.Grant) []protocol.NetworkGrant {
+	out := make([]protocol.NetworkGrant, 0, len(grants))
+	for _, g := range grants {
+		w := protocol.NetworkGrant{
+			Host: g.Host, Action: protocol.NetworkPolicyRuleAction(g.Action.String()),
+			Scope: protocol.GrantScope(g.Scope.String()), GrantedAtMs: unixMs(g.GrantedAt),
+			Hits: uint64(g.Hits), OpenConnections: uint64(g.OpenConnections),
+		}
+		if g.Protocol.Valid() {
+			p := wireProtocol(g.Protocol)
+			w.Protocol = &p
+		}
+		if g.Port != 0 {
+			port := g.Port
+			w.Port = &port
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}

@@ -1,0 +1,27 @@
+package session
+
+import (
+	"context"
+
+	"app-server/protocol"
+)
+
+// Client is the connected client, as the session sees it. Package rpc
+// implements it.
+type Client interface {
+	// Notify sends a notification. It may block while the client is not
+	// reading; it never waits for an answer. An error means the client is
+	// gone and can be ignored.
+	Notify(method string, params any) error
+	// Request sends a server-to-client request and returns at once.
+	Request(method string, params any) (ClientCall, error)
+}
+
+// ClientCall is a server-to-client request in flight.
+type ClientCall interface {
+	// ID is the request id on the wire (for serverRequest/resolved).
+	ID() protocol.RequestID
+	// Wait blocks until the client answers, ctx is done, or the client
+	// disconnects. A client error reply is a *protocol.Error.
+	Wait(ctx context.Context, result any) error
+}

@@ -1,0 +1,209 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"app-server/netapproval"
+	"app-server/protocol"
+)
+
+// gate is what the command policy decided about a command.
+type gate int
+
+const (
+	gateRun gate = iota
+	gateDeclined
+	gateCancelled // declined, and the turn is interrupted
+	gateFailed    // the client answered the prompt with an error
+)
+
+// RunCommand implements Actions: it starts a commandExecution item, asks
+// the client when the policy says so, runs the command with the thread's
+// network attachment, streams its output and completes the item.
+func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
+	t, m := tu.t, tu.t.m
+	startMs := m.nowMs()
+	item := &protocol.CommandExecutionItem{
+		ID: newID(), Command: line, Cwd: tu.settings.cwd, Source: protocol.SourceAgent,
+		Status: protocol.CommandInProgress, CommandActions: ParseCommandActions(line), StartedAtMs: &startMs,
+	}
+	tu.itemStarted(protocol.ThreadItem{CommandExecution: ptrCopy(item)}, startMs)
+
+	decision, note := tu.commandGate(ctx, item, line)
+	switch decision {
+	case gateDeclined, gateCancelled, gateFailed:
+		item.Status = protocol.CommandDeclined
+		if decision == gateFailed {
+			item.Status = protocol.CommandFailed
+		}
+		if note != "" {
+			item.AggregatedOutput = &note
+		}
+		if decision == gateCancelled {
+			t.interrupt(tu.id)
+		}
+		return tu.completeCommand(item, startMs)
+	}
+
+	env := os.Environ()
+	var att *netapproval.Attachment
+	if t.net != nil && tu.settings.sandbox != protocol.SandboxDangerFullAccess {
+		a, err := m.net.Attach(netapproval.ExecInfo{
+			ThreadID: t.id, TurnID: tu.id, CommandID: item.ID, Command: line,
+			PromptsAllowed: tu.settings.policy != protocol.ApprovalNever,
+		})
+		if err != nil {
+			// Fail closed: without its credential the command would get no
+			// network at all, so refuse to run it rather than run it blind.
+			msg := "network proxy unavailable: " + err.Error()
+			item.Status, item.AggregatedOutput = protocol.CommandFailed, &msg
+			return tu.completeCommand(item, startMs)
+		}
+		att = a
+		env = append(env, a.Env()...)
+	}
+
+	argv := append(slices.Clone(m.cfg.Shell), line)
+	res := RunCommand(ctx, ExecSpec{
+		Argv: argv, Dir: tu.settings.cwd, Env: env,
+		OnOutput: func(chunk []byte) {
+			m.notify(protocol.MethodCommandOutputDelta, protocol.CommandExecutionOutputDeltaNotification{
+				ThreadID: t.id, TurnID: tu.id, ItemID: item.ID, Delta: string(chunk),
+			})
+		},
+	})
+	output := res.Output
+	if res.Err != nil {
+		output += res.Err.Error() + "\n"
+	}
+	if att != nil {
+		output += blockLines(att.Blocks())
+		att.Close()
+	}
+	item.AggregatedOutput = &output
+	code := res.ExitCode
+	item.ExitCode = &code
+	dur := res.Duration.Milliseconds()
+	item.DurationMs = &dur
+	item.Status = protocol.CommandCompleted
+	if res.Err != nil || res.Interrupted || code != 0 {
+		item.Status = protocol.CommandFailed
+	}
+	return tu.completeCommand(item, startMs)
+}
+
+func (tu *turn) completeCommand(item *protocol.CommandExecutionItem, startMs int64) CommandOutcome {
+	end := tu.t.m.nowMs()
+	item.CompletedAtMs = &end
+	if item.DurationMs == nil && item.Status != protocol.CommandDeclined {
+		d := end - startMs
+		item.DurationMs = &d
+	}
+	tu.itemCompleted(protocol.ThreadItem{CommandExecution: item}, end)
+	out := CommandOutcome{Status: item.Status, ExitCode: item.ExitCode}
+	if item.AggregatedOutput != nil {
+		out.Output = *item.AggregatedOutput
+	}
+	return out
+}
+
+// blockLines says, one line per destination, why the proxy refused the
+// command's requests, so the item shows why the command failed.
+func blockLines(blocks []netapproval.Block) string {
+	var b strings.Builder
+	seen := make(map[netapproval.Key]bool)
+	for _, bl := range blocks {
+		if seen[bl.Key] {
+			continue
+		}
+		seen[bl.Key] = true
+		fmt.Fprintf(&b, "[network] %s %s:%d blocked: %s (%s)\n", bl.Key.Protocol, bl.Key.Host, bl.Key.Port, bl.Reason, bl.Source)
+	}
+	return b.String()
+}
+
+// commandGate applies the command policy: persisted rules first (forbidden
+// wins and never prompts), then the approval policy. It returns a note for
+// the item's output when the command does not run.
+func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecutionItem, line string) (gate, string) {
+	t, m := tu.t, tu.t.m
+	words, simple := SplitArgv(line)
+	if simple {
+		if d, ok := m.rules.MatchCommand(words); ok {
+			if d == netapproval.CommandForbidden {
+				return gateDeclined, "command forbidden by a rule in rules.toml\n"
+			}
+			return gateRun, ""
+		}
+	}
+	if tu.settings.policy != protocol.ApprovalUntrusted || IsKnownReadOnly(line) {
+		return gateRun, ""
+	}
+	t.mu.Lock()
+	accepted := t.sessionCommands[line]
+	t.mu.Unlock()
+	if accepted {
+		return gateRun, ""
+	}
+
+	reason := "Running this command requires approval (approval policy: untrusted)"
+	kind := protocol.ApprovalKindCommand
+	params := protocol.CommandExecutionRequestApprovalParams{
+		ThreadID: t.id, TurnID: tu.id, ItemID: item.ID, Kind: &kind, StartedAtMs: m.nowMs(),
+		Reason: &reason, Command: &item.Command, Cwd: &item.Cwd, CommandActions: item.CommandActions,
+		AvailableDecisions: []protocol.CommandExecutionApprovalDecision{protocol.Accept(), protocol.AcceptForSession()},
+	}
+	if simple {
+		params.ProposedExecpolicyAmendment = words
+		params.AvailableDecisions = append(params.AvailableDecisions, protocol.AcceptWithExecpolicyAmendment(words))
+	}
+	params.AvailableDecisions = append(params.AvailableDecisions, protocol.Decline(), protocol.Cancel())
+
+	d, err := t.askClient(ctx, params)
+	if err != nil {
+		var perr *protocol.Error
+		if errors.As(err, &perr) {
+			return gateFailed, "approval request failed: " + perr.Message + "\n"
+		}
+		return gateDeclined, "approval not given: " + err.Error() + "\n"
+	}
+	switch d.Kind {
+	case protocol.DecisionAccept:
+		return gateRun, ""
+	case protocol.DecisionAcceptForSession:
+		t.mu.Lock()
+		t.sessionCommands[line] = true
+		t.mu.Unlock()
+		return gateRun, ""
+	case protocol.DecisionAcceptWithExecpolicyAmendment:
+		prefix := d.ExecpolicyAmendment
+		if !simple || len(prefix) == 0 || len(prefix) > len(words) || !slices.Equal(prefix, words[:len(prefix)]) {
+			m.warn(t.id, fmt.Sprintf("execpolicy amendment %q is not a prefix of the command %q; running it once without persisting a rule", prefix, line))
+			return gateRun, ""
+		}
+		if err := m.rules.AddCommandRule(prefix, netapproval.CommandAllow); err != nil {
+			m.log.Error("persisting command rule", "prefix", prefix, "err", err)
+			m.warn(t.id, "could not persist the command rule: "+err.Error())
+		}
+		return gateRun, ""
+	case protocol.DecisionCancel:
+		return gateCancelled, "cancelled by the user\n"
+	default: // decline, or a network amendment that means nothing for a command
+		return gateDeclined, "declined by the user\n"
+	}
+}
+
+// warn sends a warning notification for a thread.
+func (m *Manager) warn(threadID, msg string) {
+	m.notify(protocol.MethodWarning, protocol.WarningNotification{ThreadID: &threadID, Message: msg})
+}
+
+func ptrCopy[T any](v *T) *T {
+	c := *v
+	return &c
+}

@@ -1,0 +1,121 @@
+package session
+
+import (
+	"context"
+	"encoding/base64"
+	"os"
+	"strings"
+	"time"
+
+	"app-server/netapproval"
+	"app-server/protocol"
+)
+
+// defaultExecTimeout bounds a command/exec call that sets no timeout.
+const defaultExecTimeout = 10 * time.Second
+
+// ExecCommand serves command/exec: one command outside any thread, run
+// directly (no shell) under the same sandbox and network rules as a turn's
+// commands. There is no turn to ask in, so destinations that no rule allows
+// are denied without a prompt. It blocks until the command ends; rpc runs it
+// on a lane of its own.
+func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams) (*protocol.CommandExecResponse, error) {
+	if len(p.Command) == 0 || p.Command[0] == "" {
+		return nil, invalidParams("command must name a program")
+	}
+	cwd := m.cfg.Cwd
+	if p.Cwd != nil {
+		var err error
+		if cwd, err = resolveCwd(*p.Cwd); err != nil {
+			return nil, err
+		}
+	}
+	timeout := defaultExecTimeout
+	if p.TimeoutMs != nil {
+		if *p.TimeoutMs <= 0 {
+			return nil, invalidParams("timeoutMs must be positive")
+		}
+		timeout = time.Duration(*p.TimeoutMs) * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(m.ctx, cancel) // server shutdown stops it too
+	defer stop()
+	if !p.DisableTimeout {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeout(ctx, timeout)
+		defer cancelTimeout()
+	}
+
+	env := execEnv(os.Environ(), p.Env)
+	id := newID()
+	processID := id
+	if p.ProcessID != nil {
+		processID = *p.ProcessID
+	}
+	if m.net != nil && m.cfg.Sandbox != protocol.SandboxDangerFullAccess {
+		att, release, err := m.attachDetached(id, p.Command)
+		if err != nil {
+			return nil, protocol.Errorf(protocol.ErrInternal, "network proxy unavailable: %v", err)
+		}
+		defer release()
+		env = append(env, att.Env()...)
+	}
+
+	spec := ExecSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true}
+	if p.StreamStdoutStderr {
+		delta := func(stream protocol.CommandExecOutputStream) func([]byte) {
+			return func(chunk []byte) {
+				m.notify(protocol.MethodCommandExecOutput, protocol.CommandExecOutputDeltaNotification{
+					ProcessID: processID, Stream: stream, DeltaBase64: base64.StdEncoding.EncodeToString(chunk),
+				})
+			}
+		}
+		spec.OnOutput, spec.OnStderr = delta(protocol.StreamStdout), delta(protocol.StreamStderr)
+	}
+	res := RunCommand(ctx, spec)
+	if res.Err != nil {
+		return nil, invalidParams("cannot run %q: %v", p.Command[0], res.Err)
+	}
+	return &protocol.CommandExecResponse{ExitCode: res.ExitCode, Stdout: res.Output, Stderr: res.Stderr}, nil
+}
+
+// attachDetached gives a command outside any thread its proxy credential,
+// under a network service of its own that never prompts.
+func (m *Manager) attachDetached(id string, argv []string) (*netapproval.Attachment, func(), error) {
+	threadID := "exec-" + id
+	deny := netapproval.PrompterFunc(func(context.Context, netapproval.PromptRequest) (netapproval.Answer, error) {
+		return netapproval.Answer{Kind: netapproval.AnswerDecline}, nil
+	})
+	nt, err := m.net.OpenThread(threadID, deny)
+	if err != nil {
+		return nil, nil, err
+	}
+	att, err := m.net.Attach(netapproval.ExecInfo{ThreadID: threadID, CommandID: id, Command: argv[0], PromptsAllowed: false})
+	if err != nil {
+		nt.Close()
+		return nil, nil, err
+	}
+	return att, func() { att.Close(); nt.Close() }, nil
+}
+
+// execEnv applies command/exec's env changes: a value sets a variable, null
+// removes it.
+func execEnv(base []string, changes map[string]*string) []string {
+	if len(changes) == 0 {
+		return base
+	}
+	out := make([]string, 0, len(base)+len(changes))
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, changed := changes[name]; !changed {
+			out = append(out, kv)
+		}
+	}
+	for name, v := range changes {
+		if v != nil {
+			out = append(out, name+"="+*v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,253 @@
+package session
+
+import (
+	"context"
+	"errors"
+
+	"app-server/protocol"
+)
+
+// StartThread creates a thread. The returned function, called by rpc right
+// after the response is written, announces it with thread/started.
+func (m *Manager) StartThread(_ context.Context, p *protocol.ThreadStartParams) (*protocol.ThreadStartResponse, func(), error) {
+	s := settings{cwd: m.cfg.Cwd, policy: m.cfg.ApprovalPolicy, sandbox: m.cfg.Sandbox}
+	if p.Cwd != nil {
+		cwd, err := resolveCwd(*p.Cwd)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.cwd = cwd
+	}
+	if p.ApprovalPolicy != nil {
+		s.policy = *p.ApprovalPolicy
+	}
+	if p.Sandbox != nil {
+		s.sandbox = *p.Sandbox
+	}
+	if p.Model != nil && *p.Model != shellModel {
+		return nil, nil, invalidParams("unknown model %q: this server offers %q", *p.Model, shellModel)
+	}
+	ephemeral := (p.Ephemeral != nil && *p.Ephemeral) || m.store == nil
+
+	t := newThread(m, newID(), ephemeral, m.now().Unix(), s)
+	if err := m.open(t, nil); err != nil {
+		return nil, nil, err
+	}
+	resp := &protocol.ThreadStartResponse{Thread: t.snapshot(false), ThreadSettings: t.responseSettings()}
+	announce := func() {
+		m.notify(protocol.MethodThreadStarted, protocol.ThreadStartedNotification{Thread: t.snapshot(false)})
+	}
+	return resp, announce, nil
+}
+
+// open makes t a loaded thread: its file (created, or reopened when
+// resuming), its network service, its place in the registry. On error
+// nothing is left behind.
+func (m *Manager) open(t *thread, resumed *LoadedThread) error {
+	if !t.ephemeral {
+		var err error
+		if resumed == nil {
+			t.log, err = m.createLog(t)
+		} else {
+			t.log, err = m.store.Open(t.id)
+		}
+		if err != nil {
+			return protocol.Errorf(protocol.ErrInternal, "persisting thread %s: %v", t.id, err)
+		}
+	}
+	if m.net != nil {
+		nt, err := m.net.OpenThread(t.id, t)
+		if err != nil {
+			t.unload()
+			return protocol.Errorf(protocol.ErrInternal, "network service for thread %s: %v", t.id, err)
+		}
+		t.net = nt
+	}
+	if err := m.addThread(t); err != nil {
+		t.unload()
+		return err
+	}
+	return nil
+}
+
+// ResumeThread loads a persisted thread (also after a restart) and applies
+// the given settings to it. A thread that is already loaded is returned as
+// it is, with the settings applied.
+func (m *Manager) ResumeThread(_ context.Context, p *protocol.ThreadResumeParams) (*protocol.ThreadResumeResponse, error) {
+	var cwd string
+	if p.Cwd != nil {
+		var err error
+		if cwd, err = resolveCwd(*p.Cwd); err != nil {
+			return nil, err
+		}
+	}
+	t, err := m.loaded(p.ThreadID)
+	if err != nil {
+		if t, err = m.load(p.ThreadID); err != nil {
+			return nil, err
+		}
+	}
+	t.mu.Lock()
+	changed := false
+	if cwd != "" && cwd != t.settings.cwd {
+		t.settings.cwd, changed = cwd, true
+	}
+	if p.ApprovalPolicy != nil && *p.ApprovalPolicy != t.settings.policy {
+		t.settings.policy, changed = *p.ApprovalPolicy, true
+	}
+	if p.Sandbox != nil && *p.Sandbox != t.settings.sandbox {
+		t.settings.sandbox, changed = *p.Sandbox, true
+	}
+	t.mu.Unlock()
+	if changed {
+		t.persistSettings()
+	}
+	return &protocol.ThreadResumeResponse{Thread: t.snapshot(true), ThreadSettings: t.responseSettings()}, nil
+}
+
+// load reads a persisted, unarchived thread and makes it loaded.
+func (m *Manager) load(id string) (*thread, error) {
+	if m.store == nil {
+		return nil, invalidParams("thread not found: %s", id)
+	}
+	if archived, ok := m.store.Exists(id); !ok {
+		return nil, invalidParams("thread not found: %s", id)
+	} else if archived {
+		return nil, invalidParams("thread %s is archived; unarchive it first", id)
+	}
+	lt, err := m.store.Load(id)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.ErrInternal, "loading thread %s: %v", id, err)
+	}
+	t := threadFromLoaded(m, lt)
+	if err := m.open(t, lt); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ReadThread returns a thread, loaded or not, without loading it.
+func (m *Manager) ReadThread(_ context.Context, p *protocol.ThreadReadParams) (*protocol.ThreadReadResponse, error) {
+	if t, err := m.loaded(p.ThreadID); err == nil {
+		return &protocol.ThreadReadResponse{Thread: t.snapshot(p.IncludeTurns)}, nil
+	}
+	if m.store == nil {
+		return nil, invalidParams("thread not found: %s", p.ThreadID)
+	}
+	if _, ok := m.store.Exists(p.ThreadID); !ok {
+		return nil, invalidParams("thread not found: %s", p.ThreadID)
+	}
+	lt, err := m.store.Load(p.ThreadID)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.ErrInternal, "loading thread %s: %v", p.ThreadID, err)
+	}
+	th := threadFromLoaded(m, lt).snapshot(p.IncludeTurns)
+	th.Status = protocol.StatusNotLoaded()
+	return &protocol.ThreadReadResponse{Thread: th}, nil
+}
+
+// Page sizes of the list methods.
+const (
+	defaultPage = 25
+	maxPage     = 100
+)
+
+func pageSize(limit *uint32) int {
+	if limit == nil || *limit == 0 {
+		return defaultPage
+	}
+	return min(int(*limit), maxPage)
+}
+
+// ListThreads pages through persisted threads, newest first.
+func (m *Manager) ListThreads(_ context.Context, p *protocol.ThreadListParams) (*protocol.ThreadListResponse, error) {
+	resp := &protocol.ThreadListResponse{Data: []protocol.Thread{}}
+	if m.store == nil {
+		return resp, nil
+	}
+	cursor := ""
+	if p.Cursor != nil {
+		cursor = *p.Cursor
+	}
+	archived := p.Archived != nil && *p.Archived
+	summaries, next, err := m.store.List(archived, cursor, pageSize(p.Limit))
+	if err != nil {
+		if errors.Is(err, ErrBadCursor) {
+			return nil, invalidParams("%v", err)
+		}
+		return nil, protocol.Errorf(protocol.ErrInternal, "listing threads: %v", err)
+	}
+	for _, s := range summaries {
+		th := m.summaryThread(s)
+		if t, err := m.loaded(th.ID); err == nil {
+			th = t.snapshot(false)
+		}
+		resp.Data = append(resp.Data, th)
+	}
+	if next != "" {
+		resp.NextCursor = &next
+	}
+	return resp, nil
+}
+
+// LoadedThreads pages through the ids of loaded threads, in id order
+// (which is creation order: ids are UUIDv7).
+func (m *Manager) LoadedThreads(_ context.Context, p *protocol.ThreadLoadedListParams) (*protocol.ThreadLoadedListResponse, error) {
+	ids := m.loadedIDs()
+	start := 0
+	if p.Cursor != nil {
+		for start < len(ids) && ids[start] <= *p.Cursor {
+			start++
+		}
+	}
+	end := min(start+pageSize(p.Limit), len(ids))
+	resp := &protocol.ThreadLoadedListResponse{Data: append([]string{}, ids[start:end]...)}
+	if end < len(ids) {
+		last := ids[end-1]
+		resp.NextCursor = &last
+	}
+	return resp, nil
+}
+
+// ArchiveThread moves a thread to the archive, unloading it first.
+func (m *Manager) ArchiveThread(_ context.Context, p *protocol.ThreadArchiveParams) (*protocol.ThreadArchiveResponse, error) {
+	if t, err := m.loaded(p.ThreadID); err == nil {
+		t.mu.Lock()
+		running := t.running != nil
+		t.mu.Unlock()
+		if running {
+			return nil, protocol.Errorf(protocol.ErrInvalidRequest, "thread %s has a running turn; interrupt it before archiving", p.ThreadID)
+		}
+		if t.ephemeral {
+			return nil, invalidParams("thread %s is ephemeral and cannot be archived", p.ThreadID)
+		}
+		m.removeThread(t.id)
+		t.unload()
+	}
+	if m.store == nil {
+		return nil, invalidParams("thread not found: %s", p.ThreadID)
+	}
+	if err := m.store.Archive(p.ThreadID); err != nil {
+		return nil, invalidParams("cannot archive thread %s: %v", p.ThreadID, err)
+	}
+	m.notify(protocol.MethodThreadArchived, protocol.ThreadArchivedNotification{ThreadID: p.ThreadID})
+	return &protocol.ThreadArchiveResponse{}, nil
+}
+
+// UnarchiveThread moves a thread back from the archive.
+func (m *Manager) UnarchiveThread(_ context.Context, p *protocol.ThreadUnarchiveParams) (*protocol.ThreadUnarchiveResponse, error) {
+	if m.store == nil {
+		return nil, invalidParams("thread not found: %s", p.ThreadID)
+	}
+	if err := m.store.Unarchive(p.ThreadID); err != nil {
+		return nil, invalidParams("cannot unarchive thread %s: %v", p.ThreadID, err)
+	}
+	lt, err := m.store.Load(p.ThreadID)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.ErrInternal, "loading thread %s: %v", p.ThreadID, err)
+	}
+	th := threadFromLoaded(m, lt).snapshot(false)
+	th.Status = protocol.StatusNotLoaded()
+	m.notify(protocol.MethodThreadUnarchived, protocol.ThreadUnarchivedNotification{ThreadID: p.ThreadID})
+	return &protocol.ThreadUnarchiveResponse{Thread: th}, nil
+}

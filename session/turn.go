@@ -1,0 +1,217 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"app-server/protocol"
+)
+
+// errInterrupted is the cause of a turn context cancelled by turn/interrupt
+// or a cancel decision.
+var errInterrupted = errors.New("turn interrupted")
+
+// turn is one running turn. Its goroutine (run) is the only writer of items;
+// interrupt may be called from any goroutine.
+type turn struct {
+	id        string
+	t         *thread
+	input     []protocol.UserInput
+	settings  settings // as of the turn's start
+	startedAt int64    // unix ms
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu    sync.Mutex // guards items
+	items []protocol.ThreadItem
+}
+
+// StartTurn starts a turn and answers with it at once; the returned function
+// (called by rpc right after the response is written) starts the work, so no
+// turn notification can precede the response.
+func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*protocol.TurnStartResponse, func(), error) {
+	t, err := m.loaded(p.ThreadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.agent.Validate(p.Input); err != nil {
+		return nil, nil, invalidParams("%v", err)
+	}
+	var cwd string
+	if p.Cwd != nil {
+		if cwd, err = resolveCwd(*p.Cwd); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	t.mu.Lock()
+	if t.running != nil {
+		running := t.running.id
+		t.mu.Unlock()
+		return nil, nil, protocol.Errorf(protocol.ErrInvalidRequest, "a turn is already running on thread %s (turn %s); interrupt it or wait for turn/completed", t.id, running)
+	}
+	changed := false
+	if cwd != "" && cwd != t.settings.cwd {
+		t.settings.cwd, changed = cwd, true
+	}
+	if p.ApprovalPolicy != nil && *p.ApprovalPolicy != t.settings.policy {
+		t.settings.policy, changed = *p.ApprovalPolicy, true
+	}
+	if t.preview == "" {
+		t.preview, changed = previewOf(p.Input), true
+	}
+	tu := &turn{id: newID(), t: t, input: p.Input, settings: t.settings, startedAt: m.nowMs()}
+	tu.ctx, tu.cancel = context.WithCancelCause(m.ctx)
+	t.running = tu
+	t.updatedAt = tu.startedAt / 1000
+	t.mu.Unlock()
+
+	if changed {
+		t.persistSettings()
+	}
+	resp := &protocol.TurnStartResponse{Turn: protocol.Turn{
+		ID: tu.id, Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded, Status: protocol.TurnInProgress,
+	}}
+	start := func() {
+		if !m.goWork(tu.run) {
+			tu.cancel(errInterrupted)
+			tu.finish(protocol.TurnInterrupted, nil)
+		}
+	}
+	return resp, start, nil
+}
+
+// InterruptTurn stops a running turn. It answers at once; the turn ends
+// with turn/completed (interrupted) when its command is gone.
+func (m *Manager) InterruptTurn(_ context.Context, p *protocol.TurnInterruptParams) (*protocol.TurnInterruptResponse, error) {
+	t, err := m.loaded(p.ThreadID)
+	if err != nil {
+		return nil, err
+	}
+	if !t.interrupt(p.TurnID) {
+		return nil, invalidParams("turn %s is not running on thread %s", p.TurnID, p.ThreadID)
+	}
+	return &protocol.TurnInterruptResponse{}, nil
+}
+
+// interrupt cancels the running turn if its id is turnID: its command's
+// process group is killed and its pending approvals resolve as denied.
+func (t *thread) interrupt(turnID string) bool {
+	t.mu.Lock()
+	tu := t.running
+	t.mu.Unlock()
+	if tu == nil || tu.id != turnID {
+		return false
+	}
+	tu.cancel(errInterrupted)
+	if t.net != nil {
+		t.net.Interrupt()
+	}
+	return true
+}
+
+// run is the turn's goroutine.
+func (tu *turn) run() {
+	t, m := tu.t, tu.t.m
+	started := tu.startedAt / 1000
+	t.logTurnStarted(tu.id, started)
+	t.emitStatus()
+	m.notify(protocol.MethodTurnStarted, protocol.TurnStartedNotification{ThreadID: t.id, Turn: protocol.Turn{
+		ID: tu.id, Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded, Status: protocol.TurnInProgress, StartedAt: &started,
+	}})
+
+	now := m.nowMs()
+	user := protocol.ThreadItem{UserMessage: &protocol.UserMessageItem{ID: newID(), Content: tu.input, StartedAtMs: &now}}
+	tu.itemStarted(user, now)
+	user.UserMessage.CompletedAtMs = &now
+	tu.itemCompleted(user, now)
+
+	err := m.agent.Run(tu.ctx, tu.input, tu)
+	switch {
+	case tu.ctx.Err() != nil:
+		tu.finish(protocol.TurnInterrupted, nil)
+	case err != nil:
+		tu.finish(protocol.TurnFailed, &protocol.TurnError{Message: err.Error()})
+	default:
+		tu.finish(protocol.TurnCompleted, nil)
+	}
+}
+
+// finish records the turn's end, makes the thread idle and says so.
+func (tu *turn) finish(status protocol.TurnStatus, turnErr *protocol.TurnError) {
+	t, m := tu.t, tu.t.m
+	tu.cancel(nil) // release the context; a no-op after an interrupt
+	end := m.nowMs()
+	started, completed, duration := tu.startedAt/1000, end/1000, end-tu.startedAt
+	tu.mu.Lock()
+	items := append([]protocol.ThreadItem{}, tu.items...)
+	tu.mu.Unlock()
+	done := protocol.Turn{
+		ID: tu.id, Items: items, ItemsView: protocol.ItemsFull, Status: status, Error: turnErr,
+		StartedAt: &started, CompletedAt: &completed, DurationMs: &duration,
+	}
+	if turnErr != nil {
+		m.notify(protocol.MethodError, protocol.ErrorNotification{ThreadID: t.id, TurnID: tu.id, Error: *turnErr})
+	}
+	t.logTurnCompleted(done)
+	t.mu.Lock()
+	t.turns = append(t.turns, done)
+	t.running = nil
+	t.updatedAt = completed
+	t.mu.Unlock()
+	t.emitStatus()
+	m.notify(protocol.MethodTurnCompleted, protocol.TurnCompletedNotification{ThreadID: t.id, Turn: done})
+}
+
+func (tu *turn) itemStarted(item protocol.ThreadItem, atMs int64) {
+	tu.t.m.notify(protocol.MethodItemStarted, protocol.ItemStartedNotification{
+		ThreadID: tu.t.id, TurnID: tu.id, Item: item, StartedAtMs: atMs,
+	})
+}
+
+// itemCompleted records a finished item (persisted, fsynced) and says so.
+func (tu *turn) itemCompleted(item protocol.ThreadItem, atMs int64) {
+	tu.mu.Lock()
+	tu.items = append(tu.items, item)
+	tu.mu.Unlock()
+	tu.t.logItemCompleted(tu.id, item)
+	tu.t.m.notify(protocol.MethodItemCompleted, protocol.ItemCompletedNotification{
+		ThreadID: tu.t.id, TurnID: tu.id, Item: item, CompletedAtMs: atMs,
+	})
+}
+
+// Say implements Actions.
+func (tu *turn) Say(_ context.Context, text string) {
+	now := tu.t.m.nowMs()
+	item := protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: newID(), Text: text, StartedAtMs: &now}}
+	tu.itemStarted(item, now)
+	item.AgentMessage.CompletedAtMs = &now
+	tu.itemCompleted(item, now)
+}
+
+// previewOf is the thread preview: the first text input, shortened.
+func previewOf(input []protocol.UserInput) string {
+	for _, in := range input {
+		if in.Text != nil {
+			s := in.Text.Text
+			if r := []rune(s); len(r) > 80 {
+				s = string(r[:80])
+			}
+			return s
+		}
+	}
+	return ""
+}
+
+// newID returns a time-ordered UUID (v7) as a string.
+func newID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
