@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const initReq = `{"id":"init","method":"initialize","params":{"clientInfo":{"name":"raw","version":"1"}}}` + "\n"
+
+// After every kind of bad input the connection is still up: the next
+// request is answered.
+func TestBadInputCorpusAgainstTheBinary(t *testing.T) {
+	p := startRaw(t)
+	p.write(initReq)
+	if l := p.line(); !strings.Contains(l, `"id":"init","result"`) {
+		t.Fatalf("initialize: %s", l)
+	}
+	huge := `{"id":77,"method":"thread/loaded/list","params":{"pad":"` + strings.Repeat("x", 20<<20) + `"}}`
+	cases := []struct {
+		name, input string
+		reply       string // the error reply the bad line gets, if any
+	}{
+		{"malformed JSON", `{"id":1,"method":`, ""},
+		{"truncated object", `{"id":2,"method":"thread/loaded/list"`, ""},
+		{"empty object", `{}`, ""},
+		{"batch", `[{"id":3,"method":"thread/loaded/list"}]`, ""},
+		{"number", `42`, ""},
+		{"method not a string", `{"id":4,"method":5}`, ""},
+		{"fractional id", `{"id":1.5,"method":"thread/loaded/list"}`, `{"id":1.5,"error":{"code":-32600,`},
+		{"negative id", `{"id":-1,"method":"thread/loaded/list"}`, `{"id":-1,"error":{"code":-32600,`},
+		{"20 MiB line", huge, `{"id":77,"error":{"code":-32600,"message":"Invalid request: line too long"}}`},
+		{"invalid UTF-8", "{\"id\":5,\"method\":\"thread/loaded/list\",\"params\":{\"x\":\"\xff\xfe\"}}", ""},
+		{"response to an unknown id", `{"id":999,"result":{}}`, ""},
+		{"10,000 blank lines", strings.Repeat("\n", 10000), ""},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p.t = t
+			p.write(tc.input + "\n")
+			if tc.reply != "" {
+				if l := p.line(); !strings.HasPrefix(l, tc.reply) {
+					t.Fatalf("bad line answered %q, want prefix %q", l, tc.reply)
+				}
+			}
+			id := fmt.Sprintf(`"after-%d"`, i)
+			p.write(`{"id":` + id + `,"method":"thread/loaded/list"}` + "\n")
+			if l := p.line(); !strings.HasPrefix(l, `{"id":`+id+`,"result":`) {
+				t.Fatalf("next request answered %q", l)
+			}
+		})
+	}
+}
+
+// A client that writes 100,000 requests without reading gets -32001 for
+// some; the server's memory stays bounded and it recovers once the client
+// reads.
+func TestOverloadSheds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 100,000 requests")
+	}
+	p := startRaw(t)
+	p.write(initReq)
+	p.line()
+	const n = 100000
+	writeDone := make(chan error, 1)
+	go func() {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, `{"id":%d,"method":"thread/loaded/list"}`+"\n", i)
+			if b.Len() > 64<<10 || i == n-1 {
+				if _, err := p.stdin.Write([]byte(b.String())); err != nil {
+					writeDone <- err
+					return
+				}
+				b.Reset()
+			}
+		}
+		writeDone <- nil
+	}()
+	time.Sleep(time.Second) // the client is not reading: pipes and queue fill up
+	rss := vmKB(t, p.cmd.Process.Pid, "VmRSS")
+	answered, overloaded := 0, 0
+	for answered < n {
+		l := p.line()
+		answered++
+		if strings.Contains(l, `"code":-32001`) {
+			overloaded++
+		}
+	}
+	if err := <-writeDone; err != nil {
+		t.Fatal(err)
+	}
+	hwm := vmKB(t, p.cmd.Process.Pid, "VmHWM")
+	t.Logf("%d answered, %d overloaded; RSS while blocked %d KiB, peak %d KiB", answered, overloaded, rss, hwm)
+	if overloaded == 0 {
+		t.Errorf("no request was shed with -32001")
+	}
+	if hwm > 64<<10 {
+		t.Errorf("peak RSS %d KiB, want under 64 MiB", hwm)
+	}
+	p.write(`{"id":"last","method":"thread/loaded/list"}` + "\n")
+	if l := p.line(); !strings.HasPrefix(l, `{"id":"last","result"`) {
+		t.Errorf("after the flood: %s", l)
+	}
+}
+
+// waitExit waits for the process and returns its exit code and how long it
+// took from now.
+func waitExit(t *testing.T, p *rawProc) (int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	select {
+	case err := <-p.exited:
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, time.Since(start)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not exit within 10s")
+	}
+	return 0, 0
+}
+
+// startSleepingTurn starts a turn running a long command and waits until it runs.
+func startSleepingTurn(t *testing.T, p *rawProc) {
+	t.Helper()
+	p.write(initReq)
+	p.line()
+	p.write(`{"id":"t","method":"thread/start","params":{"approvalPolicy":"never","cwd":"` + t.TempDir() + `"}}` + "\n")
+	l := p.line()
+	i := strings.Index(l, `"thread":{"id":"`)
+	if i < 0 {
+		t.Fatalf("thread/start: %s", l)
+	}
+	id := l[i+len(`"thread":{"id":"`):]
+	id = id[:strings.IndexByte(id, '"')]
+	p.write(`{"id":"u","method":"turn/start","params":{"threadId":"` + id + `","input":[{"type":"text","text":"echo running; sleep 30"}]}}` + "\n")
+	for {
+		if l := p.line(); strings.Contains(l, `"delta":"running\n"`) {
+			return
+		}
+	}
+}
+
+func TestEOFDuringATurnExitsPromptly(t *testing.T) {
+	p := startRaw(t)
+	startSleepingTurn(t, p)
+	p.stdin.Close()
+	code, took := waitExit(t, p)
+	if code != 0 || took > 2*time.Second {
+		t.Errorf("exit code %d after %v, want 0 within 2s", code, took)
+	}
+}
+
+func TestSIGTERMDuringATurnExitsPromptly(t *testing.T) {
+	p := startRaw(t)
+	startSleepingTurn(t, p)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	code, took := waitExit(t, p)
+	if code != 0 || took > 2*time.Second {
+		t.Errorf("exit code %d after %v, want 0 within 2s", code, took)
+	}
+}
