@@ -399,3 +399,26 @@ func alive(pid string) bool {
 	}
 	return true
 }
+
+func TestForbiddenRuleDeclinesWithoutPrompt(t *testing.T) {
+	home := t.TempDir()
+	rules := "[[command]]\nprefix = [\"rm\", \"-rf\"]\ndecision = \"forbidden\"\n"
+	if err := os.WriteFile(filepath.Join(home, "rules.toml"), []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, options{home: home})
+	s.initialize()
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "keep"), 0o755)
+	for _, policy := range []protocol.AskForApproval{protocol.ApprovalNever, protocol.ApprovalUntrusted} {
+		th := s.startThread(dir, policy)
+		s.startTurn(th, "echo cleaning && rm -rf keep")
+		f := s.runFlow(nil) // no prompt under any policy
+		if c := f.commands(); c[0].Status != protocol.CommandDeclined {
+			t.Errorf("%s: item %+v", policy, c[0])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keep")); err != nil {
+		t.Errorf("a forbidden command ran: %v", err)
+	}
+}

@@ -132,12 +132,14 @@ func blockLines(blocks []netapproval.Block) string {
 // the item's output when the command does not run.
 func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecutionItem, line string) (gate, string) {
 	t, m := tu.t, tu.t.m
+	if forbiddenByRule(m.rules, line) {
+		return gateDeclined, "command forbidden by a rule in rules.toml\n"
+	}
+	// An allow rule covers only a line that is one plain command: a prefix
+	// rule on `git` must not let `git status; rm -rf x` through.
 	words, simple := SplitArgv(line)
 	if simple {
-		if d, ok := m.rules.MatchCommand(words); ok {
-			if d == netapproval.CommandForbidden {
-				return gateDeclined, "command forbidden by a rule in rules.toml\n"
-			}
+		if d, ok := m.rules.MatchCommand(words); ok && d == netapproval.CommandAllow {
 			return gateRun, ""
 		}
 	}
