@@ -1,0 +1,792 @@
+// Command appbench measures an app-server binary as a client sees it: a
+// real process spoken to over pipes. Optionally it measures the Codex
+// reference server (codex app-server) with the same client in the same run
+// and prints the ratios against our targets.
+//
+// Figures:
+//   - start: spawn to initialize reply, median of --spawns processes;
+//   - RSS: VmRSS of the process 100 ms after the handshake (median over the
+//     spawns);
+//   - sequential: thread/loaded/list round trips one at a time, p50/p99;
+//   - pipelined: thread/loaded/list requests written while the responses
+//     are read concurrently, responses per second: once with at most 100
+//     in flight (the compared figure; the Codex server sheds requests
+//     beyond a queue of 128), once with all written without waiting
+//     (responses that never come are counted after 3 s of silence).
+//
+// Error responses count as round trips (a server that does not serve the
+// method yet answers -32601); how many there were is reported.
+//
+// Usage:
+//
+//	appbench --server bin/app-server [--codex PATH] [--out docs/BENCHMARKS.md]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	var (
+		server    = flag.String("server", "", "path of the app-server binary to measure (required)")
+		codex     = flag.String("codex", "", "path of the codex binary to compare with (run as \"codex app-server\"); optional")
+		out       = flag.String("out", "", "markdown file to write the results to, between appbench markers (kept text around them survives)")
+		spawns    = flag.Int("spawns", 20, "processes to spawn for the start and RSS figures")
+		seq       = flag.Int("seq", 2000, "sequential round trips")
+		pipelined = flag.Int("pipelined", 20000, "pipelined requests")
+	)
+	flag.Parse()
+	if *server == "" || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: appbench --server PATH [--codex PATH] [--out FILE] [--spawns N] [--seq N] [--pipelined N]")
+		os.Exit(2)
+	}
+	cfg := config{spawns: *spawns, seq: *seq, pipelined: *pipelined}
+
+	targets := []*target{ourServer(*server)}
+	if *codex != "" {
+		targets = append(targets, codexServer(*codex))
+	}
+	var results []*result
+	for _, t := range targets {
+		fmt.Printf("== %s (%s)\n", t.name, strings.Join(t.argv, " "))
+		r, err := measure(t, cfg)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "appbench: %s: %v\n", t.name, err)
+			os.Exit(1)
+		}
+		r.print(os.Stdout)
+		results = append(results, r)
+	}
+	var cmp []check
+	if len(results) == 2 {
+		cmp = compare(results[0], results[1])
+		fmt.Println("== ours/codex")
+		for _, c := range cmp {
+			fmt.Printf("%-34s %s\n", c.name, c.verdict())
+		}
+	}
+	if *out != "" {
+		section := markdown(machineInfo(), cfg, results, cmp)
+		if err := writeSection(*out, section); err != nil {
+			fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Printf("wrote %s\n", *out)
+	}
+}
+
+// config is the size of each measurement.
+type config struct {
+	spawns, seq, pipelined int
+}
+
+// target is a server to measure.
+type target struct {
+	name string
+	argv []string
+	// env returns extra environment for one process, given a fresh
+	// temporary directory it may use as its home.
+	env func(home string) []string
+}
+
+func ourServer(path string) *target {
+	return &target{
+		name: "app-server",
+		argv: []string{path, "--log-level", "error"},
+		env:  func(home string) []string { return []string{"APP_SERVER_HOME=" + home} },
+	}
+}
+
+func codexServer(path string) *target {
+	return &target{
+		name: "codex",
+		argv: []string{path, "app-server"},
+		env:  func(home string) []string { return []string{"CODEX_HOME=" + home} },
+	}
+}
+
+// result holds the figures of one target.
+type result struct {
+	name       string
+	starts     []time.Duration // spawn to initialize reply, one per spawn
+	rss        []int64         // VmRSS in bytes after initialize, one per spawn
+	seqLat     []time.Duration // sequential round trips
+	seqErrors  map[int]int     // error code -> count
+	pipeWindow pipeResult      // pipelined with a bounded window
+	pipeAll    pipeResult      // pipelined, all written without waiting
+	userAgent  string
+}
+
+func (r *result) startMedian() time.Duration { return percentile(r.starts, 50) }
+func (r *result) rssMedian() int64           { return percentile(r.rss, 50) }
+func (r *result) seqP50() time.Duration      { return percentile(r.seqLat, 50) }
+func (r *result) seqP99() time.Duration      { return percentile(r.seqLat, 99) }
+func (r *result) print(w io.Writer) {
+	fmt.Fprintf(w, "user agent:                 %s\n", r.userAgent)
+	fmt.Fprintf(w, "start (median of %d):       %s\n", len(r.starts), ms(r.startMedian()))
+	fmt.Fprintf(w, "RSS after initialize:       %s\n", mib(r.rssMedian()))
+	fmt.Fprintf(w, "sequential p50 / p99:       %s / %s over %d (%s)\n", us(r.seqP50()), us(r.seqP99()), len(r.seqLat), errorSummary(r.seqErrors))
+	fmt.Fprintf(w, "pipelined, window %d:       %s\n", pipelineWindow, r.pipeWindow)
+	fmt.Fprintf(w, "pipelined, no window:       %s\n", r.pipeAll)
+}
+
+// measure runs every measurement of t.
+func measure(t *target, cfg config) (*result, error) {
+	r := &result{name: t.name}
+	for i := range cfg.spawns {
+		d, rss, ua, err := measureStart(t)
+		if err != nil {
+			return nil, fmt.Errorf("spawn %d: %w", i+1, err)
+		}
+		r.starts = append(r.starts, d)
+		r.rss = append(r.rss, rss)
+		r.userAgent = ua
+	}
+	p, err := start(t)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	if _, err := p.initialize(); err != nil {
+		return nil, err
+	}
+	// Warm up, then measure.
+	if _, _, err := p.sequential(min(100, cfg.seq)); err != nil {
+		return nil, err
+	}
+	if r.seqLat, r.seqErrors, err = p.sequential(cfg.seq); err != nil {
+		return nil, err
+	}
+	if r.pipeWindow, err = p.pipelined(cfg.pipelined, pipelineWindow); err != nil {
+		return nil, err
+	}
+	if err := p.stop(); err != nil {
+		return nil, err
+	}
+
+	// A fresh process for the unbounded run: a server may shed or drop
+	// requests beyond its queue, which can leave the connection unusable.
+	p, err = start(t)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	if _, err := p.initialize(); err != nil {
+		return nil, err
+	}
+	if r.pipeAll, err = p.pipelined(cfg.pipelined, 0); err != nil {
+		return nil, err
+	}
+	if r.pipeAll.lost() > 0 {
+		p.cmd.Process.Kill() // it stopped answering; do not wait for it
+	}
+	p.stop()
+	return r, nil
+}
+
+// pipelineWindow bounds the requests in flight in the windowed pipelined
+// run: below the Codex server's request queue (128), so that both servers
+// answer every request and the figure compares serving speed.
+const pipelineWindow = 100
+
+// rssSettle is how long after the initialize reply (and the initialized
+// notification) RSS is sampled.
+const rssSettle = 100 * time.Millisecond
+
+// measureStart spawns one process and returns the time to the initialize
+// reply and the RSS once initialized.
+func measureStart(t *target) (time.Duration, int64, string, error) {
+	t0 := time.Now()
+	p, err := start(t)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	defer p.stop()
+	ua, err := p.initialize()
+	if err != nil {
+		return 0, 0, "", err
+	}
+	d := time.Since(t0)
+	// Let start-up work the handshake triggered settle before sampling.
+	time.Sleep(rssSettle)
+	rss, err := readRSS(p.cmd.Process.Pid)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	return d, rss, ua, p.stop()
+}
+
+// proc is one running server.
+type proc struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	w      *bufio.Writer
+	r      *bufio.Reader
+	stdout io.ReadCloser
+	stderr *tailBuffer
+	home   string
+	nextID int
+	once   sync.Once
+	err    error
+}
+
+func start(t *target) (*proc, error) {
+	home, err := os.MkdirTemp("", "appbench-home-")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(t.argv[0], t.argv[1:]...)
+	cmd.Env = append(os.Environ(), t.env(home)...)
+	cmd.WaitDelay = time.Second
+	p := &proc{cmd: cmd, home: home, stderr: &tailBuffer{max: 4096}}
+	cmd.Stderr = p.stderr
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(home)
+		return nil, err
+	}
+	p.w = bufio.NewWriterSize(p.stdin, 64<<10)
+	p.stdout = stdout
+	p.r = bufio.NewReaderSize(stdout, 64<<10)
+	return p, nil
+}
+
+// stop closes stdin, waits up to 5 s for the process to exit, then kills it.
+func (p *proc) stop() error {
+	p.once.Do(func() {
+		p.stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- p.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				p.err = fmt.Errorf("exit: %v; stderr tail:\n%s", err, p.stderr)
+			}
+		case <-time.After(5 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+			p.err = errors.New("did not exit within 5 s of stdin EOF; killed")
+		}
+		os.RemoveAll(p.home)
+	})
+	return p.err
+}
+
+// message is the part of a server message the client looks at.
+type message struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Result json.RawMessage `json:"result"`
+	Error  *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (p *proc) send(method string, params string) (int, error) {
+	id := p.nextID
+	p.nextID++
+	_, err := fmt.Fprintf(p.w, `{"id":%d,"method":%q,"params":%s}`+"\n", id, method, params)
+	return id, err
+}
+
+// readResponse reads messages until the response to id, skipping
+// notifications and server requests.
+func (p *proc) readResponse(id int) (*message, error) {
+	want := strconv.Itoa(id)
+	for {
+		line, err := p.r.ReadSlice('\n')
+		if err != nil {
+			return nil, fmt.Errorf("reading the response to %d: %w; stderr tail:\n%s", id, err, p.stderr)
+		}
+		var m message
+		if err := json.Unmarshal(line, &m); err != nil {
+			return nil, fmt.Errorf("bad line from the server: %v: %q", err, line)
+		}
+		if m.Method != "" || m.ID == nil {
+			continue // a notification or a server request
+		}
+		if string(m.ID) != want {
+			return nil, fmt.Errorf("response to %s while waiting for %s", m.ID, want)
+		}
+		return &m, nil
+	}
+}
+
+const initializeParams = `{"clientInfo":{"name":"appbench","title":"appbench","version":"1.0.0"}}`
+
+// initialize performs the handshake and returns the user agent.
+func (p *proc) initialize() (string, error) {
+	id, err := p.send("initialize", initializeParams)
+	if err == nil {
+		err = p.w.Flush()
+	}
+	if err != nil {
+		return "", err
+	}
+	m, err := p.readResponse(id)
+	if err != nil {
+		return "", err
+	}
+	if m.Error != nil {
+		return "", fmt.Errorf("initialize: error %d %s", m.Error.Code, m.Error.Message)
+	}
+	var res struct {
+		UserAgent string `json:"userAgent"`
+	}
+	if err := json.Unmarshal(m.Result, &res); err != nil {
+		return "", fmt.Errorf("initialize result: %v", err)
+	}
+	if _, err := io.WriteString(p.w, `{"method":"initialized"}`+"\n"); err != nil {
+		return "", err
+	}
+	return res.UserAgent, p.w.Flush()
+}
+
+const benchMethod, benchParams = "thread/loaded/list", `{}`
+
+// sequential sends n requests one at a time.
+func (p *proc) sequential(n int) ([]time.Duration, map[int]int, error) {
+	lat := make([]time.Duration, 0, n)
+	errs := make(map[int]int)
+	for range n {
+		t0 := time.Now()
+		id, err := p.send(benchMethod, benchParams)
+		if err == nil {
+			err = p.w.Flush()
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := p.readResponse(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		lat = append(lat, time.Since(t0))
+		if m.Error != nil {
+			errs[m.Error.Code]++
+		}
+	}
+	return lat, errs, nil
+}
+
+// pipeResult is one pipelined run.
+type pipeResult struct {
+	n        int           // requests sent
+	answered int           // responses read (errors included)
+	errs     map[int]int   // error code -> count
+	elapsed  time.Duration // first write to last response
+}
+
+func (r pipeResult) lost() int { return r.n - r.answered }
+
+// throughput is responses per second, error responses included.
+func (r pipeResult) throughput() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.answered) / r.elapsed.Seconds()
+}
+
+func (r pipeResult) String() string {
+	s := fmt.Sprintf("%.0f responses/s, %d of %d answered (%s)", r.throughput(), r.answered, r.n, errorSummary(r.errs))
+	if r.lost() > 0 {
+		s += fmt.Sprintf(", %d never answered", r.lost())
+	}
+	return s
+}
+
+// pipelineIdle is how long the client waits for the next response before it
+// counts the rest as never answered.
+const pipelineIdle = 3 * time.Second
+
+// pipelined writes n requests while reading the responses concurrently.
+// With window > 0 at most window requests are in flight; with window 0 all
+// are written without waiting. When no response arrives for pipelineIdle
+// the remaining ones count as lost and the process's stdout is closed, so
+// the process is unusable afterwards.
+func (p *proc) pipelined(n, window int) (pipeResult, error) {
+	res := pipeResult{n: n, errs: make(map[int]int)}
+	first := p.nextID
+	p.nextID += n
+	var tokens chan struct{}
+	if window > 0 {
+		tokens = make(chan struct{}, window)
+	}
+	var last atomic.Int64 // time of the last response, unix ns
+	t0 := time.Now()
+	last.Store(t0.UnixNano())
+
+	writeErr := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < n && err == nil; i++ {
+			if tokens != nil {
+				select {
+				case tokens <- struct{}{}:
+				default:
+					// The window is full: send what is buffered, then wait.
+					if err = p.w.Flush(); err != nil {
+						break
+					}
+					tokens <- struct{}{}
+				}
+			}
+			_, err = fmt.Fprintf(p.w, `{"id":%d,"method":%q,"params":%s}`+"\n", first+i, benchMethod, benchParams)
+		}
+		if err == nil {
+			err = p.w.Flush()
+		}
+		writeErr <- err
+	}()
+
+	var timedOut atomic.Bool
+	watchDone := make(chan struct{})
+	defer close(watchDone)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-watchDone:
+				return
+			case <-tick.C:
+				if time.Since(time.Unix(0, last.Load())) > pipelineIdle {
+					timedOut.Store(true)
+					p.stdout.Close() // unblocks the read below
+					return
+				}
+			}
+		}
+	}()
+
+	seen := make([]bool, n)
+	for res.answered < n {
+		line, err := p.r.ReadSlice('\n')
+		if err != nil {
+			if timedOut.Load() {
+				break
+			}
+			return res, fmt.Errorf("pipelined: %d of %d responses: %w; stderr tail:\n%s", res.answered, n, err, p.stderr)
+		}
+		var m message
+		if err := json.Unmarshal(line, &m); err != nil {
+			return res, fmt.Errorf("bad line from the server: %v: %q", err, line)
+		}
+		if m.Method != "" || m.ID == nil {
+			continue
+		}
+		id, err := strconv.Atoi(string(m.ID))
+		if err != nil || id < first || id >= first+n || seen[id-first] {
+			return res, fmt.Errorf("pipelined: unexpected response id %s", m.ID)
+		}
+		last.Store(time.Now().UnixNano())
+		seen[id-first] = true
+		res.answered++
+		if m.Error != nil {
+			res.errs[m.Error.Code]++
+		}
+		if tokens != nil {
+			<-tokens
+		}
+	}
+	res.elapsed = time.Unix(0, last.Load()).Sub(t0)
+	if timedOut.Load() {
+		return res, nil // the writer may be blocked on a server that stopped reading; stop() ends it
+	}
+	return res, <-writeErr
+}
+
+// readRSS returns VmRSS of pid in bytes.
+func readRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest) // "1234 kB"
+			if len(f) == 2 && f[1] == "kB" {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// percentile returns the p-th percentile (nearest rank) of xs.
+func percentile[T int64 | time.Duration](xs []T, p float64) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	rank := int(p/100*float64(len(s))+0.999999) - 1
+	return s[max(0, min(rank, len(s)-1))]
+}
+
+// check is one target: ours/codex compared with a bound.
+type check struct {
+	name   string
+	ratio  float64
+	bound  float64
+	atMost bool   // the ratio must be at most bound (else at least)
+	extra  string // an absolute bound's verdict, if any
+	ok     bool
+}
+
+func (c check) verdict() string {
+	op := "≥"
+	if c.atMost {
+		op = "≤"
+	}
+	v := "met"
+	if !c.ok {
+		v = "NOT met"
+	}
+	s := fmt.Sprintf("%.3f (target %s %s): %s", c.ratio, op, fraction(c.bound), v)
+	if c.extra != "" {
+		s += "; " + c.extra
+	}
+	return s
+}
+
+func fraction(f float64) string {
+	if f < 1 {
+		return fmt.Sprintf("1/%.0f", 1/f)
+	}
+	return fmt.Sprintf("%.0f×", f)
+}
+
+const maxRSS = 12 << 20
+
+func compare(ours, codex *result) []check {
+	rssOK := ours.rssMedian() <= maxRSS
+	rss := check{name: "RSS after initialize", ratio: float64(ours.rssMedian()) / float64(codex.rssMedian()), bound: 1.0 / 7, atMost: true}
+	rss.extra = fmt.Sprintf("%s ≤ 12 MiB: %s", mib(ours.rssMedian()), map[bool]string{true: "met", false: "NOT met"}[rssOK])
+	cs := []check{
+		{name: "start (spawn to initialize reply)", ratio: ours.startMedian().Seconds() / codex.startMedian().Seconds(), bound: 1.0 / 10, atMost: true},
+		rss,
+		{name: fmt.Sprintf("pipelined throughput (window %d)", pipelineWindow), ratio: ours.pipeWindow.throughput() / codex.pipeWindow.throughput(), bound: 3},
+		{name: "sequential p50", ratio: ours.seqP50().Seconds() / codex.seqP50().Seconds(), bound: 1.0 / 4, atMost: true},
+	}
+	for i := range cs {
+		c := &cs[i]
+		if c.atMost {
+			c.ok = c.ratio <= c.bound
+		} else {
+			c.ok = c.ratio >= c.bound
+		}
+	}
+	cs[1].ok = cs[1].ok && rssOK
+	return cs
+}
+
+// machine describes where the benchmark ran.
+type machine struct {
+	date, cpu, kernel, goVersion string
+	ncpu                         int
+	memTotal                     string
+}
+
+func machineInfo() machine {
+	m := machine{
+		date:      time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		ncpu:      runtime.NumCPU(),
+		goVersion: runtime.Version(),
+		cpu:       "unknown",
+		memTotal:  "unknown",
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				f := strings.Fields(rest)
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					m.memTotal = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// markdown renders the generated section.
+func markdown(m machine, cfg config, rs []*result, cs []check) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Generated by `make bench` (cmd/appbench) on %s.\n\n", m.date)
+	fmt.Fprintf(&b, "Machine: %d CPUs (`nproc`), %s, %s memory, %s, %s.\n\n", m.ncpu, m.cpu, m.memTotal, m.kernel, m.goVersion)
+	fmt.Fprintf(&b, "| figure |")
+	for _, r := range rs {
+		fmt.Fprintf(&b, " %s |", r.name)
+	}
+	b.WriteString("\n|---|")
+	for range rs {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n")
+	row := func(name string, f func(r *result) string) {
+		fmt.Fprintf(&b, "| %s |", name)
+		for _, r := range rs {
+			fmt.Fprintf(&b, " %s |", f(r))
+		}
+		b.WriteString("\n")
+	}
+	row("user agent", func(r *result) string { return "`" + r.userAgent + "`" })
+	row(fmt.Sprintf("start: spawn to `initialize` reply (median of %d)", cfg.spawns), func(r *result) string { return ms(r.startMedian()) })
+	row("RSS 100 ms after `initialize` (VmRSS, median)", func(r *result) string { return mib(r.rssMedian()) })
+	row(fmt.Sprintf("sequential `%s` p50 (%d round trips)", benchMethod, cfg.seq), func(r *result) string { return us(r.seqP50()) })
+	row("sequential p99", func(r *result) string { return us(r.seqP99()) })
+	row("sequential error responses", func(r *result) string { return errorSummary(r.seqErrors) })
+	row(fmt.Sprintf("pipelined `%s`, %d requests, at most %d in flight", benchMethod, cfg.pipelined, pipelineWindow), func(r *result) string {
+		return fmt.Sprintf("%.0f req/s", r.pipeWindow.throughput())
+	})
+	row("… error responses, never answered", func(r *result) string { return pipeErrors(r.pipeWindow) })
+	row(fmt.Sprintf("pipelined, all %d written without waiting", cfg.pipelined), func(r *result) string {
+		return fmt.Sprintf("%.0f responses/s", r.pipeAll.throughput())
+	})
+	row("… error responses, never answered", func(r *result) string { return pipeErrors(r.pipeAll) })
+	if len(cs) > 0 {
+		b.WriteString("\n| target (ours/codex) | ratio | target | met |\n|---|---:|---|---|\n")
+		for _, c := range cs {
+			op := "≥"
+			if c.atMost {
+				op = "≤"
+			}
+			met := "yes"
+			if !c.ok {
+				met = "**no**"
+			}
+			bound := op + " " + fraction(c.bound)
+			if c.extra != "" {
+				bound += " and ≤ 12 MiB"
+			}
+			fmt.Fprintf(&b, "| %s | %.3f | %s | %s |\n", c.name, c.ratio, bound, met)
+		}
+	} else {
+		b.WriteString("\nCodex was not measured in this run (`make bench-codex` installs it and compares).\n")
+	}
+	return b.String()
+}
+
+// Markers delimit the generated section in the --out file.
+const (
+	beginMarker = "<!-- appbench:begin (generated by make bench; edits inside are overwritten) -->"
+	endMarker   = "<!-- appbench:end -->"
+)
+
+// writeSection replaces the text between the markers in path with section,
+// keeping everything around them. A missing file is created; a file without
+// markers gets the section appended.
+func writeSection(path, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err != nil {
+		old = []byte("# Benchmarks\n\n")
+	}
+	block := beginMarker + "\n" + section + endMarker
+	var out []byte
+	i := bytes.Index(old, []byte(beginMarker))
+	j := bytes.Index(old, []byte(endMarker))
+	if i >= 0 && j > i {
+		out = append(append(slices.Clip(old[:i]), block...), old[j+len(endMarker):]...)
+	} else {
+		out = slices.Clip(old)
+		if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n")) {
+			out = append(out, '\n')
+		}
+		if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n\n")) {
+			out = append(out, '\n')
+		}
+		out = append(out, block+"\n"...)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o644)
+}
+
+func pipeErrors(r pipeResult) string {
+	return fmt.Sprintf("%s; %d", errorSummary(r.errs), r.lost())
+}
+
+func errorSummary(errs map[int]int) string {
+	if len(errs) == 0 {
+		return "0 errors"
+	}
+	codes := make([]int, 0, len(errs))
+	total := 0
+	for c, n := range errs {
+		codes = append(codes, c)
+		total += n
+	}
+	sort.Ints(codes)
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%d× %d", errs[c], c)
+	}
+	return fmt.Sprintf("%d errors: %s", total, strings.Join(parts, ", "))
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+func mib(b int64) string        { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// tailBuffer keeps the last max bytes written (a process's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = t.b[len(t.b)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
