@@ -82,7 +82,12 @@ func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
 		output += res.Err.Error() + "\n"
 	}
 	if att != nil {
-		output += blockLines(att.Blocks())
+		if note := blockLines(att.Blocks()); note != "" {
+			if output != "" && !strings.HasSuffix(output, "\n") {
+				output += "\n" // the note starts on a line of its own
+			}
+			output += note
+		}
 		att.Close()
 	}
 	item.AggregatedOutput = &output
@@ -154,9 +159,8 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 	}
 
 	reason := "Running this command requires approval (approval policy: untrusted)"
-	kind := protocol.ApprovalKindCommand
 	params := protocol.CommandExecutionRequestApprovalParams{
-		ThreadID: t.id, TurnID: tu.id, ItemID: item.ID, Kind: &kind, StartedAtMs: m.nowMs(),
+		ThreadID: t.id, TurnID: tu.id, ItemID: item.ID, Kind: protocol.ApprovalKindCommand, StartedAtMs: m.nowMs(),
 		Reason: &reason, Command: &item.Command, Cwd: &item.Cwd, CommandActions: item.CommandActions,
 		AvailableDecisions: []protocol.CommandExecutionApprovalDecision{protocol.Accept(), protocol.AcceptForSession()},
 	}
