@@ -15,8 +15,9 @@ type CommandExecutionRequestApprovalParams struct {
 	// ApprovalID is unused by this server (null in the published protocol for
 	// ordinary command approvals); it is never sent.
 	ApprovalID *string `json:"approvalId,omitempty"`
-	// Kind is always "command".
-	Kind *CommandExecutionApprovalKind `json:"kind,omitempty"`
+	// Kind is always "command" when sent. It is optional but never null in
+	// the published schema, so it is a value omitted when empty.
+	Kind CommandExecutionApprovalKind `json:"kind,omitempty"`
 	// StartedAtMs is when the approval request started (unix ms).
 	StartedAtMs int64 `json:"startedAtMs"`
 	// EnvironmentID is where the command runs; always "local" when sent.

@@ -36,15 +36,87 @@ type UserMessageItem struct {
 
 // AgentMessageItem is text the agent says.
 type AgentMessageItem struct {
-	ID            string `json:"id"`
-	Text          string `json:"text"`
-	StartedAtMs   *int64 `json:"startedAtMs"`
-	CompletedAtMs *int64 `json:"completedAtMs"`
+	ID   string `json:"id"`
+	Text string `json:"text"`
+	// Phase classifies the text (commentary, partial or final answer); null
+	// when unknown, which is always the case for the shell agent.
+	Phase *MessagePhase `json:"phase"`
+	// MemoryCitation, Delivery, Moderation and Questions are part of the
+	// published item; this server never sets them and writes null.
+	MemoryCitation *MemoryCitation           `json:"memoryCitation"`
+	Delivery       *AgentMessageDelivery     `json:"delivery"`
+	Moderation     *AgentMessageModeration   `json:"moderation"`
+	Questions      *[]AsyncUserInputQuestion `json:"questions"`
+	StartedAtMs    *int64                    `json:"startedAtMs"`
+	CompletedAtMs  *int64                    `json:"completedAtMs"`
+}
+
+// MessagePhase classifies assistant text.
+type MessagePhase string
+
+const (
+	PhaseCommentary    MessagePhase = "commentary"
+	PhasePartialAnswer MessagePhase = "partial_answer"
+	PhaseFinalAnswer   MessagePhase = "final_answer"
+)
+
+// EnumValues implements Enum.
+func (MessagePhase) EnumValues() []string {
+	return enumStrings([]MessagePhase{PhaseCommentary, PhasePartialAnswer, PhaseFinalAnswer})
+}
+
+// AgentMessageDelivery says how an agent message is delivered.
+type AgentMessageDelivery string
+
+// DeliveryAsync: the message arrives outside the turn's stream.
+const DeliveryAsync AgentMessageDelivery = "async"
+
+// EnumValues implements Enum.
+func (AgentMessageDelivery) EnumValues() []string {
+	return enumStrings([]AgentMessageDelivery{DeliveryAsync})
+}
+
+// MemoryCitation points at the memory entries an agent message relies on.
+type MemoryCitation struct {
+	Entries   []MemoryCitationEntry `json:"entries"`
+	ThreadIDs []string              `json:"threadIds"`
+}
+
+// MemoryCitationEntry is one cited span of a memory file.
+type MemoryCitationEntry struct {
+	Path      string `json:"path"`
+	LineStart uint32 `json:"lineStart"`
+	LineEnd   uint32 `json:"lineEnd"`
+	Note      string `json:"note"`
+}
+
+// AgentMessageModeration says whether an agent message was moderated.
+type AgentMessageModeration struct {
+	Moderated bool                 `json:"moderated"`
+	Display   *AgentMessageDisplay `json:"display"`
+}
+
+// AgentMessageDisplay is a presentation instruction for a moderated message.
+type AgentMessageDisplay struct {
+	Action               string  `json:"action"`
+	BlockType            *string `json:"blockType"`
+	CheckTrustedContacts *bool   `json:"checkTrustedContacts"`
+	CyberTrustedAccess   *bool   `json:"cyberTrustedAccess"`
+}
+
+// AsyncUserInputQuestion is a question an agent message asks the user.
+type AsyncUserInputQuestion struct {
+	Title   string   `json:"title"`
+	Options []string `json:"options,omitempty"`
 }
 
 // CommandExecutionItem is one command a turn runs.
 type CommandExecutionItem struct {
 	ID string `json:"id"`
+	// PluginID and ScriptPath name a plugin script the command resolves
+	// to; this server has no plugins and writes null.
+	PluginID   *string `json:"pluginId"`
+	ScriptPath *string `json:"scriptPath"`
 	// Command is the command line as the user sees it.
 	Command string `json:"command"`
 	// Cwd is the absolute directory the command runs in.

@@ -43,8 +43,15 @@ type Thread struct {
 // ThreadSection is a user-defined grouping of threads. This server never sets
 // one; the type exists so that Thread matches the published shape.
 type ThreadSection struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID         string                   `json:"id"`
+	Name       string                   `json:"name"`
+	Appearance *ThreadSectionAppearance `json:"appearance"`
+}
+
+// ThreadSectionAppearance is how a client draws a thread section.
+type ThreadSectionAppearance struct {
+	Color *string `json:"color"`
+	Icon  *string `json:"icon"`
 }
 
 // GitInfo describes the git checkout a thread runs in.

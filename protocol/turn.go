@@ -47,4 +47,43 @@ func (TurnItemsView) EnumValues() []string {
 type TurnError struct {
 	Message           string  `json:"message"`
 	AdditionalDetails *string `json:"additionalDetails"`
+	// CodexErrorInfo classifies the error; null when no class applies.
+	CodexErrorInfo *CodexErrorInfo `json:"codexErrorInfo"`
+	// Misalignment explains a misalignment block; this server never
+	// reports one and writes null.
+	Misalignment *MisalignmentErrorDetails `json:"misalignment"`
+}
+
+// CodexErrorInfo is the class of a turn error. The published type also has
+// object forms carrying an HTTP status; this server sends none of them.
+type CodexErrorInfo string
+
+const (
+	ErrorInfoSandboxError CodexErrorInfo = "sandboxError"
+	ErrorInfoOther        CodexErrorInfo = "other"
+)
+
+// EnumValues implements Enum.
+func (CodexErrorInfo) EnumValues() []string {
+	return []string{
+		"contextWindowExceeded", "sessionBudgetExceeded", "usageLimitExceeded",
+		"rateLimitExceeded", "flexUnavailable", "serverOverloaded", "modelNotFound",
+		"policyCapacityUnavailable", "cyberPolicy", "misalignmentPolicyViolation",
+		"tooManyDenials", "internalServerError", "unauthorized", "badRequest",
+		"threadRollbackFailed", string(ErrorInfoSandboxError), string(ErrorInfoOther),
+		"inferenceHookDenied",
+	}
+}
+
+// MisalignmentErrorDetails explains a misalignment block and how to go on.
+type MisalignmentErrorDetails struct {
+	ErrorType           *string            `json:"errorType"`
+	DetailedExplanation *string            `json:"detailedExplanation"`
+	ReviewTarget        *string            `json:"reviewTarget"`
+	Steer               *MisalignmentSteer `json:"steer"`
+}
+
+// MisalignmentSteer is the input to send as the next turn to continue.
+type MisalignmentSteer struct {
+	Message string `json:"message"`
 }

@@ -77,8 +77,8 @@ func TestTaggedUnionsRoundTrip(t *testing.T) {
 	})
 	t.Run("ThreadItem", func(t *testing.T) {
 		roundTrip[ThreadItem](t, `{"type":"userMessage","id":"u1","clientId":null,"content":[{"type":"text","text":"pwd","text_elements":[]}],"startedAtMs":1,"completedAtMs":null}`)
-		roundTrip[ThreadItem](t, `{"type":"agentMessage","id":"a1","text":"hi","startedAtMs":null,"completedAtMs":null}`)
-		roundTrip[ThreadItem](t, `{"type":"commandExecution","id":"c1","command":"ls","cwd":"/w","processId":null,"source":"agent","status":"completed","commandActions":[{"type":"listFiles","command":"ls","path":null}],"aggregatedOutput":"a\n","exitCode":0,"durationMs":3,"startedAtMs":1,"completedAtMs":4}`)
+		roundTrip[ThreadItem](t, `{"type":"agentMessage","id":"a1","text":"hi","phase":null,"memoryCitation":null,"delivery":null,"moderation":null,"questions":null,"startedAtMs":null,"completedAtMs":null}`)
+		roundTrip[ThreadItem](t, `{"type":"commandExecution","id":"c1","pluginId":null,"scriptPath":null,"command":"ls","cwd":"/w","processId":null,"source":"agent","status":"completed","commandActions":[{"type":"listFiles","command":"ls","path":null}],"aggregatedOutput":"a\n","exitCode":0,"durationMs":3,"startedAtMs":1,"completedAtMs":4}`)
 	})
 	t.Run("CommandAction", func(t *testing.T) {
 		roundTrip[CommandAction](t, `{"type":"read","command":"cat a","name":"a","path":"a"}`)

@@ -35,12 +35,11 @@ func (t *thread) askClient(ctx context.Context, params protocol.CommandExecution
 func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptRequest) (netapproval.Answer, error) {
 	host := req.Key.Host
 	port := req.Key.Port
-	kind := protocol.ApprovalKindCommand
 	reason := req.Reason
 	allow := protocol.NetworkPolicyAmendment{Host: host, Action: protocol.RuleAllow}
 	deny := protocol.NetworkPolicyAmendment{Host: host, Action: protocol.RuleDeny}
 	params := protocol.CommandExecutionRequestApprovalParams{
-		ThreadID: t.id, TurnID: req.TurnID, ItemID: req.ItemID, Kind: &kind, StartedAtMs: t.m.nowMs(),
+		ThreadID: t.id, TurnID: req.TurnID, ItemID: req.ItemID, Kind: protocol.ApprovalKindCommand, StartedAtMs: t.m.nowMs(),
 		Reason:                          &reason,
 		NetworkApprovalContext:          &protocol.NetworkApprovalContext{Host: host, Protocol: wireProtocol(req.Key.Protocol), Port: &port},
 		ProposedNetworkPolicyAmendments: []protocol.NetworkPolicyAmendment{allow, deny},

@@ -27,9 +27,10 @@ export type CommandExecutionRequestApprovalParams = {
    */
   approvalId?: string | null,
   /**
-   * Kind is always "command".
+   * Kind is always "command" when sent. It is optional but never null in
+   * the published schema, so it is a value omitted when empty.
    */
-  kind?: CommandExecutionApprovalKind | null,
+  kind?: CommandExecutionApprovalKind,
   /**
    * StartedAtMs is when the approval request started (unix ms).
    */
