@@ -14,7 +14,8 @@
 //     beyond a queue of 128), once with all written without waiting
 //     (responses that never come are counted after 3 s of silence).
 //
-// Error responses count as round trips (a server that does not serve the
+// With --codex the two servers take turns within each measurement, so that
+// both see the same load. Error responses count as round trips (a server that does not serve the
 // method yet answers -32601); how many there were is reported.
 //
 // Usage:
@@ -63,16 +64,17 @@ func main() {
 	if *codex != "" {
 		targets = append(targets, codexServer(*codex))
 	}
-	var results []*result
 	for _, t := range targets {
-		fmt.Printf("== %s (%s)\n", t.name, strings.Join(t.argv, " "))
-		r, err := measure(t, cfg)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "appbench: %s: %v\n", t.name, err)
-			os.Exit(1)
-		}
+		fmt.Printf("%s: %s\n", t.name, strings.Join(t.argv, " "))
+	}
+	results, err := measure(targets, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
+		os.Exit(1)
+	}
+	for _, r := range results {
+		fmt.Printf("== %s\n", r.name)
 		r.print(os.Stdout)
-		results = append(results, r)
 	}
 	var cmp []check
 	if len(results) == 2 {
@@ -148,57 +150,102 @@ func (r *result) print(w io.Writer) {
 }
 
 // measure runs every measurement of t.
-func measure(t *target, cfg config) (*result, error) {
-	r := &result{name: t.name}
-	for i := range cfg.spawns {
-		d, rss, ua, err := measureStart(t)
-		if err != nil {
-			return nil, fmt.Errorf("spawn %d: %w", i+1, err)
+// measure runs every measurement of every target. The targets take turns
+// within each measurement (spawn by spawn, round by round), so that both
+// see the same load on a shared machine.
+func measure(targets []*target, cfg config) ([]*result, error) {
+	rs := make([]*result, len(targets))
+	for i, t := range targets {
+		rs[i] = &result{name: t.name, seqErrors: make(map[int]int)}
+	}
+	for n := range cfg.spawns {
+		for i, t := range targets {
+			d, rss, ua, err := measureStart(t)
+			if err != nil {
+				return nil, fmt.Errorf("%s: spawn %d: %w", t.name, n+1, err)
+			}
+			rs[i].starts = append(rs[i].starts, d)
+			rs[i].rss = append(rs[i].rss, rss)
+			rs[i].userAgent = ua
 		}
-		r.starts = append(r.starts, d)
-		r.rss = append(r.rss, rss)
-		r.userAgent = ua
 	}
-	p, err := start(t)
-	if err != nil {
-		return nil, err
+
+	procs := make([]*proc, len(targets))
+	defer func() {
+		for _, p := range procs {
+			if p != nil {
+				p.stop()
+			}
+		}
+	}()
+	for i, t := range targets {
+		p, err := startInitialized(t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		procs[i] = p
+		if _, _, err := p.sequential(min(100, cfg.seq)); err != nil { // warm-up
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
 	}
-	defer p.stop()
-	if _, err := p.initialize(); err != nil {
-		return nil, err
+	for round := range seqRounds {
+		n := cfg.seq / seqRounds
+		if round == seqRounds-1 {
+			n = cfg.seq - n*(seqRounds-1)
+		}
+		for i, p := range procs {
+			lat, errs, err := p.sequential(n)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", targets[i].name, err)
+			}
+			rs[i].seqLat = append(rs[i].seqLat, lat...)
+			for code, c := range errs {
+				rs[i].seqErrors[code] += c
+			}
+		}
 	}
-	// Warm up, then measure.
-	if _, _, err := p.sequential(min(100, cfg.seq)); err != nil {
-		return nil, err
-	}
-	if r.seqLat, r.seqErrors, err = p.sequential(cfg.seq); err != nil {
-		return nil, err
-	}
-	if r.pipeWindow, err = p.pipelined(cfg.pipelined, pipelineWindow); err != nil {
-		return nil, err
-	}
-	if err := p.stop(); err != nil {
-		return nil, err
+	for i, p := range procs {
+		var err error
+		if rs[i].pipeWindow, err = p.pipelined(cfg.pipelined, pipelineWindow); err != nil {
+			return nil, fmt.Errorf("%s: %w", targets[i].name, err)
+		}
+		if err := p.stop(); err != nil {
+			return nil, fmt.Errorf("%s: %w", targets[i].name, err)
+		}
 	}
 
 	// A fresh process for the unbounded run: a server may shed or drop
 	// requests beyond its queue, which can leave the connection unusable.
-	p, err = start(t)
+	for i, t := range targets {
+		p, err := startInitialized(t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		procs[i] = p
+		if rs[i].pipeAll, err = p.pipelined(cfg.pipelined, 0); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		if rs[i].pipeAll.lost() > 0 {
+			p.cmd.Process.Kill() // it stopped answering; do not wait for it
+		}
+		p.stop()
+	}
+	return rs, nil
+}
+
+// seqRounds is how many turns each target takes in the sequential run.
+const seqRounds = 4
+
+func startInitialized(t *target) (*proc, error) {
+	p, err := start(t)
 	if err != nil {
 		return nil, err
 	}
-	defer p.stop()
 	if _, err := p.initialize(); err != nil {
+		p.stop()
 		return nil, err
 	}
-	if r.pipeAll, err = p.pipelined(cfg.pipelined, 0); err != nil {
-		return nil, err
-	}
-	if r.pipeAll.lost() > 0 {
-		p.cmd.Process.Kill() // it stopped answering; do not wait for it
-	}
-	p.stop()
-	return r, nil
+	return p, nil
 }
 
 // pipelineWindow bounds the requests in flight in the windowed pipelined
@@ -675,11 +722,11 @@ func markdown(m machine, cfg config, rs []*result, cs []check) string {
 	row(fmt.Sprintf("pipelined `%s`, %d requests, at most %d in flight", benchMethod, cfg.pipelined, pipelineWindow), func(r *result) string {
 		return fmt.Sprintf("%.0f req/s", r.pipeWindow.throughput())
 	})
-	row("… error responses, never answered", func(r *result) string { return pipeErrors(r.pipeWindow) })
+	row("… error responses", func(r *result) string { return pipeErrors(r.pipeWindow) })
 	row(fmt.Sprintf("pipelined, all %d written without waiting", cfg.pipelined), func(r *result) string {
 		return fmt.Sprintf("%.0f responses/s", r.pipeAll.throughput())
 	})
-	row("… error responses, never answered", func(r *result) string { return pipeErrors(r.pipeAll) })
+	row("… error responses", func(r *result) string { return pipeErrors(r.pipeAll) })
 	if len(cs) > 0 {
 		b.WriteString("\n| target (ours/codex) | ratio | target | met |\n|---|---:|---|---|\n")
 		for _, c := range cs {
@@ -743,7 +790,7 @@ func writeSection(path, section string) error {
 }
 
 func pipeErrors(r pipeResult) string {
-	return fmt.Sprintf("%s; %d", errorSummary(r.errs), r.lost())
+	return fmt.Sprintf("%s, %d never answered", errorSummary(r.errs), r.lost())
 }
 
 func errorSummary(errs map[int]int) string {
