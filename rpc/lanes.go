@@ -66,5 +66,15 @@ func (l *lanes) runLane(key string) {
 	}
 }
 
+// idle reports whether lane key has nothing queued or running. Only the
+// goroutine that adds jobs may act on the answer: no job for key can appear
+// until it adds one.
+func (l *lanes) idle(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, running := l.pending[key]
+	return !running
+}
+
 // wait blocks until every queued job has finished.
 func (l *lanes) wait() { l.wg.Wait() }

@@ -6,20 +6,22 @@ import (
 )
 
 // RegisterSession routes every client request method of the protocol to
-// the session manager. A test checks that no client request method is left
+// the session manager. In-memory lookups and the interrupt (which only
+// cancels) run inline; everything that touches files or processes runs on
+// a lane. A test checks that no client request method is left
 // without a route.
 func (s *Server) RegisterSession(m *session.Manager) {
 	s.Register(protocol.MethodThreadStart, TypedThen(m.StartThread))
 	s.Register(protocol.MethodThreadResume, Typed(m.ResumeThread))
 	s.Register(protocol.MethodThreadRead, Typed(m.ReadThread))
 	s.Register(protocol.MethodThreadList, Typed(m.ListThreads))
-	s.Register(protocol.MethodThreadLoadedList, Typed(m.LoadedThreads))
+	s.RegisterInline(protocol.MethodThreadLoadedList, Typed(m.LoadedThreads))
 	s.Register(protocol.MethodThreadArchive, Typed(m.ArchiveThread))
 	s.Register(protocol.MethodThreadUnarchive, Typed(m.UnarchiveThread))
 	s.Register(protocol.MethodTurnStart, TypedThen(m.StartTurn))
-	s.Register(protocol.MethodTurnInterrupt, Typed(m.InterruptTurn))
+	s.RegisterInline(protocol.MethodTurnInterrupt, Typed(m.InterruptTurn))
 	s.Register(protocol.MethodCommandExec, Typed(m.ExecCommand))
-	s.Register(protocol.MethodGrantsList, Typed(m.ListGrants))
+	s.RegisterInline(protocol.MethodGrantsList, Typed(m.ListGrants))
 	s.Register(protocol.MethodGrantsRevoke, Typed(m.RevokeGrants))
 }
 

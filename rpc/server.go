@@ -44,6 +44,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	handlers map[string]Handler // written before Serve only
+	inline   map[string]bool    // cheap methods run on the read loop when their lane is idle; written before Serve only
 	lanes    *lanes
 
 	// conn is set by Serve, or by the first message if that comes first:
@@ -82,7 +83,7 @@ func NewServer(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{opts: opts, log: log, handlers: make(map[string]Handler), lanes: newLanes(opts.QueueLimit)}
+	return &Server{opts: opts, log: log, handlers: make(map[string]Handler), inline: make(map[string]bool), lanes: newLanes(opts.QueueLimit)}
 }
 
 // Register sets h as the handler of a client request method of the protocol
@@ -94,6 +95,16 @@ func (s *Server) Register(method string, h Handler) {
 		panic(fmt.Sprintf("rpc: %q is not a client request method that handlers serve", method))
 	}
 	s.handlers[method] = h
+}
+
+// RegisterInline is Register for a handler that is cheap: it neither blocks
+// nor does I/O (an in-memory lookup). When its lane is idle it runs on the
+// read loop, saving the hand-off to a lane goroutine, which is most of a
+// round trip's cost; order is kept because nothing else can be queued for
+// the lane while the read loop is busy with it.
+func (s *Server) RegisterInline(method string, h Handler) {
+	s.Register(method, h)
+	s.inline[method] = true
 }
 
 // OnInitialize sets a function called once the client has initialized, with
@@ -190,6 +201,10 @@ func (h connHandler) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonr
 	}
 	params := rawParams(req)
 	key := laneKey(m, req.ID, params)
+	if s.inline[req.Method] && s.lanes.idle(key) {
+		s.run(ctx, req, handler, params)
+		return
+	}
 	queued := s.lanes.add(key, func() { s.run(ctx, req, handler, params) })
 	if !queued {
 		s.replyError(ctx, req.ID, protocol.ErrServerOverloaded)

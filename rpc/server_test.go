@@ -292,3 +292,29 @@ func TestBrokenOutputEndsServe(t *testing.T) {
 }
 
 var _ = json.Marshal
+
+func TestInlineHandlersKeepOrderBehindQueuedWork(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	c := startServer(t, Options{}, func(s *Server) {
+		s.Register(protocol.MethodThreadRead, Typed(func(_ context.Context, p *protocol.ThreadReadParams) (*protocol.ThreadReadResponse, error) {
+			<-release
+			return nil, protocol.Errorf(protocol.ErrInvalidParams, "slow done")
+		}))
+		s.RegisterInline(protocol.MethodTurnInterrupt, Typed(func(_ context.Context, p *protocol.TurnInterruptParams) (*protocol.TurnInterruptResponse, error) {
+			return &protocol.TurnInterruptResponse{}, nil
+		}))
+	})
+	c.initialize()
+	// Same thread: the inline method must wait behind the queued slow one.
+	c.send(`{"id":1,"method":"thread/read","params":{"threadId":"t"}}`)
+	c.send(`{"id":2,"method":"turn/interrupt","params":{"threadId":"t","turnId":"u"}}`)
+	// Another thread: answered inline at once.
+	c.send(`{"id":3,"method":"turn/interrupt","params":{"threadId":"other","turnId":"u"}}`)
+	c.expect(`{"id":3,"result":{}}`)
+	once.Do(func() { close(release) })
+	if a, b := c.next(), c.next(); !strings.HasPrefix(a, `{"id":1,`) || b != `{"id":2,"result":{}}` {
+		t.Fatalf("order on the thread: %s then %s", a, b)
+	}
+}
