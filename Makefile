@@ -78,11 +78,15 @@ bench-codex:
 bench-network:
 	$(GO) run ./cmd/netbench -out docs/BENCHMARKS.md
 
-# Our schema against the one `codex app-server generate-json-schema` writes.
+# Our schema against the one `codex app-server generate-json-schema` writes
+# (schema/compat_test.go), then every message of the end-to-end tests
+# validated against it (e2e/codex_test.go prints the count).
 compat:
 	@set -e; dir=$$(tools/codex/install.sh schema); \
 	echo "CODEX_SCHEMA_DIR=$$dir $(GO) test ./schema -run Compat -v"; \
-	CODEX_SCHEMA_DIR=$$dir $(GO) test ./schema -run Compat -v
+	CODEX_SCHEMA_DIR=$$dir $(GO) test ./schema -run Compat -v; \
+	echo "CODEX_SCHEMA_DIR=$$dir $(GO) test -count=1 ./e2e/ -v -run ."; \
+	CODEX_SCHEMA_DIR=$$dir $(GO) test -count=1 ./e2e/ -v -run .
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz=FuzzStream -fuzztime=30s ./rpc/

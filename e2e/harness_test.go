@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	reportCodexValidation()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -376,6 +377,7 @@ func (s *server) validate(file string, raw []byte, what string) {
 
 // validateIncoming checks a server message against the generated schema.
 func (s *server) validateIncoming(m msg) {
+	s.validateIncomingCodex(m)
 	switch {
 	case m.isRequest():
 		s.validate("ServerRequest.json", m.Raw, "server request "+m.Method)
@@ -401,4 +403,5 @@ func (s *server) validateOutgoing(b []byte) {
 		return
 	}
 	s.validate("ClientRequest.json", b, "client request "+probe.Method)
+	s.validateOutgoingCodex(b)
 }
