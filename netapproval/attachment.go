@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,7 +94,7 @@ func (a *Attachment) proxyURL(scheme string, port uint16) string {
 func (a *Attachment) Blocks() []Block {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return slices.Clone(a.blocks)
+	return newestBlocks(a.blocks, maxAttachmentBlocks)
 }
 
 // Close revokes the credential: later requests with it get 407 (HTTP) or an

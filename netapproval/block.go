@@ -1,6 +1,9 @@
 package netapproval
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Block records one refused request, so the command's item can say why it
 // failed. Blocks are kept per attachment and per thread, newest last.
@@ -22,11 +25,20 @@ const (
 	maxThreadBlocks     = 1024
 )
 
-// appendBounded appends b and drops the oldest entries beyond limit.
+// appendBounded appends b to list, which holds up to 2*limit entries of
+// which only the newest limit count (see newestBlocks): the oldest are
+// dropped limit at a time, in place, so a burst of refusals costs
+// amortized O(1) per append rather than a copy of the whole list each.
 func appendBounded(list []Block, b Block, limit int) []Block {
-	list = append(list, b)
-	if over := len(list) - limit; over > 0 {
-		list = append(list[:0:0], list[over:]...)
+	if len(list) >= 2*limit {
+		n := copy(list, list[len(list)-limit+1:])
+		clear(list[n:])
+		list = list[:n]
 	}
-	return list
+	return append(list, b)
+}
+
+// newestBlocks returns a copy of the newest limit entries of list.
+func newestBlocks(list []Block, limit int) []Block {
+	return slices.Clone(list[max(0, len(list)-limit):])
 }

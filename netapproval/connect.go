@@ -1,39 +1,79 @@
 package netapproval
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 )
 
-// serveConnect tunnels one CONNECT request after the policy allows it.
-func (h *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, a *Attachment) {
-	host, port, err := net.SplitHostPort(r.Host)
+// connectRefusal is why a CONNECT gets no tunnel: a policy denial (403
+// with the blocked text), an upstream failure (502), or nothing to answer
+// (the requester went away).
+type connectRefusal struct {
+	k         Key
+	denial    *Denial // set for a 403
+	upstream  error   // set for a 502
+	abandoned bool
+}
+
+// openConnect decides a CONNECT to authority (host[:port], default port 443)
+// for attachment a and dials the vetted upstream. When the request has to
+// wait for a prompt, wait waits for its verdict (nil: until the verdict or
+// ctx is done). On success it returns the upstream connection and the grant
+// that allowed it.
+func (m *Manager) openConnect(ctx context.Context, a *Attachment, authority string, wait func(*pending) verdict) (net.Conn, grantRef, *connectRefusal) {
+	host, port, err := net.SplitHostPort(authority)
 	if err != nil {
-		host, port = r.Host, "" // no port: the default, 443
+		host, port = authority, "" // no port: the default, 443
 	}
 	k, ok := requestKey(host, port, ProtocolHTTPS)
 	if !ok {
-		writeBlockedText(w, k, refuseUnparsable(a, k))
-		return
+		return nil, grantRef{}, &connectRefusal{k: k, denial: refuseUnparsable(a, k)}
 	}
-	v := a.t.check(r.Context(), a, Request{Key: k, Method: r.Method})
-	if !v.allow {
-		if !v.abandoned {
-			writeBlockedText(w, k, v.denial)
+	req := Request{Key: k, Method: http.MethodConnect}
+	var v verdict
+	if wait == nil {
+		v = a.t.decide(ctx, a, req)
+	} else {
+		var pd *pending
+		if v, pd = a.t.begin(ctx, a, req); pd != nil {
+			v = wait(pd)
 		}
-		return
 	}
-	upstream, err := h.m.dialTCP(r.Context(), k)
+	a.t.account(a, req, v)
+	if !v.allow {
+		return nil, grantRef{}, &connectRefusal{k: k, denial: v.denial, abandoned: v.abandoned}
+	}
+	upstream, err := m.dialTCP(ctx, k)
 	if err != nil {
 		var d *Denial
 		if errors.As(err, &d) {
 			a.recordBlock(k, d)
-			writeBlockedText(w, k, d)
-			return
+			return nil, grantRef{}, &connectRefusal{k: k, denial: d}
 		}
-		http.Error(w, "upstream connect failed: "+err.Error(), http.StatusBadGateway)
+		if ctx.Err() != nil {
+			return nil, grantRef{}, &connectRefusal{k: k, abandoned: true}
+		}
+		return nil, grantRef{}, &connectRefusal{k: k, upstream: err}
+	}
+	return upstream, v.ref, nil
+}
+
+// serveConnect tunnels a CONNECT that arrived on a connection the HTTP
+// server already serves (after an earlier plain request on it); a
+// connection that starts with CONNECT is served by serveFrontConnect.
+func (h *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, a *Attachment) {
+	upstream, ref, refused := h.m.openConnect(r.Context(), a, r.Host, nil)
+	if refused != nil {
+		switch {
+		case refused.abandoned:
+		case refused.denial != nil:
+			writeBlockedText(w, refused.k, refused.denial)
+		default:
+			http.Error(w, "upstream connect failed: "+refused.upstream.Error(), http.StatusBadGateway)
+		}
 		return
 	}
 	client, brw, err := http.NewResponseController(w).Hijack()
@@ -42,21 +82,34 @@ func (h *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, a *Atta
 		http.Error(w, "tunnel unavailable", http.StatusInternalServerError)
 		return
 	}
+	var early []byte
+	// The client may have sent its first bytes (a TLS ClientHello) along
+	// with the CONNECT; they sit in the server's buffer.
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ = brw.Reader.Peek(n)
+	}
+	tunnel(a, ref, client, upstream, early)
+}
+
+// tunnelEstablished is the reply to an allowed CONNECT.
+const tunnelEstablished = "HTTP/1.1 200 Connection established\r\n\r\n"
+
+// tunnel answers 200 to an allowed CONNECT, forwards the bytes the client
+// sent early, and copies both ways until the tunnel ends or its grant is
+// revoked. It closes both connections.
+func tunnel(a *Attachment, ref grantRef, client, upstream net.Conn, early []byte) {
 	both := multiCloser{client, upstream}
-	tr, ok := a.t.track(v.ref, both)
+	tr, ok := a.t.track(ref, both)
 	if !ok {
 		both.Close()
 		return
 	}
 	defer tr.close()
-	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(client, tunnelEstablished); err != nil {
 		return
 	}
-	// The client may have sent its first bytes (a TLS ClientHello) along
-	// with the CONNECT; they sit in the server's buffer.
-	if n := brw.Reader.Buffered(); n > 0 {
-		buffered, _ := brw.Reader.Peek(n)
-		if _, err := upstream.Write(buffered); err != nil {
+	if len(early) > 0 {
+		if _, err := upstream.Write(early); err != nil {
 			return
 		}
 	}
@@ -65,17 +118,17 @@ func (h *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, a *Atta
 
 // pipe copies both ways until both directions end. When one direction ends
 // its write side is half-closed so the peer sees EOF; closing either
-// connection (revocation, Close) ends both copies.
+// connection (revocation, Close) ends both copies. Given two *net.TCPConn,
+// io.Copy splices on Linux (no copy through user space).
 func pipe(a, b net.Conn) {
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 1)
 	go copyHalf(a, b, done)
-	go copyHalf(b, a, done)
-	<-done
+	copyHalf(b, a, nil)
 	<-done
 }
 
 // copyHalf copies src to dst, then half-closes dst (or closes it when it
-// cannot half-close) and signals done.
+// cannot half-close) and signals done (if not nil).
 func copyHalf(dst, src net.Conn, done chan<- struct{}) {
 	_, _ = io.Copy(dst, src)
 	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
@@ -83,5 +136,7 @@ func copyHalf(dst, src net.Conn, done chan<- struct{}) {
 	} else {
 		_ = dst.Close()
 	}
-	done <- struct{}{}
+	if done != nil {
+		done <- struct{}{}
+	}
 }

@@ -23,7 +23,7 @@ func (h *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer m.leave()
-	a := h.authenticate(r)
+	a := m.authenticateHeader(r.Header.Get("Proxy-Authorization"))
 	if a == nil {
 		w.Header().Set("Proxy-Authenticate", `Basic realm="app-server"`)
 		http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
@@ -36,9 +36,9 @@ func (h *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serveForward(w, r, a)
 }
 
-// authenticate checks the Proxy-Authorization Basic credential.
-func (h *httpProxy) authenticate(r *http.Request) *Attachment {
-	scheme, enc, ok := strings.Cut(r.Header.Get("Proxy-Authorization"), " ")
+// authenticateHeader checks a Proxy-Authorization Basic credential.
+func (m *Manager) authenticateHeader(value string) *Attachment {
+	scheme, enc, ok := strings.Cut(value, " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
 		return nil
 	}
@@ -50,7 +50,7 @@ func (h *httpProxy) authenticate(r *http.Request) *Attachment {
 	if !ok {
 		return nil
 	}
-	return h.m.authenticate(user, token)
+	return m.authenticate(user, token)
 }
 
 // requestKey builds the key for host and port text as a request named them.
@@ -241,10 +241,17 @@ func writeBlockedJSON(w http.ResponseWriter, k Key, d *Denial) {
 // writeBlockedText writes the 403 of a refused CONNECT: the same header and
 // a one-line text body.
 func writeBlockedText(w http.ResponseWriter, k Key, d *Denial) {
-	body := "blocked: " + d.Tag().String() + " " + k.hostPort() + ": " + d.Message + "\n"
+	tag, body := blockedText(k, d)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Proxy-Error", d.Tag().String())
+	w.Header().Set("X-Proxy-Error", tag)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = io.WriteString(w, body)
+}
+
+// blockedText is the x-proxy-error tag and the one-line body of a refused
+// CONNECT.
+func blockedText(k Key, d *Denial) (tag, body string) {
+	tag = d.Tag().String()
+	return tag, "blocked: " + tag + " " + k.hostPort() + ": " + d.Message + "\n"
 }

@@ -70,6 +70,7 @@ type Manager struct {
 	threads   map[string]*Thread
 	creds     map[string]*Attachment // credential user -> attachment
 	httpSrv   *http.Server
+	handoff   *handoffListener // the HTTP server's side of the HTTP listener
 	socksLn   net.Listener
 	httpAddr  netip.AddrPort
 	socksAddr netip.AddrPort
@@ -151,17 +152,20 @@ func (m *Manager) Start() error {
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return m.ctx },
 	}
-	m.wg.Add(2)
-	go m.serveHTTP(m.httpSrv, httpLn)
+	m.handoff = newHandoffListener(httpLn)
+	m.wg.Add(3)
+	go m.serveHTTPFront(httpLn, m.handoff)
+	go m.serveHTTP(m.httpSrv, m.handoff)
 	go m.serveSOCKS(socksLn)
 	m.log.Info("network proxy listening", "http", m.httpAddr.String(), "socks5", m.socksAddr.String())
 	return nil
 }
 
-// serveHTTP runs the HTTP proxy's accept loop until Close.
+// serveHTTP runs the HTTP server on the connections the front hands over
+// (see front.go) until Close.
 func (m *Manager) serveHTTP(srv *http.Server, ln net.Listener) {
 	defer m.wg.Done()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		m.log.Error("http proxy stopped", "err", err)
 	}
 }
@@ -194,7 +198,7 @@ func (m *Manager) Close() error {
 	for _, t := range m.threads {
 		threads = append(threads, t)
 	}
-	srv, socksLn := m.httpSrv, m.socksLn
+	srv, socksLn, handoff := m.httpSrv, m.socksLn, m.handoff
 	m.mu.Unlock()
 
 	var err error
@@ -202,7 +206,10 @@ func (m *Manager) Close() error {
 		err = errors.Join(err, ignoreClosed(socksLn.Close()))
 	}
 	if srv != nil {
-		err = errors.Join(err, srv.Close())
+		err = errors.Join(err, srv.Close()) // closes handoff, which closes the listener
+	}
+	if handoff != nil {
+		err = errors.Join(err, handoff.Close())
 	}
 	for _, t := range threads {
 		t.Close()

@@ -79,14 +79,16 @@ type socksRequest struct {
 // serveSOCKS runs the SOCKS5 accept loop until the listener closes.
 func (m *Manager) serveSOCKS(ln net.Listener) {
 	defer m.wg.Done()
+	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				m.log.Error("socks5 proxy stopped", "err", err)
+			if m.acceptRetry(err, &delay, "socks5 proxy") {
+				continue
 			}
 			return
 		}
+		delay = 0
 		if !m.enter() {
 			c.Close()
 			return

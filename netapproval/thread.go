@@ -109,6 +109,13 @@ func (t *Thread) ID() string { return t.id }
 // the prompt settles or ctx is done.
 func (t *Thread) check(ctx context.Context, a *Attachment, req Request) verdict {
 	v := t.decide(ctx, a, req)
+	t.account(a, req, v)
+	return v
+}
+
+// account records a verdict: a hit on the grant that decided and, for a
+// denial, a block record.
+func (t *Thread) account(a *Attachment, req Request, v verdict) {
 	if v.ref.scope != 0 {
 		t.mu.Lock()
 		st := t.stats[v.ref]
@@ -122,39 +129,59 @@ func (t *Thread) check(ctx context.Context, a *Attachment, req Request) verdict 
 	if !v.allow && !v.abandoned {
 		a.recordBlock(req.Key, v.denial)
 	}
-	return v
 }
 
 // decide runs the evaluation order of NETWORK.md: deny rules, mode, local
-// protection, allow rules and session caches, then a prompt.
+// protection, allow rules and session caches, then a prompt, waiting for
+// the prompt's verdict until ctx is done.
 func (t *Thread) decide(ctx context.Context, a *Attachment, req Request) verdict {
+	v, pd := t.begin(ctx, a, req)
+	if pd == nil {
+		return v
+	}
+	select {
+	case <-pd.done:
+		return pd.verdict
+	case <-ctx.Done():
+		return abandonedVerdict()
+	}
+}
+
+// abandonedVerdict is the verdict of a requester that went away before a
+// decision: the prompt stays for the others, and its answer is still
+// remembered as the user chose.
+func abandonedVerdict() verdict {
+	return verdict{denial: deny(ReasonUserDenied, SourceDecider), abandoned: true}
+}
+
+// begin evaluates a request up to the wait: it returns the verdict when the
+// rules decide it, or the open prompt for the key (created if needed) whose
+// verdict the caller waits for (pd.done, then pd.verdict).
+func (t *Thread) begin(ctx context.Context, a *Attachment, req Request) (verdict, *pending) {
 	k, p := req.Key, t.m.policy
 	if ref, ok := p.denied(k.Host); ok {
-		return verdict{ref: ref, denial: deny(ReasonDenied, SourceBaselinePolicy)}
+		return verdict{ref: ref, denial: deny(ReasonDenied, SourceBaselinePolicy)}, nil
 	}
 	if !p.mode.permits(k.Protocol, req.Method) {
-		return verdict{denial: deny(ReasonMethodNotAllowed, SourceModeGuard)}
+		return verdict{denial: deny(ReasonMethodNotAllowed, SourceModeGuard)}, nil
 	}
 	// The lookup may take up to two seconds; it runs without locks.
 	if d := p.checkLocal(ctx, k.Host); d != nil {
-		return verdict{denial: d}
+		return verdict{denial: d}, nil
 	}
 	t.mu.Lock()
-	v, decided := t.cachedLocked(k)
-	if decided {
-		t.mu.Unlock()
-		return v
+	defer t.mu.Unlock()
+	if v, decided := t.cachedLocked(k); decided {
+		return v, nil
 	}
 	if t.closed {
-		t.mu.Unlock()
-		return verdict{denial: deny(ReasonUserDenied, SourceDecider)}
+		return verdict{denial: deny(ReasonUserDenied, SourceDecider)}, nil
 	}
 	// An attachment that may not prompt is denied even when another
 	// command's prompt for the key is open: waiting on it would be a prompt
 	// on its behalf.
 	if t.prompter == nil || !a.info.PromptsAllowed {
-		t.mu.Unlock()
-		return verdict{denial: deny(ReasonNotAllowed, SourceBaselinePolicy)}
+		return verdict{denial: deny(ReasonNotAllowed, SourceBaselinePolicy)}, nil
 	}
 	pd, ok := t.pending[k]
 	if !ok {
@@ -163,16 +190,7 @@ func (t *Thread) decide(ctx context.Context, a *Attachment, req Request) verdict
 		t.wg.Add(1)
 		go t.runPrompt(pd)
 	}
-	t.mu.Unlock()
-
-	select {
-	case <-pd.done:
-		return pd.verdict
-	case <-ctx.Done():
-		// The requester is gone; the prompt stays for the others, and its
-		// answer is still remembered as the user chose.
-		return verdict{denial: deny(ReasonUserDenied, SourceDecider), abandoned: true}
-	}
+	return verdict{}, pd
 }
 
 // cachedLocked checks the rules and caches that can change while a prompt
@@ -385,7 +403,7 @@ func (t *Thread) Close() {
 func (t *Thread) Blocks() []Block {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return slices.Clone(t.blocks)
+	return newestBlocks(t.blocks, maxThreadBlocks)
 }
 
 // Grants lists the thread's session grants, then the persisted rules, with

@@ -1,0 +1,307 @@
+package netapproval
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The HTTP proxy listener is served in two tiers. The front (this file)
+// accepts every connection and looks at its first bytes: a connection that
+// starts with CONNECT is served here, with a small head parser and the raw
+// *net.TCPConn, so the tunnel splices and a request waiting on a prompt
+// holds little memory; any other connection is handed, with the bytes
+// already read, to the net/http server (httpProxy), which forwards plain
+// requests (and serves a CONNECT that follows a plain request on a
+// kept-alive connection).
+
+const (
+	// maxConnectHead bounds a CONNECT request head (request line and
+	// headers), like http.Server's MaxHeaderBytes.
+	maxConnectHead = 64 << 10
+	// frontBufSize is the read buffer for a CONNECT head; longer lines are
+	// assembled by textproto.
+	frontBufSize = 1 << 10
+	// headTimeout bounds reading a request head (the HTTP server's
+	// ReadHeaderTimeout).
+	headTimeout = 30 * time.Second
+)
+
+// serveHTTPFront runs the HTTP proxy's accept loop until the listener
+// closes.
+func (m *Manager) serveHTTPFront(ln net.Listener, handoff *handoffListener) {
+	defer m.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if m.acceptRetry(err, &delay, "http proxy") {
+				continue
+			}
+			handoff.Close()
+			return
+		}
+		delay = 0
+		if !m.enter() {
+			c.Close()
+			handoff.Close()
+			return
+		}
+		go m.serveHTTPConn(c, handoff)
+	}
+}
+
+// acceptRetry reports whether to accept again after an Accept error. A
+// closed listener ends the loop; any other error (EMFILE under load) is
+// retried after a pause, 5 ms doubling up to 1 s as http.Server does, so
+// the proxy outlives a descriptor shortage.
+func (m *Manager) acceptRetry(err error, delay *time.Duration, what string) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	*delay = min(max(2**delay, 5*time.Millisecond), time.Second)
+	m.log.Warn(what+" accept failed; retrying", "err", err, "delay", *delay)
+	t := time.NewTimer(*delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-m.ctx.Done():
+		return false
+	}
+}
+
+// serveHTTPConn reads the start of one connection and serves it as a
+// CONNECT or hands it to the HTTP server.
+func (m *Manager) serveHTTPConn(c net.Conn, handoff *handoffListener) {
+	defer m.leave()
+	// Close must be able to end the connection in any phase here.
+	stop := context.AfterFunc(m.ctx, func() { c.Close() })
+	defer stop()
+	_ = c.SetReadDeadline(time.Now().Add(headTimeout))
+	lr := &io.LimitedReader{R: c, N: maxConnectHead}
+	br := bufio.NewReaderSize(lr, frontBufSize)
+	start, err := br.Peek(len("CONNECT "))
+	if err != nil {
+		c.Close()
+		return
+	}
+	if string(start) != "CONNECT " {
+		_ = c.SetReadDeadline(time.Time{})
+		if !stop() || !handoff.deliver(&prefixConn{Conn: c, r: br}) {
+			c.Close()
+		}
+		return
+	}
+	m.serveFrontConnect(c, br)
+}
+
+// serveFrontConnect serves a connection whose first request is a CONNECT:
+// 407 without a valid credential, 403 when refused, otherwise a tunnel.
+// The connection is closed when it returns.
+func (m *Manager) serveFrontConnect(c net.Conn, br *bufio.Reader) {
+	defer c.Close()
+	tp := textproto.NewReader(br)
+	line, err := tp.ReadLine()
+	if err != nil {
+		return
+	}
+	hdr, err := tp.ReadMIMEHeader()
+	if err != nil {
+		writeRaw(c, http.StatusBadRequest, nil, "malformed request head\n")
+		return
+	}
+	authority, ok := parseConnectLine(line)
+	if !ok {
+		writeRaw(c, http.StatusBadRequest, nil, "malformed CONNECT request\n")
+		return
+	}
+	a := m.authenticateHeader(hdr.Get("Proxy-Authorization"))
+	if a == nil {
+		writeRaw(c, http.StatusProxyAuthRequired, []string{"Proxy-Authenticate", `Basic realm="app-server"`}, "proxy authentication required\n")
+		return
+	}
+	// Bytes the client sent after the head (a TLS ClientHello) go upstream
+	// first; the read buffer is dropped before any wait.
+	var early []byte
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		early = append([]byte(nil), b...)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+
+	upstream, ref, refused := m.openConnect(m.ctx, a, authority, func(pd *pending) verdict {
+		v, b, ok := waitReading(c, pd)
+		if ok {
+			early = append(early, b)
+		}
+		return v
+	})
+	if refused != nil {
+		switch {
+		case refused.abandoned:
+		case refused.denial != nil:
+			tag, body := blockedText(refused.k, refused.denial)
+			writeRaw(c, http.StatusForbidden, []string{"X-Proxy-Error", tag}, body)
+		default:
+			writeRaw(c, http.StatusBadGateway, nil, "upstream connect failed: "+refused.upstream.Error()+"\n")
+		}
+		return
+	}
+	tunnel(a, ref, c, upstream, early)
+}
+
+// parseConnectLine parses "CONNECT authority HTTP/1.x" and returns the
+// authority (host:port) the way net/http reads it.
+func parseConnectLine(line string) (string, bool) {
+	method, rest, ok1 := strings.Cut(line, " ")
+	target, proto, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || method != http.MethodConnect || strings.HasPrefix(target, "/") {
+		return "", false
+	}
+	if _, _, ok := http.ParseHTTPVersion(proto); !ok {
+		return "", false
+	}
+	u, err := url.ParseRequestURI("http://" + target)
+	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+		return "", false
+	}
+	return u.Host, true
+}
+
+// writeRaw writes a complete HTTP/1.1 response with a text body on a
+// connection that then closes: half-close, then drain what the client
+// still sends (bounded) so the close does not reset the response away.
+func writeRaw(c net.Conn, status int, hdr []string, body string) {
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\n")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		b.WriteString(hdr[i] + ": " + hdr[i+1] + "\r\n")
+	}
+	b.WriteString("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n")
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n")
+	b.WriteString(body)
+	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = io.Copy(io.Discard, io.LimitReader(c, 256<<10))
+	}
+}
+
+// waitReading waits for a prompt's verdict on the connection's own
+// goroutine, blocked in a one-byte read of the client connection so that
+// a client leaving (EOF, reset, Close) abandons the request without a
+// second goroutine per waiting connection. The prompt settling interrupts
+// the read with a past deadline. A byte the client sends meanwhile (early
+// tunnel data) is returned; the wait then continues without watching.
+func waitReading(c net.Conn, pd *pending) (v verdict, early byte, got bool) {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(pd.ctx, func() {
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+		close(fired)
+	})
+	var b [1]byte
+	n, err := c.Read(b[:])
+	if !stop() {
+		<-fired // the deadline is set; clear it only after
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	switch {
+	case n == 1:
+		<-pd.done
+		return pd.verdict, b[0], true
+	case isTimeout(err):
+		<-pd.done // the prompt's context ends only as it settles
+		return pd.verdict, 0, false
+	}
+	return abandonedVerdict(), 0, false
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// prefixConn is a connection handed to the HTTP server with the bytes the
+// front already read still in r.
+// Reads are not concurrent (the HTTP server reads from one goroutine at a
+// time).
+type prefixConn struct {
+	net.Conn
+	r *bufio.Reader // nil once drained
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if p.r != nil {
+		if n := p.r.Buffered(); n > 0 {
+			return p.r.Read(b[:min(len(b), n)])
+		}
+		p.r = nil
+	}
+	return p.Conn.Read(b)
+}
+
+// CloseWrite half-closes the underlying TCP connection (tunnels need it).
+func (p *prefixConn) CloseWrite() error {
+	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return p.Conn.Close()
+}
+
+// handoffListener feeds the HTTP server the connections the front hands
+// over. Closing it (http.Server.Close does) also closes the real listener,
+// which ends the front's accept loop.
+type handoffListener struct {
+	ln    net.Listener
+	conns chan net.Conn
+	once  sync.Once
+	done  chan struct{}
+}
+
+func newHandoffListener(ln net.Listener) *handoffListener {
+	return &handoffListener{ln: ln, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+// deliver gives c to the HTTP server; false once the listener is closed.
+func (h *handoffListener) deliver(c net.Conn) bool {
+	select {
+	case h.conns <- c:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+func (h *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.conns:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoffListener) Close() error {
+	var err error
+	h.once.Do(func() {
+		close(h.done)
+		err = ignoreClosed(h.ln.Close())
+	})
+	return err
+}
+
+func (h *handoffListener) Addr() net.Addr { return h.ln.Addr() }
