@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	appserver "app-server"
+	"app-server/client"
 	"app-server/schema"
 )
 
@@ -55,6 +56,8 @@ var commands = []*command{
 	{name: "generate-json-schema", args: "--out DIR", summary: "write the protocol's JSON Schema files", hasOut: true, run: runGenerateJSONSchema},
 	{name: "generate-ts", args: "--out DIR", summary: "write the protocol's TypeScript files", hasOut: true, run: runGenerateTS},
 	{name: "version", summary: "print the version", run: runVersion},
+	// client is dispatched by run before parseArgs (it has its own flags).
+	{name: "client", args: "[flags]", summary: "interactive terminal client (see client --help)"},
 	{name: "help", summary: "print this help"}, // handled by parseArgs
 }
 
@@ -76,6 +79,9 @@ func usagef(format string, args ...any) error {
 // run runs the command line args (without the program name) and returns the
 // exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if cargs, ok := clientArgs(args); ok {
+		return client.Main(ctx, cargs, stdin, stdout, stderr)
+	}
 	cmd, opts, err := parseArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout)
@@ -92,6 +98,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitError
 	}
 	return exitOK
+}
+
+// clientArgs reports whether args run the client subcommand and returns
+// its arguments: the global flags given before "client", then the rest.
+func clientArgs(args []string) ([]string, bool) {
+	fs := newFlagSet(&options{}, nil)
+	if fs.Parse(args) != nil || fs.NArg() == 0 || fs.Arg(0) != "client" {
+		return nil, false
+	}
+	rest := fs.Args()
+	return append(slices.Clone(args[:len(args)-len(rest)]), rest[1:]...), true
 }
 
 // parseArgs parses "[flags] [subcommand [flags]]". The global flags are

@@ -22,6 +22,11 @@ func main() {
 	// so the server logs why it stops and exits non-zero.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
+	// The client handles its own signals (Ctrl-C interrupts a turn).
+	if _, ok := clientArgs(os.Args[1:]); ok {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+
 	// SIGINT and SIGTERM cancel the context: serve stops within 2 s and
 	// the process exits 0. A second signal gets the default action.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

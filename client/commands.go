@@ -1,0 +1,216 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"app-server/protocol"
+)
+
+// slashCommand is a line the client handles itself.
+type slashCommand struct {
+	name, args, summary string
+	run                 func(s *session, args []string)
+}
+
+// slashCommands is the table of commands (set in init: /help prints it).
+var slashCommands []slashCommand
+
+func init() {
+	slashCommands = []slashCommand{
+		{"/grants", "", "list this thread's network grants and the persistent rules (network/grants/list)", cmdGrants},
+		{"/revoke", "[--persistent] HOST[:PORT]", "revoke the session grants for HOST (only PORT's if given); with --persistent (-p), the persistent rules for HOST instead (network/grants/revoke)", cmdRevoke},
+		{"/threads", "", "list the 20 most recent threads; * marks this one (thread/list)", cmdThreads},
+		{"/resume", "ID", "switch to thread ID, or a unique prefix of it (thread/resume)", cmdResume},
+		{"/help", "", "show keys and commands", cmdHelp},
+		{"/quit", "", "quit (also /exit)", cmdQuit},
+	}
+}
+
+// parseCommand reports whether line is a /command: its first word is one
+// of the table's names, or starts with "/" and names no file (a typo,
+// answered with an error). Any other line, /usr/bin/env included, is a
+// turn.
+func parseCommand(line string) (*slashCommand, []string, bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 || !strings.HasPrefix(f[0], "/") {
+		return nil, nil, false
+	}
+	name := f[0]
+	if name == "/exit" {
+		name = "/quit"
+	}
+	for i := range slashCommands {
+		if slashCommands[i].name == name {
+			return &slashCommands[i], f[1:], true
+		}
+	}
+	if _, err := os.Stat(name); err == nil {
+		return nil, nil, false // a program given by its path
+	}
+	unknown := func(s *session, _ []string) {
+		s.r.errorf("unknown command %s, and no such file (/help lists the commands)", name)
+	}
+	return &slashCommand{name: name, run: unknown}, f[1:], true
+}
+
+func cmdGrants(s *session, _ []string) {
+	var resp protocol.NetworkGrantsListResponse
+	if err := s.call(protocol.MethodGrantsList, protocol.NetworkGrantsListParams{ThreadID: s.threadID}, &resp); err != nil {
+		s.r.errorf("network/grants/list: %v", err)
+		return
+	}
+	s.r.grants(resp.Grants)
+}
+
+func cmdRevoke(s *session, args []string) {
+	p, err := parseRevoke(args)
+	if err != nil {
+		s.r.errorf("%v (usage: /revoke [--persistent] HOST[:PORT])", err)
+		return
+	}
+	p.ThreadID = s.threadID
+	var resp protocol.NetworkGrantsRevokeResponse
+	if err := s.call(protocol.MethodGrantsRevoke, p, &resp); err != nil {
+		s.r.errorf("network/grants/revoke: %v", err)
+		return
+	}
+	target := strings.Join(args, " ")
+	s.r.revoked(resp.Revoked, p.Scope, target)
+	if len(resp.Revoked) == 0 && p.Scope == protocol.ScopeSession {
+		// Say so when what the user meant is a persistent rule.
+		var list protocol.NetworkGrantsListResponse
+		if s.call(protocol.MethodGrantsList, protocol.NetworkGrantsListParams{ThreadID: s.threadID}, &list) == nil {
+			for _, g := range list.Grants {
+				if g.Scope == protocol.ScopePersistent && strings.EqualFold(g.Host, p.Host) {
+					s.r.info("a persistent rule matches: /revoke --persistent " + p.Host)
+					break
+				}
+			}
+		}
+	}
+}
+
+// parseRevoke parses /revoke's arguments into its params (without the
+// thread id).
+func parseRevoke(args []string) (protocol.NetworkGrantsRevokeParams, error) {
+	p := protocol.NetworkGrantsRevokeParams{Scope: protocol.ScopeSession}
+	var target string
+	for _, a := range args {
+		switch {
+		case a == "--persistent" || a == "-p":
+			p.Scope = protocol.ScopePersistent
+		case strings.HasPrefix(a, "-"):
+			return p, fmt.Errorf("unknown option %s", a)
+		case target != "":
+			return p, errors.New("one host at a time")
+		default:
+			target = a
+		}
+	}
+	if target == "" {
+		return p, errors.New("which host?")
+	}
+	host, port, err := splitHostPort(target)
+	if err != nil {
+		return p, err
+	}
+	if port != nil && p.Scope == protocol.ScopePersistent {
+		return p, errors.New("persistent rules cover every port: give the host only")
+	}
+	p.Host, p.Port = host, port
+	return p, nil
+}
+
+// splitHostPort splits "host", "host:port", "[v6]:port" or a bare IPv6
+// address.
+func splitHostPort(t string) (string, *uint16, error) {
+	if h, ps, err := net.SplitHostPort(t); err == nil {
+		n, err := strconv.ParseUint(ps, 10, 16)
+		if err != nil || n == 0 {
+			return "", nil, fmt.Errorf("bad port %q", ps)
+		}
+		port := uint16(n)
+		return h, &port, nil
+	}
+	h := strings.TrimSuffix(strings.TrimPrefix(t, "["), "]")
+	if h == "" {
+		return "", nil, errors.New("empty host")
+	}
+	return h, nil, nil
+}
+
+func cmdThreads(s *session, _ []string) {
+	limit := uint32(20)
+	var resp protocol.ThreadListResponse
+	if err := s.call(protocol.MethodThreadList, protocol.ThreadListParams{Limit: &limit}, &resp); err != nil {
+		s.r.errorf("thread/list: %v", err)
+		return
+	}
+	s.r.threads(resp.Data, s.threadID)
+	if resp.NextCursor != nil {
+		s.r.info(fmt.Sprintf("(the %d most recent; older threads not shown)", limit))
+	}
+}
+
+func cmdResume(s *session, args []string) {
+	if len(args) != 1 {
+		s.r.errorf("usage: /resume ID (see /threads)")
+		return
+	}
+	id, err := s.resolveThreadID(args[0])
+	if err != nil {
+		s.r.errorf("%v", err)
+		return
+	}
+	p := protocol.ThreadResumeParams{ThreadID: id}
+	if s.opts.approvalPolicy != "" {
+		pol := protocol.AskForApproval(s.opts.approvalPolicy)
+		p.ApprovalPolicy = &pol
+	}
+	var resp protocol.ThreadResumeResponse
+	if err := s.call(protocol.MethodThreadResume, p, &resp); err != nil {
+		s.r.errorf("thread/resume: %v", err)
+		return
+	}
+	s.threadID = resp.Thread.ID
+	s.r.resumed(resp)
+}
+
+// resolveThreadID returns the thread id that prefix names: itself when it
+// is a whole id, else the one recent thread (of 100) starting with it.
+func (s *session) resolveThreadID(prefix string) (string, error) {
+	limit := uint32(100)
+	var resp protocol.ThreadListResponse
+	if err := s.call(protocol.MethodThreadList, protocol.ThreadListParams{Limit: &limit}, &resp); err != nil {
+		return prefix, nil // let thread/resume say what is wrong
+	}
+	var found []string
+	for _, t := range resp.Data {
+		if t.ID == prefix {
+			return prefix, nil
+		}
+		if strings.HasPrefix(t.ID, prefix) {
+			found = append(found, t.ID)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return prefix, nil
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("%q matches %d threads; type more of the id", prefix, len(found))
+}
+
+func cmdHelp(s *session, _ []string) {
+	var b strings.Builder
+	writeKeysAndCommands(&b)
+	s.r.block(b.String())
+}
+
+func cmdQuit(s *session, _ []string) { s.quit(ExitOK) }

@@ -1,0 +1,425 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"app-server/protocol"
+)
+
+// style paints text with ANSI colours when enabled; without colour the
+// text is unchanged, so everything reads the same on a pipe.
+type style struct{ color bool }
+
+func (s style) paint(code, text string) string {
+	if !s.color || text == "" {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}
+
+func (s style) bold(t string) string   { return s.paint("1", t) }
+func (s style) dim(t string) string    { return s.paint("2", t) }
+func (s style) red(t string) string    { return s.paint("31", t) }
+func (s style) green(t string) string  { return s.paint("32", t) }
+func (s style) yellow(t string) string { return s.paint("33", t) }
+func (s style) cyan(t string) string   { return s.paint("36", t) }
+
+// The prompt line's prefix.
+const promptPrefix = "> "
+
+// renderer writes everything the user sees. Command output goes to out;
+// the rest (command lines, prompts, results, tables) to ui. In interactive
+// mode both are stdout; with --exec, out is stdout and ui is stderr, so the
+// command's output can be piped. It is used by the session loop only.
+type renderer struct {
+	out, ui io.Writer
+	st      style
+	// shared: out and ui are the same stream, so a ui line after output
+	// that did not end with a newline starts on a new line.
+	shared  bool
+	midLine bool // the last output written did not end with a newline
+
+	streamed map[string]*strings.Builder // output streamed so far, by item id
+	now      func() time.Time
+}
+
+func newRenderer(out, ui io.Writer, st style, shared bool) *renderer {
+	return &renderer{out: out, ui: ui, st: st, shared: shared, streamed: make(map[string]*strings.Builder), now: time.Now}
+}
+
+// line writes a ui line (s without its newline).
+func (r *renderer) line(s string) {
+	if r.shared && r.midLine {
+		io.WriteString(r.ui, "\n")
+		r.midLine = false
+	}
+	io.WriteString(r.ui, s+"\n")
+}
+
+func (r *renderer) info(s string) { r.line(r.st.dim(s)) }
+func (r *renderer) warn(s string) { r.line(r.st.yellow("warning: " + s)) }
+func (r *renderer) errorf(format string, args ...any) {
+	r.line(r.st.red("error: " + fmt.Sprintf(format, args...)))
+}
+
+// banner is shown once the thread is ready.
+func (r *renderer) banner(thread protocol.Thread, s protocol.ThreadSettings, interactive bool) {
+	r.line(r.st.bold("app-server client") + r.st.dim(fmt.Sprintf(" - thread %s - %s - approval %s", thread.ID, s.Cwd, s.ApprovalPolicy)))
+	if interactive {
+		r.info("Type a command line to run it as a turn. /help lists keys and commands; Ctrl-D quits.")
+	}
+}
+
+// itemStarted shows the command about to run.
+func (r *renderer) itemStarted(item *protocol.CommandExecutionItem) {
+	r.streamed[item.ID] = &strings.Builder{}
+	r.line(formatCommandHeader(item, r.st))
+}
+
+// delta streams a chunk of a command's output.
+func (r *renderer) delta(itemID, text string) {
+	if b := r.streamed[itemID]; b != nil {
+		b.WriteString(text)
+	}
+	if text == "" {
+		return
+	}
+	io.WriteString(r.out, text)
+	r.midLine = !strings.HasSuffix(text, "\n")
+}
+
+// itemCompleted shows what the output stream did not (network denials,
+// notes), then the result: exit code and duration, or why it did not run.
+func (r *renderer) itemCompleted(item *protocol.CommandExecutionItem) {
+	var streamed string
+	if b := r.streamed[item.ID]; b != nil {
+		streamed = b.String()
+	}
+	delete(r.streamed, item.ID)
+	extra := unstreamed(item.AggregatedOutput, streamed)
+	var notes []string
+	for _, l := range strings.Split(strings.TrimRight(extra, "\n"), "\n") {
+		if l == "" {
+			continue
+		}
+		if d, ok := formatDenial(l, r.st); ok {
+			r.line(d)
+		} else {
+			notes = append(notes, l)
+		}
+	}
+	r.line(formatCommandResult(item, strings.Join(notes, "; "), r.st))
+}
+
+// unstreamed returns the part of an item's aggregated output that the
+// deltas did not carry: what the server appended at completion (denial
+// lines, errors) or, for a command that never ran, the whole note. The
+// aggregated output is a tail (1 MiB), so when it does not start with the
+// streamed text only its trailing [network] lines are taken.
+func unstreamed(aggregated *string, streamed string) string {
+	if aggregated == nil {
+		return ""
+	}
+	agg := *aggregated
+	if strings.HasPrefix(agg, streamed) {
+		return agg[len(streamed):]
+	}
+	lines := strings.SplitAfter(agg, "\n")
+	i := len(lines)
+	for i > 0 && (lines[i-1] == "" || strings.HasPrefix(lines[i-1], "[network] ")) {
+		i--
+	}
+	return strings.Join(lines[i:], "")
+}
+
+// formatCommandHeader is the line before a command's output.
+func formatCommandHeader(item *protocol.CommandExecutionItem, st style) string {
+	return st.cyan(st.bold("$ ")) + st.bold(item.Command) + st.dim("   (in "+item.Cwd+")")
+}
+
+// formatCommandResult is the line after a command's output: exit code and
+// duration, or why it did not run (note: what the server said).
+func formatCommandResult(item *protocol.CommandExecutionItem, note string, st style) string {
+	dur := ""
+	if item.DurationMs != nil {
+		dur = " in " + formatDuration(*item.DurationMs)
+	}
+	suffix := ""
+	if note != "" {
+		suffix = ": " + note
+	}
+	switch {
+	case item.Status == protocol.CommandDeclined:
+		return st.yellow("-> not run, declined" + suffix)
+	case item.ExitCode != nil && *item.ExitCode == 0 && item.Status == protocol.CommandCompleted:
+		return st.green("-> exit 0"+dur) + st.dim(suffix)
+	case item.ExitCode != nil && *item.ExitCode < 0:
+		return st.red("-> killed" + dur + suffix)
+	case item.ExitCode != nil:
+		return st.red(fmt.Sprintf("-> exit %d%s%s", *item.ExitCode, dur, suffix))
+	}
+	return st.red("-> failed" + dur + suffix)
+}
+
+// formatDuration: 850ms, 1.2s, 2m05s.
+func formatDuration(ms int64) string {
+	switch {
+	case ms < 1000:
+		return fmt.Sprintf("%dms", ms)
+	case ms < 60_000:
+		return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
+	}
+	d := time.Duration(ms) * time.Millisecond
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// formatDenial renders a "[network] <protocol> <host:port> blocked: <reason>
+// (<source>)" line of an item's output; ok is false for other lines.
+func formatDenial(l string, st style) (string, bool) {
+	rest, ok := strings.CutPrefix(l, "[network] ")
+	if !ok {
+		return "", false
+	}
+	proto, rest, _ := strings.Cut(rest, " ")
+	dest, rest, _ := strings.Cut(rest, " blocked: ")
+	reason, source, _ := strings.Cut(rest, " (")
+	source = strings.TrimSuffix(source, ")")
+	why := reason
+	if e := denialExplanation(reason, source); e != "" {
+		why += ", " + e
+	}
+	return st.red(fmt.Sprintf("!! network: %s over %s denied (%s)", dest, proto, why)), true
+}
+
+// denialExplanation says in words why the proxy denied a request.
+func denialExplanation(reason, source string) string {
+	switch reason {
+	case "not_allowed":
+		if source == "decider" {
+			return "declined at the prompt"
+		}
+		return "not in the allowlist and no prompt was possible"
+	case "not_allowed_local":
+		return "a local or private address; set network.allow_local_binding = true to allow"
+	case "denied":
+		if source == "session" {
+			return "denied earlier in this session"
+		}
+		return "a deny rule matches"
+	case "method_not_allowed":
+		return "not allowed in limited network mode"
+	case "user_denied":
+		return "the prompt was cancelled or interrupted"
+	case "timeout":
+		return "the prompt timed out"
+	}
+	return ""
+}
+
+// agentMessage shows text the agent says.
+func (r *renderer) agentMessage(text string) { r.line(r.st.dim(text)) }
+
+// prompt shows an approval prompt: the question, then the keys.
+func (r *renderer) prompt(p *protocol.CommandExecutionRequestApprovalParams, waiting int) {
+	for _, l := range formatPrompt(p, waiting, r.now(), r.st) {
+		r.line(l)
+	}
+}
+
+// formatPrompt returns the lines of a prompt. waiting is how many more
+// prompts are queued behind it.
+func formatPrompt(p *protocol.CommandExecutionRequestApprovalParams, waiting int, now time.Time, st style) []string {
+	q := st.yellow(st.bold("?? ")) + st.bold(promptQuestion(p))
+	if p.ExpiresAtMs != nil {
+		if left := time.UnixMilli(*p.ExpiresAtMs).Sub(now).Round(time.Second); left > 0 {
+			q += st.dim(fmt.Sprintf("  (default answer in %s)", left))
+		}
+	}
+	if waiting > 0 {
+		q += st.dim(fmt.Sprintf("  (%d more waiting)", waiting))
+	}
+	return []string{q, "   " + strings.Join(keyHints(p), "  ")}
+}
+
+// promptQuestion is the question a prompt asks: "allow 127.0.0.1:8080 over
+// http?" or "run `make test` in /src?".
+func promptQuestion(p *protocol.CommandExecutionRequestApprovalParams) string {
+	if c := p.NetworkApprovalContext; c != nil {
+		dest := c.Host
+		if c.Port != nil {
+			dest = net.JoinHostPort(c.Host, strconv.Itoa(int(*c.Port)))
+		}
+		return fmt.Sprintf("allow %s over %s?", dest, c.Protocol)
+	}
+	cmd, cwd := "(unknown command)", ""
+	if p.Command != nil {
+		cmd = *p.Command
+	}
+	if p.Cwd != nil {
+		cwd = " in " + *p.Cwd
+	}
+	return fmt.Sprintf("run `%s`%s?", cmd, cwd)
+}
+
+// answered echoes the answer given to the prompt shown.
+func (r *renderer) answered(a answer) {
+	color := r.st.green
+	switch a.decision.Kind {
+	case protocol.DecisionDecline, protocol.DecisionCancel:
+		color = r.st.yellow
+	case protocol.DecisionApplyNetworkPolicyAmendment:
+		if a.decision.NetworkPolicyAmendment.Action == protocol.RuleDeny {
+			color = r.st.yellow
+		}
+	}
+	r.line("   " + color("-> "+a.label))
+}
+
+// promptClosed says the prompt shown was resolved by the server (timeout,
+// interrupt, turn end) before the user answered.
+func (r *renderer) promptClosed(p *protocol.CommandExecutionRequestApprovalParams) {
+	r.line("   " + r.st.dim("-> closed by the server before an answer: "+promptQuestion(p)))
+}
+
+// turnCompleted shows how a turn ended.
+func (r *renderer) turnCompleted(t protocol.Turn) { r.line(formatTurnEnd(t, r.st)) }
+
+func formatTurnEnd(t protocol.Turn, st style) string {
+	dur := ""
+	if t.DurationMs != nil {
+		dur = " in " + formatDuration(*t.DurationMs)
+	}
+	switch t.Status {
+	case protocol.TurnCompleted:
+		return st.dim("-- turn completed" + dur)
+	case protocol.TurnInterrupted:
+		return st.yellow("-- turn interrupted" + dur)
+	}
+	msg := ""
+	if t.Error != nil {
+		msg = ": " + t.Error.Message
+	}
+	return st.red("-- turn " + string(t.Status) + dur + msg)
+}
+
+// grants shows network/grants/list.
+func (r *renderer) grants(g []protocol.NetworkGrant) { r.block(formatGrants(g, r.now())) }
+
+func formatGrants(g []protocol.NetworkGrant, now time.Time) string {
+	if len(g) == 0 {
+		return "no grants: no session grants in this thread and no persistent rules\n"
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tPROTOCOL\tPORT\tACTION\tSCOPE\tHITS\tOPEN\tGRANTED")
+	for _, x := range g {
+		proto, port := "*", "*"
+		if x.Protocol != nil {
+			proto = string(*x.Protocol)
+		}
+		if x.Port != nil {
+			port = strconv.Itoa(int(*x.Port))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", x.Host, proto, port, x.Action, x.Scope, x.Hits, x.OpenConnections,
+			formatWhen(time.UnixMilli(x.GrantedAtMs), now))
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// revoked shows network/grants/revoke's answer.
+func (r *renderer) revoked(g []protocol.NetworkGrant, scope protocol.GrantScope, target string) {
+	if len(g) == 0 {
+		r.line(fmt.Sprintf("no %s grant matches %s", scope, target))
+		return
+	}
+	r.line(fmt.Sprintf("revoked %d %s grant(s):", len(g), scope))
+	r.block(formatGrants(g, r.now()))
+}
+
+// threads shows thread/list, marking the current thread.
+func (r *renderer) threads(list []protocol.Thread, current string) {
+	r.block(formatThreads(list, current, r.now()))
+}
+
+func formatThreads(list []protocol.Thread, current string, now time.Time) string {
+	if len(list) == 0 {
+		return "no threads\n"
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tUPDATED\tCWD\tPREVIEW")
+	for _, t := range list {
+		mark := " "
+		if t.ID == current {
+			mark = "*"
+		}
+		preview := strings.ReplaceAll(t.Preview, "\n", " ")
+		if len(preview) > 50 {
+			preview = preview[:47] + "..."
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\n", mark, t.ID, formatWhen(time.Unix(t.UpdatedAt, 0), now), t.Cwd, preview)
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// resumed shows a resumed thread and its last commands.
+func (r *renderer) resumed(resp protocol.ThreadResumeResponse) {
+	var cmds []*protocol.CommandExecutionItem
+	for _, t := range resp.Thread.Turns {
+		for _, it := range t.Items {
+			if it.CommandExecution != nil {
+				cmds = append(cmds, it.CommandExecution)
+			}
+		}
+	}
+	r.line(fmt.Sprintf("resumed thread %s (%d turns) in %s", resp.Thread.ID, len(resp.Thread.Turns), resp.Cwd))
+	if len(cmds) > 5 {
+		cmds = cmds[len(cmds)-5:]
+	}
+	for _, c := range cmds {
+		r.line("  " + formatCommandHeader(c, r.st) + "  " + formatCommandResult(c, "", r.st))
+	}
+}
+
+// formatWhen is a time of day for today, a date otherwise.
+func formatWhen(t, now time.Time) string {
+	if t.IsZero() || t.Unix() <= 0 {
+		return "-"
+	}
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04:05")
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// block writes a multi-line text to ui.
+func (r *renderer) block(s string) {
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		r.line(l)
+	}
+}
+
+// promptLine redraws the prompt line (raw mode): clear it, then the
+// prefix and the text being edited.
+func (r *renderer) promptLine(text string) {
+	io.WriteString(r.ui, "\r\x1b[K"+r.st.bold(r.st.cyan(promptPrefix))+text)
+}
+
+// clearPromptLine erases the prompt line before other output (raw mode).
+func (r *renderer) clearPromptLine() { io.WriteString(r.ui, "\r\x1b[K") }
+
+// endPromptLine moves below the prompt line once it is entered (raw mode).
+func (r *renderer) endPromptLine() { io.WriteString(r.ui, "\n") }
+
+// autoPrompt shows a prompt that --auto answers without asking.
+func (r *renderer) autoPrompt(p *protocol.CommandExecutionRequestApprovalParams) {
+	r.line(r.st.yellow(r.st.bold("?? ")) + r.st.bold(promptQuestion(p)))
+}
