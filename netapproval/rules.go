@@ -182,7 +182,7 @@ func (r *Rules) RemoveHostRules(match func(HostRule) bool) ([]HostRule, error) {
 	err := r.modify(true, func(f *rulesFile) bool {
 		removed = nil
 		f.Network = slices.DeleteFunc(f.Network, func(h fileHostRule) bool {
-			hr := HostRule{Host: h.Host, Action: h.Action, AddedAt: h.AddedAt}
+			hr := HostRule(h)
 			if match(hr) {
 				removed = append(removed, hr)
 				return true
@@ -362,7 +362,7 @@ func entryError(path string, raw []byte, table string, index int, err error) err
 func (s *ruleSnapshot) toFile() *rulesFile {
 	f := &rulesFile{}
 	for _, h := range s.hosts {
-		f.Network = append(f.Network, fileHostRule{Host: h.Host, Action: h.Action, AddedAt: h.AddedAt})
+		f.Network = append(f.Network, fileHostRule(h))
 	}
 	for _, c := range s.commands {
 		f.Command = append(f.Command, fileCommandRule{Prefix: slices.Clone(c.Prefix), Decision: c.Decision, AddedAt: c.AddedAt})

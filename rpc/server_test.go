@@ -101,10 +101,6 @@ func (c *pipeClient) initialize() {
 	}
 }
 
-type echoParams struct {
-	ThreadID string `json:"threadId"`
-}
-
 func TestErrorRowsOnTheWire(t *testing.T) {
 	c := startServer(t, Options{Home: "/h", Version: "1.2.3"}, func(s *Server) {
 		s.Register(protocol.MethodThreadRead, Typed(func(_ context.Context, p *protocol.ThreadReadParams) (*protocol.ThreadReadResponse, error) {

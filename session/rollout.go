@@ -331,7 +331,8 @@ func (s *Store) Create(meta ThreadMeta) (*Rollout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
-	if _, err := f.Write(line); err == nil {
+	_, err = f.Write(line)
+	if err == nil {
 		err = f.Sync()
 	}
 	if err == nil {
