@@ -68,6 +68,7 @@ generate:
 bench: build
 	$(GO) run ./cmd/appbench --server bin/app-server \
 		$(if $(wildcard $(CODEX_BIN)),--codex $(CODEX_BIN)) --out docs/BENCHMARKS.md
+	$(MAKE) bench-network
 
 bench-codex:
 	tools/codex/install.sh bin >/dev/null
