@@ -18,7 +18,8 @@ type rawProc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
-	exited chan error
+	exited chan struct{} // closed when the process has exited
+	err    error         // Wait's result, set before exited closes
 }
 
 func startRaw(t *testing.T, args ...string) *rawProc {
@@ -35,8 +36,8 @@ func startRaw(t *testing.T, args ...string) *rawProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &rawProc{t: t, cmd: cmd, stdin: stdin, stdout: bufio.NewReaderSize(out, 1<<20), exited: make(chan error, 1)}
-	go func() { p.exited <- cmd.Wait() }()
+	p := &rawProc{t: t, cmd: cmd, stdin: stdin, stdout: bufio.NewReaderSize(out, 1<<20), exited: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		stdin.Close()
 		select {

@@ -116,12 +116,12 @@ func waitExit(t *testing.T, p *rawProc) (int, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	select {
-	case err := <-p.exited:
+	case <-p.exited:
 		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee, ok := p.err.(*exec.ExitError); ok {
 			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
+		} else if p.err != nil {
+			t.Fatal(p.err)
 		}
 		return code, time.Since(start)
 	case <-time.After(10 * time.Second):
