@@ -1,7 +1,31 @@
 // Package session keeps threads of turns, runs the commands a turn asks
-// for, applies the command approval policy and persists every thread.
+// for, applies the command approval policy, puts network destinations to
+// the client, and persists every thread.
 //
-// Building blocks that the thread and turn machinery composes:
+// # Model
+//
+// A Manager owns the loaded threads of one connection and serves the
+// thread, turn, command/exec and network/grants methods; package rpc routes
+// requests to it and implements Client, through which the Manager sends
+// notifications and approval requests. No Manager method waits on the
+// client: a turn runs in a goroutine the Manager owns, and StartThread and
+// StartTurn return a function that rpc calls right after writing the
+// response, so no notification can overtake it.
+//
+// A turn is driven by an Agent (the built-in shell agent runs each text
+// input as one command line) through Actions. RunCommand, the one command
+// path, is: item/started; the command policy (persisted forbidden rules
+// decline, allow rules and known read-only commands run, untrusted prompts);
+// a network Attachment whose proxy variables go into the command's
+// environment; the command in its own process group with its output
+// streamed; the proxy's refusals appended to the output; item/completed.
+// Network approvals arrive from netapproval through the thread's
+// PromptNetwork (each thread is a netapproval.Prompter); a cancel decision
+// interrupts the turn. Every approval request is followed by
+// serverRequest/resolved, however it ends, and keeps the thread's
+// waitingOnApproval flag while open.
+//
+// Building blocks:
 //
 //   - RunCommand runs one command in its own process group, streams its
 //     merged stdout and stderr in bounded, UTF-8-safe batches, keeps a
@@ -9,7 +33,8 @@
 //   - ParseCommandActions reads a command line for display (read, list
 //     files, search); IsKnownReadOnly and SplitArgv back the command policy.
 //   - Store persists each thread as an append-only JSONL rollout under
-//     <home>/threads (or <home>/archived) and rebuilds threads from it.
+//     <home>/threads (or <home>/archived) and rebuilds threads from it;
+//     items and turn ends are fsynced.
 //
 // The package imports only the standard library, app-server/protocol,
 // app-server/netapproval and github.com/google/uuid.
