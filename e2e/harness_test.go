@@ -107,6 +107,7 @@ func startServer(t *testing.T, o options) *server {
 	}
 	args := append([]string{"--home", o.home, "--log-level", "debug"}, o.args...)
 	cmd := exec.Command(serverBin, args...)
+	cmd.Env = withoutProxyVars(os.Environ())
 	if o.cwd != "" {
 		cmd.Dir = o.cwd
 	}
@@ -141,6 +142,21 @@ func startServer(t *testing.T, o options) *server {
 		}
 	})
 	return s
+}
+
+// withoutProxyVars drops proxy variables the test machine may have, so the
+// commands see only what the server gives them.
+func withoutProxyVars(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch strings.ToLower(name) {
+		case "http_proxy", "https_proxy", "all_proxy", "no_proxy":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 type lockedWriter struct {

@@ -448,3 +448,35 @@ func TestTwoThreadsAttributedSeparately(t *testing.T) {
 		t.Errorf("thread b's blocks: %q", outputs[tb])
 	}
 }
+
+func TestNoProxyWithoutManagedNetwork(t *testing.T) {
+	tg := newTarget(t, false)
+	show := `env | grep -ci '^\(http\|https\|all\|no\)_proxy=' ; ` + curl(tg.url+"/")
+	// danger-full-access: direct network, no proxy variables, no prompt.
+	s := startServer(t, options{})
+	s.initialize()
+	var r protocol.ThreadStartResponse
+	s.ok("thread/start", map[string]any{"cwd": t.TempDir(), "sandbox": "danger-full-access"}, &r)
+	s.until("thread/started")
+	if r.Sandbox.DangerFullAccess == nil {
+		t.Errorf("sandbox reported %+v", r.Sandbox)
+	}
+	s.startTurn(r.Thread.ID, show)
+	if out := *oneCommand(t, s.runFlow(nil)).AggregatedOutput; out != "0\n200\n" {
+		t.Errorf("danger-full-access: %q", out)
+	}
+	// The same thread settings with the managed proxy get the variables.
+	th := s.startThread(t.TempDir(), protocol.ApprovalNever)
+	s.startTurn(th, `env | grep -c '^\(HTTP_PROXY\|HTTPS_PROXY\|http_proxy\|https_proxy\|ALL_PROXY\|all_proxy\|NO_PROXY\|no_proxy\)='`)
+	if out := *oneCommand(t, s.runFlow(nil)).AggregatedOutput; out != "8\n" {
+		t.Errorf("managed proxy variables: %q", out)
+	}
+	// network.enabled = false: no proxy at all.
+	s2 := startServer(t, options{config: "[network]\nenabled = false\n"})
+	s2.initialize()
+	th2 := s2.startThread(t.TempDir(), protocol.ApprovalNever)
+	s2.startTurn(th2, show)
+	if out := *oneCommand(t, s2.runFlow(nil)).AggregatedOutput; out != "0\n200\n" {
+		t.Errorf("network disabled: %q", out)
+	}
+}
