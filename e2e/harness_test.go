@@ -19,8 +19,10 @@ import (
 	"app-server/protocol"
 )
 
-// serverBin is the binary under test, built once by TestMain.
-var serverBin string
+// serverBin is the binary under test, built once by TestMain, with the race
+// detector when the tests run with it. plainBin is built without it, for
+// the tests that measure the server's memory.
+var serverBin, plainBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "app-server-e2e-")
@@ -28,12 +30,20 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	serverBin = filepath.Join(dir, "app-server")
-	build := exec.Command("go", "build", "-o", serverBin, "app-server/cmd/app-server")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building app-server:", err)
-		os.Exit(1)
+	plainBin = filepath.Join(dir, "app-server")
+	serverBin = plainBin
+	builds := [][]string{{"build", "-o", plainBin, "app-server/cmd/app-server"}}
+	if raceEnabled {
+		serverBin = filepath.Join(dir, "app-server-race")
+		builds = append(builds, []string{"build", "-race", "-o", serverBin, "app-server/cmd/app-server"})
+	}
+	for _, args := range builds {
+		build := exec.Command("go", args...)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building app-server:", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	reportCodexValidation()
@@ -75,6 +85,7 @@ type options struct {
 	args   []string // extra flags
 	home   string   // reuse a home (restart tests); a new temp dir if empty
 	cwd    string
+	bin    string // the binary; serverBin if empty
 }
 
 // server is a running app-server process and a recording client.
@@ -106,7 +117,11 @@ func startServer(t *testing.T, o options) *server {
 		}
 	}
 	args := append([]string{"--home", o.home, "--log-level", "debug"}, o.args...)
-	cmd := exec.Command(serverBin, args...)
+	bin := o.bin
+	if bin == "" {
+		bin = serverBin
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = withoutProxyVars(os.Environ())
 	if o.cwd != "" {
 		cmd.Dir = o.cwd
@@ -136,6 +151,9 @@ func startServer(t *testing.T, o options) *server {
 		case <-time.After(5 * time.Second):
 			cmd.Process.Kill()
 			t.Errorf("server did not exit within 5s of stdin closing")
+		}
+		if strings.Contains(s.stderrText(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector found a race in the server")
 		}
 		if t.Failed() {
 			t.Logf("server stderr:\n%s", s.stderrText())

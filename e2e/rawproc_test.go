@@ -24,7 +24,13 @@ type rawProc struct {
 
 func startRaw(t *testing.T, args ...string) *rawProc {
 	t.Helper()
-	cmd := exec.Command(serverBin, append([]string{"--home", t.TempDir()}, args...)...)
+	return startRawBin(t, serverBin, args...)
+}
+
+// startRawBin is startRaw with a chosen binary (plainBin to measure memory).
+func startRawBin(t *testing.T, bin string, args ...string) *rawProc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--home", t.TempDir()}, args...)...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

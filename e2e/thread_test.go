@@ -198,7 +198,7 @@ func TestHugeOutputStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams 200 MB")
 	}
-	s := startServer(t, options{})
+	s := startServer(t, options{bin: plainBin}) // memory is measured: no race detector
 	s.initialize()
 	th := s.startThread(t.TempDir(), protocol.ApprovalNever)
 	// seq 1..N prints about 200 MB; the client checks the numbers arrive in order.

@@ -64,7 +64,8 @@ func TestOverloadSheds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 100,000 requests")
 	}
-	p := startRaw(t)
+	p := startRawBin(t, plainBin) // memory is measured: no race detector
+
 	p.write(initReq)
 	p.line()
 	const n = 100000
