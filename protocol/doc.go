@@ -22,7 +22,8 @@
 //     a field is required when it is not a pointer and has no omitempty, or
 //     when it is tagged jsonschema:"required" (Thread.ProjectID: always sent,
 //     possibly null); an omitempty slice or map is a nullable array or object
-//     and not required; embedded structs are inlined. In TypeScript a field
+//     and not required, an omitzero one may be absent but is never null;
+//     embedded structs are inlined. In TypeScript a field
 //     is optional (name?:) exactly when it has omitempty.
 //   - Unions (UserInput, ThreadItem, CommandAction, ThreadStatus,
 //     CommandExecutionApprovalDecision, SandboxPolicy) have hand-written

@@ -163,7 +163,8 @@ func unmarshalTagged(b []byte, u any) error {
 
 // checkRequired reports the first member of struct type t that decoding
 // requires but object b lacks. A member is required when its field is not a
-// pointer and its json tag has no omitempty, the same rule the schema uses.
+// pointer and its json tag has neither omitempty nor omitzero, the same
+// rule the schema uses.
 func checkRequired(b []byte, t reflect.Type) error {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(b, &members); err != nil {
@@ -175,7 +176,7 @@ func checkRequired(b []byte, t reflect.Type) error {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() || f.Type.Kind() == reflect.Pointer || strings.Contains(opts, "omitempty") {
+		if name == "-" || !f.IsExported() || f.Type.Kind() == reflect.Pointer || strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") {
 			continue
 		}
 		if name == "" {

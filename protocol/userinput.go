@@ -18,7 +18,7 @@ func (u *UserInput) UnmarshalJSON(b []byte) error { return unmarshalTagged(b, u)
 type TextInput struct {
 	Text string `json:"text"`
 	// TextElements marks spans of Text; written as [] when there are none.
-	TextElements []TextElement `json:"text_elements,omitempty"`
+	TextElements []TextElement `json:"text_elements,omitzero"`
 }
 
 // MarshalJSON always writes text_elements, as [] when empty: the field is

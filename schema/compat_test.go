@@ -65,11 +65,6 @@ var notModeled = map[string]string{
 	"UserInput<type=skill>":           "no skills",
 	"UserInput<type=mention>":         "no mentions",
 	"UserInput<type=image><{fileId}>": "no uploaded files: images are given by URL (the {url} alternative, which ours requires)",
-	// Our generator writes an omitempty slice as ["array","null"]; the
-	// server always writes text_elements as [] (TextInput.MarshalJSON), so
-	// no null is ever sent. Making the schema say so needs a generator rule
-	// for optional non-null lists.
-	"UserInput<type=text>.text_elements nullable": "generator: omitempty slices are nullable; never null on the wire",
 
 	// AskForApproval: the granular policy object selects approval per
 	// category of action; this server has one approval category (commands,

@@ -297,7 +297,8 @@ type field struct {
 //   - a pointer is nullable;
 //   - a member is required when it is not a pointer and has no omitempty, or
 //     when it is tagged jsonschema:"required";
-//   - an omitempty slice or map is nullable (and not required).
+//   - an omitempty slice or map is nullable (and not required); with
+//     omitzero instead it is optional but never null.
 func fieldsOf(t reflect.Type) []field {
 	var out []field
 	for i := range t.NumField() {
@@ -333,7 +334,7 @@ func fieldsOf(t reflect.Type) []field {
 			typ:      f.Type,
 			optional: optional,
 			required: (!ptr && !optional) || slices.Contains(strings.Split(f.Tag.Get("jsonschema"), ","), "required"),
-			nullable: ptr || (optional && container),
+			nullable: ptr || (hasOpt(opts, "omitempty") && container),
 		})
 	}
 	return out

@@ -17,7 +17,7 @@ export type UserInput =
     /**
      * TextElements marks spans of Text; written as [] when there are none.
      */
-    text_elements?: Array<TextElement> | null,
+    text_elements?: Array<TextElement>,
   }
   /**
    * ImageInput is an image given by URL.
