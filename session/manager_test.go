@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"sync"
 	"testing"
@@ -156,7 +157,7 @@ func TestManagerShutdownResolvesAPendingPrompt(t *testing.T) {
 	}
 	c.waitFor(t, protocol.MethodServerRequestResolve)
 	c.waitFor(t, protocol.MethodTurnCompleted)
-	if _, _, err := m.StartThread(context.Background(), &protocol.ThreadStartParams{}); err == nil {
-		t.Error("thread/start accepted after shutdown")
+	if _, _, err := m.StartThread(context.Background(), &protocol.ThreadStartParams{}); !errors.Is(err, protocol.ErrRequestCancelled) {
+		t.Errorf("thread/start after shutdown: %v, want -32800 request cancelled", err)
 	}
 }
