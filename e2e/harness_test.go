@@ -195,6 +195,18 @@ func (s *server) stderrText() string {
 	return lw.w.String()
 }
 
+// waitForLog waits until the server's stderr contains text.
+func (s *server) waitForLog(text string, limit time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !strings.Contains(s.stderrText(), text) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the server did not log %q within %v", text, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // readLoop reads the server's stdout, validates each message and routes it.
 func (s *server) readLoop(r io.Reader) {
 	sc := bufio.NewScanner(r)

@@ -199,7 +199,9 @@ func TestConcurrentRequestsShareOnePrompt(t *testing.T) {
 	// a, b, a at once: two prompts.
 	s.startTurn(th, fmt.Sprintf("(%s) & (%s) & (%s) & wait", curl(a.url+"/1"), curl(b.url+"/2"), curl(a.url+"/3")))
 	f := s.runFlow(func(p protocol.CommandExecutionRequestApprovalParams) any {
-		time.Sleep(300 * time.Millisecond) // let the waiters queue up
+		// Answer only once the second request to a has joined the open
+		// prompt (the server logs it), so the test does not race the curls.
+		s.waitForLog("request waits on the open prompt", 20*time.Second)
 		return protocol.CommandExecutionRequestApprovalResponse{Decision: protocol.Accept()}
 	})
 	if len(f.approvals) != 2 {

@@ -189,6 +189,8 @@ func (t *Thread) begin(ctx context.Context, a *Attachment, req Request) (verdict
 		t.pending[k] = pd
 		t.wg.Add(1)
 		go t.runPrompt(pd)
+	} else {
+		t.m.log.Debug("request waits on the open prompt", "thread", t.id, "key", k.String(), "command", a.info.CommandID)
 	}
 	return verdict{}, pd
 }
