@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -189,5 +190,45 @@ func TestAppendBoundedKeepsNewest(t *testing.T) {
 		if len(got) != want || got[len(got)-1].Key.Port != uint16(i) || got[0].Key.Port != uint16(i+1-want) {
 			t.Fatalf("after %d: %d entries, first %d, last %d", i, len(got), got[0].Key.Port, got[len(got)-1].Key.Port)
 		}
+	}
+}
+
+func TestSOCKS5ClientLeavingWhileWaitingIsAbandoned(t *testing.T) {
+	w, release, asked := blockingWorld(t)
+	w.answer.Store(AnswerDecline)
+	c := w.socks(t, w.a)
+	c.Write(appendSocksAddr([]byte{5, byte(cmdConnect), 0}, netip.MustParseAddrPort(w.echo.Addr().String())))
+	waitFor(t, "the prompt", func() bool { return asked.Load() == 1 })
+	c.Close()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if err := w.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b := w.a.Blocks(); len(b) != 0 {
+		t.Errorf("blocks = %+v, want none for an abandoned request", b)
+	}
+}
+
+func TestSOCKS5EarlyDataWhileWaitingOnPrompt(t *testing.T) {
+	w, release, asked := blockingWorld(t)
+	w.answer.Store(AnswerAllowOnce)
+	c := w.socks(t, w.a)
+	c.Write(appendSocksAddr([]byte{5, byte(cmdConnect), 0}, netip.MustParseAddrPort(w.echo.Addr().String())))
+	waitFor(t, "the prompt", func() bool { return asked.Load() == 1 })
+	io.WriteString(c, "early") // sent before the reply
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	br := bufio.NewReader(c)
+	hdr := make([]byte, 3)
+	if _, err := io.ReadFull(br, hdr); err != nil || socksReply(hdr[1]) != repSucceeded {
+		t.Fatalf("reply %v, %v", hdr, err)
+	}
+	if _, _, err := readSocksAddr(br); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "early" {
+		t.Fatalf("echo %q, %v", buf, err)
 	}
 }

@@ -279,9 +279,24 @@ func (m *Manager) socksConnect(a *Attachment, c net.Conn, br *bufio.Reader, req 
 		writeSocksReply(c, repNotAllowed, netip.AddrPort{})
 		return
 	}
-	v := a.t.check(m.ctx, a, Request{Key: k})
+	// Wait for a prompt in a read of the client, as the CONNECT front does:
+	// a client that leaves abandons its request, and no second goroutine
+	// is spent per waiting connection.
+	nreq := Request{Key: k}
+	v, pd := a.t.begin(m.ctx, a, nreq)
+	var early []byte
+	if pd != nil {
+		var b byte
+		var got bool
+		if v, b, got = waitReading(c, pd); got {
+			early = []byte{b}
+		}
+	}
+	a.t.account(a, nreq, v)
 	if !v.allow {
-		writeSocksReply(c, repNotAllowed, netip.AddrPort{})
+		if !v.abandoned {
+			writeSocksReply(c, repNotAllowed, netip.AddrPort{})
+		}
 		return
 	}
 	up, err := m.dialTCP(m.ctx, k)
@@ -309,8 +324,13 @@ func (m *Manager) socksConnect(a *Attachment, c net.Conn, br *bufio.Reader, req 
 	if err := writeSocksReply(c, repSucceeded, bound); err != nil {
 		return
 	}
+	// Data the client sent before the reply: what the reader buffered, then
+	// the byte the wait read.
 	if n := br.Buffered(); n > 0 {
-		early, _ := br.Peek(n)
+		buffered, _ := br.Peek(n)
+		early = append(buffered[:n:n], early...)
+	}
+	if len(early) > 0 {
 		if _, err := up.Write(early); err != nil {
 			return
 		}
