@@ -221,9 +221,27 @@ func basicAuth(proxyURL string) string {
 // serveSink reads each connection to EOF with a large buffer, then writes
 // the byte count (decimal, newline) and closes.
 func (w *world) serveSink() {
+	w.acceptLoop(w.sink, func(c net.Conn) {
+		buf := make([]byte, 256<<10)
+		var n int64
+		for {
+			k, err := c.Read(buf)
+			n += int64(k)
+			if err != nil {
+				break
+			}
+		}
+		fmt.Fprintf(c, "%d\n", n)
+	})
+}
+
+// acceptLoop serves each connection of ln with handle on a goroutine of its
+// own, closing the connection after; it returns when ln is closed. Every
+// goroutine is counted in w.wg.
+func (w *world) acceptLoop(ln net.Listener, handle func(net.Conn)) {
 	defer w.wg.Done()
 	for {
-		c, err := w.sink.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -231,16 +249,7 @@ func (w *world) serveSink() {
 		go func() {
 			defer w.wg.Done()
 			defer c.Close()
-			buf := make([]byte, 256<<10)
-			var n int64
-			for {
-				k, err := c.Read(buf)
-				n += int64(k)
-				if err != nil {
-					break
-				}
-			}
-			fmt.Fprintf(c, "%d\n", n)
+			handle(c)
 		}()
 	}
 }
@@ -249,56 +258,46 @@ func (w *world) serveSink() {
 // the head, dial, answer 200, io.Copy both ways between two *net.TCPConn,
 // which splices), with no credential, policy or tracking.
 func (w *world) serveRelay() {
-	defer w.wg.Done()
-	for {
-		c, err := w.relay.Accept()
+	w.acceptLoop(w.relay, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
 		if err != nil {
 			return
 		}
-		w.wg.Add(1)
+		for {
+			h, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if h == "\r\n" {
+				break
+			}
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "CONNECT" {
+			return
+		}
+		up, err := net.Dial("tcp", f[1])
+		if err != nil {
+			io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
+		defer up.Close()
+		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		if n := br.Buffered(); n > 0 {
+			b, _ := br.Peek(n)
+			up.Write(b)
+		}
+		done := make(chan struct{})
 		go func() {
-			defer w.wg.Done()
-			defer c.Close()
-			br := bufio.NewReader(c)
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			for {
-				h, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if h == "\r\n" {
-					break
-				}
-			}
-			f := strings.Fields(line)
-			if len(f) != 3 || f[0] != "CONNECT" {
-				return
-			}
-			up, err := net.Dial("tcp", f[1])
-			if err != nil {
-				io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-				return
-			}
-			defer up.Close()
-			io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-			if n := br.Buffered(); n > 0 {
-				b, _ := br.Peek(n)
-				up.Write(b)
-			}
-			done := make(chan struct{})
-			go func() {
-				io.Copy(c, up)
-				c.(*net.TCPConn).CloseWrite()
-				close(done)
-			}()
-			io.Copy(up, c)
-			up.(*net.TCPConn).CloseWrite()
-			<-done
+			io.Copy(c, up)
+			c.(*net.TCPConn).CloseWrite()
+			close(done)
 		}()
-	}
+		io.Copy(up, c)
+		up.(*net.TCPConn).CloseWrite()
+		<-done
+	})
 }
 
 // connectVia opens a CONNECT tunnel to target through the proxy and
