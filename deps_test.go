@@ -15,13 +15,15 @@ import (
 // uuid (prompt ids) and go-toml (rules.toml); client talks to the server
 // over the wire only, so it sees protocol and nothing else of ours.
 var allowedImports = map[string][]string{
-	"app-server":             {},
-	"app-server/protocol":    {},
-	"app-server/schema":      {"app-server/protocol", "github.com/invopop/jsonschema"},
-	"app-server/netapproval": {"golang.org/x/net", "golang.org/x/sync", "github.com/google/uuid", "github.com/pelletier/go-toml/v2"},
-	"app-server/session":     {"app-server/protocol", "app-server/netapproval", "github.com/google/uuid"},
-	"app-server/rpc":         {"app-server/protocol", "app-server/session", "github.com/sourcegraph/jsonrpc2"},
-	"app-server/client":      {"app-server/protocol", "golang.org/x/term"},
+	"app-server":                  {},
+	"app-server/protocol":         {},
+	"app-server/schema":           {"app-server/protocol", "github.com/invopop/jsonschema"},
+	"app-server/netapproval":      {"golang.org/x/net", "golang.org/x/sync", "github.com/google/uuid", "github.com/pelletier/go-toml/v2"},
+	"app-server/session":          {"app-server/protocol", "app-server/netapproval", "app-server/session/rollout", "app-server/session/shellcmd", "github.com/google/uuid"},
+	"app-server/session/rollout":  {"app-server/protocol", "github.com/google/uuid"},
+	"app-server/session/shellcmd": {"app-server/protocol"},
+	"app-server/rpc":              {"app-server/protocol", "app-server/session", "github.com/sourcegraph/jsonrpc2"},
+	"app-server/client":           {"app-server/protocol", "golang.org/x/term"},
 }
 
 func TestImportDirection(t *testing.T) {

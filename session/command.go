@@ -10,6 +10,7 @@ import (
 
 	"app-server/netapproval"
 	"app-server/protocol"
+	"app-server/session/shellcmd"
 )
 
 // gate is what the command policy decided about a command.
@@ -30,7 +31,7 @@ func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
 	startMs := m.nowMs()
 	item := &protocol.CommandExecutionItem{
 		ID: newID(), Command: line, Cwd: tu.settings.cwd, Source: protocol.SourceAgent,
-		Status: protocol.CommandInProgress, CommandActions: ParseCommandActions(line), StartedAtMs: &startMs,
+		Status: protocol.CommandInProgress, CommandActions: shellcmd.ParseCommandActions(line), StartedAtMs: &startMs,
 	}
 	tu.itemStarted(protocol.ThreadItem{CommandExecution: ptrCopy(item)}, startMs)
 
@@ -69,7 +70,7 @@ func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
 	}
 
 	argv := append(slices.Clone(m.cfg.Shell), line)
-	res := RunCommand(ctx, ExecSpec{
+	res := RunProcess(ctx, ProcessSpec{
 		Argv: argv, Dir: tu.settings.cwd, Env: env,
 		OnOutput: func(chunk []byte) {
 			m.notify(protocol.MethodCommandOutputDelta, protocol.CommandExecutionOutputDeltaNotification{
@@ -142,13 +143,13 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 	}
 	// An allow rule covers only a line that is one plain command: a prefix
 	// rule on `git` must not let `git status; rm -rf x` through.
-	words, simple := SplitArgv(line)
+	words, simple := shellcmd.SplitArgv(line)
 	if simple {
 		if d, ok := m.rules.MatchCommand(words); ok && d == netapproval.CommandAllow {
 			return gateRun, ""
 		}
 	}
-	if tu.settings.policy != protocol.ApprovalUntrusted || IsKnownReadOnly(line) {
+	if tu.settings.policy != protocol.ApprovalUntrusted || shellcmd.IsKnownReadOnly(line) {
 		return gateRun, ""
 	}
 	t.mu.Lock()

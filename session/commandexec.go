@@ -62,7 +62,7 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		env = append(env, att.Env()...)
 	}
 
-	spec := ExecSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true}
+	spec := ProcessSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true}
 	if p.StreamStdoutStderr {
 		delta := func(stream protocol.CommandExecOutputStream) func([]byte) {
 			return func(chunk []byte) {
@@ -73,7 +73,7 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		}
 		spec.OnOutput, spec.OnStderr = delta(protocol.StreamStdout), delta(protocol.StreamStderr)
 	}
-	res := RunCommand(ctx, spec)
+	res := RunProcess(ctx, spec)
 	if res.Err != nil {
 		return nil, invalidParams("cannot run %q: %v", p.Command[0], res.Err)
 	}

@@ -27,15 +27,14 @@
 //
 // Building blocks:
 //
-//   - RunCommand runs one command in its own process group, streams its
+//   - RunProcess runs one process in its own process group, streams its
 //     merged stdout and stderr in bounded, UTF-8-safe batches, keeps a
 //     bounded tail of it, and kills the whole group on cancellation.
-//   - ParseCommandActions reads a command line for display (read, list
-//     files, search); IsKnownReadOnly and SplitArgv back the command policy.
-//   - Store persists each thread as an append-only JSONL rollout under
-//     <home>/threads (or <home>/archived) and rebuilds threads from it;
-//     items and turn ends are fsynced.
-//
-// The package imports only the standard library, app-server/protocol,
-// app-server/netapproval and github.com/google/uuid.
+//   - Package shellcmd reads a command line: for display (read, list
+//     files, search), and for the command policy (known read-only
+//     commands, the argv of a plain command, the simple commands of a
+//     list).
+//   - Package rollout persists each thread as an append-only JSONL file
+//     under <home>/threads (or <home>/archived) and rebuilds threads from
+//     it; items and turn ends are fsynced.
 package session

@@ -15,11 +15,11 @@ import (
 // variable so that tests can shorten it.
 var execKillGrace = 2 * time.Second
 
-// execDrainDelay bounds how long RunCommand keeps reading output once the
+// execDrainDelay bounds how long RunProcess keeps reading output once the
 // command has exited and its process group has been killed. Only a process
 // that left the group (setsid, a daemon) can still hold the pipe then; it
-// must not keep RunCommand waiting. This is the WaitDelay of the pipe that
-// RunCommand owns (exec.Cmd.WaitDelay would only bound pipes that exec.Cmd
+// must not keep RunProcess waiting. This is the WaitDelay of the pipe that
+// RunProcess owns (exec.Cmd.WaitDelay would only bound pipes that exec.Cmd
 // creates itself). A variable so that tests can shorten it.
 var execDrainDelay = 2 * time.Second
 
@@ -30,8 +30,8 @@ const (
 	outputBatchMax      = 64 << 10
 )
 
-// ExecSpec describes one command to run.
-type ExecSpec struct {
+// ProcessSpec describes one command to run.
+type ProcessSpec struct {
 	// Argv is the program and its arguments, for example
 	// ["/bin/sh", "-c", "npm install"]. The program is looked up in PATH
 	// when it has no slash.
@@ -46,7 +46,7 @@ type ExecSpec struct {
 	// 20 ms or 64 KiB, and once at the end). Each chunk is valid UTF-8: a
 	// character is never split across chunks and invalid bytes become
 	// U+FFFD. The chunk is the callee's to keep. Calls come from one
-	// goroutine, in order, and all happen before RunCommand returns; while
+	// goroutine, in order, and all happen before RunProcess returns; while
 	// a call blocks, the command blocks as soon as the pipe buffer fills.
 	OnOutput func(chunk []byte)
 	// SeparateStderr keeps stderr apart (command/exec reports the two
@@ -60,8 +60,8 @@ type ExecSpec struct {
 	OnStderr func(chunk []byte)
 }
 
-// ExecResult is how a command ended.
-type ExecResult struct {
+// ProcessResult is how a command ended.
+type ProcessResult struct {
 	// ExitCode is the exit status, or -1 if the command was killed by a
 	// signal or did not start (see Err).
 	ExitCode int32
@@ -85,7 +85,7 @@ type ExecResult struct {
 	Err error
 }
 
-// RunCommand runs spec and blocks until the command has exited and its
+// RunProcess runs spec and blocks until the command has exited and its
 // output has been delivered. stdin is /dev/null.
 //
 // The command runs in a process group of its own. When ctx is cancelled,
@@ -96,16 +96,16 @@ type ExecResult struct {
 // turn, and hold the output pipe open. A process that escaped the group
 // can delay the return by at most execDrainDelay.
 //
-// RunCommand starts the waiter goroutine and an output pump per pipe (one,
+// RunProcess starts the waiter goroutine and an output pump per pipe (one,
 // or two with SeparateStderr), and all have ended when it returns. It is
 // safe to call concurrently.
-func RunCommand(ctx context.Context, spec ExecSpec) ExecResult {
+func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 	start := time.Now()
-	failed := func(err error) ExecResult {
-		return ExecResult{ExitCode: -1, Err: err, Duration: time.Since(start)}
+	failed := func(err error) ProcessResult {
+		return ProcessResult{ExitCode: -1, Err: err, Duration: time.Since(start)}
 	}
 	if len(spec.Argv) == 0 {
-		return failed(errors.New("session: RunCommand: empty argv"))
+		return failed(errors.New("session: RunProcess: empty argv"))
 	}
 	if ctx.Err() != nil {
 		res := failed(nil)
@@ -173,7 +173,7 @@ func RunCommand(ctx context.Context, spec ExecSpec) ExecResult {
 
 	drainPumps(pumps)
 
-	res := ExecResult{
+	res := ProcessResult{
 		ExitCode:    -1,
 		Output:      pumps[0].tail.String(),
 		Truncated:   pumps[0].tail.truncated(),
@@ -195,7 +195,7 @@ func RunCommand(ctx context.Context, spec ExecSpec) ExecResult {
 	return res
 }
 
-// waitProcess is the waiter goroutine of RunCommand: it reaps the main
+// waitProcess is the waiter goroutine of RunProcess: it reaps the main
 // process and reports Wait's result on done (buffered, so it never blocks).
 func waitProcess(cmd *exec.Cmd, done chan<- error) {
 	done <- cmd.Wait()
@@ -264,7 +264,7 @@ func newOutputPump(r *os.File, onOutput func([]byte)) *outputPump {
 // an empty batch and ends when it is full or outputFlushInterval later,
 // whichever comes first; the interval is a read deadline on the pipe, so a
 // single goroutine both reads and flushes, and OnOutput is called from it
-// alone. run returns at EOF or when RunCommand closes the read end, after
+// alone. run returns at EOF or when RunProcess closes the read end, after
 // delivering what is left.
 func (p *outputPump) run() {
 	defer close(p.done)
@@ -284,7 +284,7 @@ func (p *outputPump) run() {
 			p.flush(false)
 			p.r.SetReadDeadline(time.Time{})
 			armed = false
-		default: // io.EOF, or os.ErrClosed from RunCommand giving up
+		default: // io.EOF, or os.ErrClosed from RunProcess giving up
 			p.flush(true)
 			return
 		}

@@ -17,7 +17,7 @@ import (
 )
 
 // execLeakCheck fails the test if it leaves goroutines behind that were not
-// running when it started (RunCommand must stop its pump and waiter).
+// running when it started (RunProcess must stop its pump and waiter).
 func execLeakCheck(t *testing.T) {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
@@ -31,7 +31,7 @@ func setExecDelays(t *testing.T, grace, drain time.Duration) {
 	t.Cleanup(func() { execKillGrace, execDrainDelay = oldGrace, oldDrain })
 }
 
-// execChunks collects OnOutput calls. RunCommand calls OnOutput from one
+// execChunks collects OnOutput calls. RunProcess calls OnOutput from one
 // goroutine and only before it returns, so no lock is needed.
 type execChunks struct {
 	chunks [][]byte
@@ -43,10 +43,10 @@ func (c *execChunks) joined() string { return string(bytes.Join(c.chunks, nil)) 
 
 func shArgv(script string) []string { return []string{"/bin/sh", "-c", script} }
 
-func TestRunCommandMergesOutputInOrder(t *testing.T) {
+func TestRunProcessMergesOutputInOrder(t *testing.T) {
 	execLeakCheck(t)
 	var rec execChunks
-	res := RunCommand(context.Background(), ExecSpec{
+	res := RunProcess(context.Background(), ProcessSpec{
 		Argv:     shArgv("echo a; echo b >&2; echo c; echo d >&2; exit 3"),
 		OnOutput: rec.onOutput,
 	})
@@ -67,10 +67,10 @@ func TestRunCommandMergesOutputInOrder(t *testing.T) {
 	}
 }
 
-func TestRunCommandSeparateStderr(t *testing.T) {
+func TestRunProcessSeparateStderr(t *testing.T) {
 	execLeakCheck(t)
 	var out, errs execChunks
-	res := RunCommand(context.Background(), ExecSpec{
+	res := RunProcess(context.Background(), ProcessSpec{
 		Argv:           shArgv("echo out; echo err >&2; echo out2; echo err2 >&2"),
 		SeparateStderr: true,
 		OnOutput:       out.onOutput,
@@ -84,21 +84,21 @@ func TestRunCommandSeparateStderr(t *testing.T) {
 	}
 
 	// Without OnStderr, stderr is still kept; merged, Stderr stays empty.
-	res = RunCommand(context.Background(), ExecSpec{Argv: shArgv("echo e >&2"), SeparateStderr: true})
+	res = RunProcess(context.Background(), ProcessSpec{Argv: shArgv("echo e >&2"), SeparateStderr: true})
 	if res.Output != "" || res.Stderr != "e\n" {
 		t.Errorf("separate, no callbacks: %+v", res)
 	}
-	res = RunCommand(context.Background(), ExecSpec{Argv: shArgv("echo e >&2")})
+	res = RunProcess(context.Background(), ProcessSpec{Argv: shArgv("echo e >&2")})
 	if res.Output != "e\n" || res.Stderr != "" {
 		t.Errorf("merged: %+v", res)
 	}
 
 }
 
-func TestRunCommandDirEnvStdin(t *testing.T) {
+func TestRunProcessDirEnvStdin(t *testing.T) {
 	execLeakCheck(t)
 	dir := t.TempDir()
-	res := RunCommand(context.Background(), ExecSpec{
+	res := RunProcess(context.Background(), ProcessSpec{
 		// cat reads stdin: it must see EOF at once (/dev/null), not hang.
 		Argv: shArgv(`pwd; echo "$FOO"; cat; echo done`),
 		Dir:  dir,
@@ -110,26 +110,26 @@ func TestRunCommandDirEnvStdin(t *testing.T) {
 	}
 }
 
-func TestRunCommandStartFailure(t *testing.T) {
+func TestRunProcessStartFailure(t *testing.T) {
 	execLeakCheck(t)
-	for _, spec := range []ExecSpec{
+	for _, spec := range []ProcessSpec{
 		{Argv: []string{"/nonexistent/program"}},
 		{Argv: []string{"definitely-not-a-program-xyz"}},
 		{Argv: []string{"/bin/sh", "-c", "true"}, Dir: "/nonexistent/dir"},
 		{Argv: nil},
 	} {
-		res := RunCommand(context.Background(), spec)
+		res := RunProcess(context.Background(), spec)
 		if res.Err == nil || res.ExitCode != -1 {
 			t.Errorf("%v: got (err %v, exit %d), want an error and -1", spec.Argv, res.Err, res.ExitCode)
 		}
 	}
 }
 
-func TestRunCommandCancelled(t *testing.T) {
+func TestRunProcessCancelled(t *testing.T) {
 	execLeakCheck(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	res := RunCommand(ctx, ExecSpec{Argv: shArgv("echo started; sleep 30")})
+	res := RunProcess(ctx, ProcessSpec{Argv: shArgv("echo started; sleep 30")})
 	if !res.Interrupted || res.ExitCode != -1 {
 		t.Errorf("got (interrupted %v, exit %d), want (true, -1)", res.Interrupted, res.ExitCode)
 	}
@@ -141,22 +141,22 @@ func TestRunCommandCancelled(t *testing.T) {
 	}
 
 	// A context cancelled before the start runs nothing.
-	res = RunCommand(ctx, ExecSpec{Argv: shArgv("echo never")})
+	res = RunProcess(ctx, ProcessSpec{Argv: shArgv("echo never")})
 	if !res.Interrupted || res.Output != "" || res.ExitCode != -1 {
 		t.Errorf("pre-cancelled: %+v", res)
 	}
 }
 
-func TestRunCommandCancelEscalatesToSIGKILL(t *testing.T) {
+func TestRunProcessCancelEscalatesToSIGKILL(t *testing.T) {
 	execLeakCheck(t)
 	setExecDelays(t, 300*time.Millisecond, 2*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	var rec execChunks
 	ready := make(chan struct{})
-	res := func() ExecResult {
+	res := func() ProcessResult {
 		// Cancel only once the trap is in place, so SIGTERM is ignored for sure.
 		go func() { <-ready; time.Sleep(50 * time.Millisecond); cancel() }()
-		return RunCommand(ctx, ExecSpec{
+		return RunProcess(ctx, ProcessSpec{
 			Argv: shArgv(`trap '' TERM; echo armed; sleep 30; echo survived`),
 			OnOutput: func(c []byte) {
 				if len(rec.chunks) == 0 {
@@ -201,12 +201,12 @@ func execWaitGone(t *testing.T, pid int) {
 	}
 }
 
-func TestRunCommandKillsLeftoverChildren(t *testing.T) {
+func TestRunProcessKillsLeftoverChildren(t *testing.T) {
 	execLeakCheck(t)
 	start := time.Now()
 	// The background sleep holds the output pipe: without the group kill,
-	// RunCommand would wait for it (or the drain delay) and it would run on.
-	res := RunCommand(context.Background(), ExecSpec{Argv: shArgv("sleep 30 & echo $!")})
+	// RunProcess would wait for it (or the drain delay) and it would run on.
+	res := RunProcess(context.Background(), ProcessSpec{Argv: shArgv("sleep 30 & echo $!")})
 	if res.ExitCode != 0 || res.Interrupted {
 		t.Fatalf("got %+v", res)
 	}
@@ -220,7 +220,7 @@ func TestRunCommandKillsLeftoverChildren(t *testing.T) {
 	execWaitGone(t, pid)
 }
 
-func TestRunCommandEscapedHolderIsBounded(t *testing.T) {
+func TestRunProcessEscapedHolderIsBounded(t *testing.T) {
 	if _, err := exec.LookPath("setsid"); err != nil {
 		t.Skip("no setsid")
 	}
@@ -232,7 +232,7 @@ func TestRunCommandEscapedHolderIsBounded(t *testing.T) {
 		// pipe): only the drain delay ends the wait. The main process waits
 		// until the escape has happened (the pid file).
 		pidFile := t.TempDir() + "/pid"
-		res := RunCommand(context.Background(), ExecSpec{
+		res := RunProcess(context.Background(), ProcessSpec{
 			Argv: shArgv(`setsid sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0"; exec sleep 30' "` + pidFile + `" >/dev/null &
 while [ ! -f "` + pidFile + `" ]; do sleep 0.01; done
 cat "` + pidFile + `"`),
@@ -249,13 +249,13 @@ cat "` + pidFile + `"`),
 	}
 }
 
-func TestRunCommandBatches(t *testing.T) {
+func TestRunProcessBatches(t *testing.T) {
 	execLeakCheck(t)
 
 	// Output separated by pauses longer than the flush interval arrives
 	// in separate chunks, each soon after it was written.
 	var rec execChunks
-	res := RunCommand(context.Background(), ExecSpec{
+	res := RunProcess(context.Background(), ProcessSpec{
 		Argv:     shArgv("for i in 1 2 3; do echo $i; sleep 0.15; done"),
 		OnOutput: rec.onOutput,
 	})
@@ -269,7 +269,7 @@ func TestRunCommandBatches(t *testing.T) {
 	// A fast stream is cut in batches of at most 64 KiB.
 	rec = execChunks{}
 	const n = 1_000_000
-	res = RunCommand(context.Background(), ExecSpec{
+	res = RunProcess(context.Background(), ProcessSpec{
 		Argv:     shArgv("head -c " + strconv.Itoa(n) + " /dev/zero | tr '\\0' a"),
 		OnOutput: rec.onOutput,
 	})
@@ -286,7 +286,7 @@ func TestRunCommandBatches(t *testing.T) {
 	}
 }
 
-func TestRunCommandHugeOutputIsBounded(t *testing.T) {
+func TestRunProcessHugeOutputIsBounded(t *testing.T) {
 	execLeakCheck(t)
 	// 64 MB is enough to tell a bounded heap (a few MiB) from one that
 	// grows with the output, and quick enough under -race.
@@ -294,7 +294,7 @@ func TestRunCommandHugeOutputIsBounded(t *testing.T) {
 	var total, chunks int
 	var peak uint64
 	var ms runtime.MemStats
-	res := RunCommand(context.Background(), ExecSpec{
+	res := RunProcess(context.Background(), ProcessSpec{
 		Argv: shArgv("yes | head -c " + strconv.Itoa(n)),
 		OnOutput: func(c []byte) {
 			total += len(c)

@@ -12,6 +12,7 @@ import (
 
 	"app-server/netapproval"
 	"app-server/protocol"
+	"app-server/session/rollout"
 )
 
 // Config is what the server configuration says about threads and turns.
@@ -36,7 +37,7 @@ type Options struct {
 	Client Client
 	// Store persists threads. If nil, nothing is written (every thread is
 	// ephemeral).
-	Store *Store
+	Store *rollout.Store
 	// Rules holds the persisted command rules. If nil, rules are kept in
 	// memory for the life of the Manager.
 	Rules *netapproval.Rules
@@ -55,7 +56,7 @@ type Options struct {
 type Manager struct {
 	cfg    Config
 	client Client
-	store  *Store
+	store  *rollout.Store
 	rules  *netapproval.Rules
 	net    *netapproval.Manager
 	log    *slog.Logger

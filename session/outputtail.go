@@ -4,14 +4,14 @@ import (
 	"unicode/utf8"
 )
 
-// MaxOutputTail bounds ExecResult.Output, and so the aggregatedOutput of a
+// MaxOutputTail bounds ProcessResult.Output, and so the aggregatedOutput of a
 // command item: a command printing gigabytes keeps only its last MiB.
 const MaxOutputTail = 1 << 20
 
 // outputTail keeps the last max bytes written to it. It grows on demand up
 // to max (most commands print little) and then works as a ring, so it never
 // holds more than max bytes whatever is written. Not safe for concurrent
-// use: the output pump alone writes it, and RunCommand reads it after the
+// use: the output pump alone writes it, and RunProcess reads it after the
 // pump has stopped.
 type outputTail struct {
 	max int

@@ -2,11 +2,12 @@ package session
 
 import (
 	"app-server/protocol"
+	"app-server/session/rollout"
 )
 
-func (m *Manager) createLog(t *thread) (*Rollout, error) {
+func (m *Manager) createRollout(t *thread) (*rollout.File, error) {
 	t.mu.Lock()
-	meta := ThreadMeta{
+	meta := rollout.ThreadMeta{
 		ID: t.id, CreatedAt: t.createdAt, Cwd: t.settings.cwd,
 		ApprovalPolicy: t.settings.policy, Sandbox: t.settings.sandbox,
 		Model: shellModel, ModelProvider: shellProvider, Preview: t.preview, CLIVersion: m.cfg.Version,
@@ -19,26 +20,26 @@ func (m *Manager) createLog(t *thread) (*Rollout, error) {
 // and turn ends are fsynced, so a completed item survives a server crash. A write error is
 // logged and reported to the client as a warning; the turn goes on, since
 // the work itself has happened.
-func (t *thread) persist(rec Record, sync bool) {
-	if t.log == nil {
+func (t *thread) persist(rec rollout.Record, sync bool) {
+	if t.rollout == nil {
 		return
 	}
-	if err := t.log.Append(rec, sync); err != nil {
+	if err := t.rollout.Append(rec, sync); err != nil {
 		t.m.log.Error("persisting thread", "thread", t.id, "record", rec.Type, "err", err)
 		t.m.warn(t.id, "could not save thread history: "+err.Error())
 	}
 }
 
-func (t *thread) logTurnStarted(turnID string, startedAt int64) {
-	t.persist(TurnStartedRecord(turnID, startedAt), false)
+func (t *thread) persistTurnStarted(turnID string, startedAt int64) {
+	t.persist(rollout.TurnStartedRecord(turnID, startedAt), false)
 }
 
-func (t *thread) logItemCompleted(turnID string, item protocol.ThreadItem) {
-	t.persist(ItemCompletedRecord(turnID, item), true)
+func (t *thread) persistItemCompleted(turnID string, item protocol.ThreadItem) {
+	t.persist(rollout.ItemCompletedRecord(turnID, item), true)
 }
 
-func (t *thread) logTurnCompleted(turn protocol.Turn) {
-	t.persist(TurnCompletedRecord(turn), true)
+func (t *thread) persistTurnCompleted(turn protocol.Turn) {
+	t.persist(rollout.TurnCompletedRecord(turn), true)
 }
 
 // persistSettings records the thread's current settings and preview.
@@ -46,12 +47,12 @@ func (t *thread) persistSettings() {
 	t.mu.Lock()
 	s, preview := t.settings, t.preview
 	t.mu.Unlock()
-	t.persist(MetaRecord(MetaUpdate{Cwd: &s.cwd, ApprovalPolicy: &s.policy, Sandbox: &s.sandbox, Preview: &preview}), true)
+	t.persist(rollout.MetaRecord(rollout.MetaUpdate{Cwd: &s.cwd, ApprovalPolicy: &s.policy, Sandbox: &s.sandbox, Preview: &preview}), true)
 }
 
 // threadFromLoaded rebuilds a thread from its rollout. Settings missing
 // from the file fall back to the server's defaults.
-func threadFromLoaded(m *Manager, lt *LoadedThread) *thread {
+func threadFromLoaded(m *Manager, lt *rollout.LoadedThread) *thread {
 	s := settings{cwd: lt.Meta.Cwd, policy: lt.Meta.ApprovalPolicy, sandbox: lt.Meta.Sandbox}
 	if s.policy == "" {
 		s.policy = m.cfg.ApprovalPolicy
@@ -67,7 +68,7 @@ func threadFromLoaded(m *Manager, lt *LoadedThread) *thread {
 }
 
 // summaryThread is the protocol view of a thread that is listed, not loaded.
-func (m *Manager) summaryThread(s ThreadSummary) protocol.Thread {
+func (m *Manager) summaryThread(s rollout.ThreadSummary) protocol.Thread {
 	th := m.threadShell(s.Meta.ID, false, s.Meta.CreatedAt, s.UpdatedAt, s.Meta.Preview, s.Meta.Cwd)
 	path := s.Path
 	th.Path = &path

@@ -5,6 +5,7 @@ import (
 
 	"app-server/netapproval"
 	"app-server/protocol"
+	"app-server/session/rollout"
 )
 
 // Identity of the built-in agent, as thread responses report it.
@@ -30,8 +31,8 @@ type thread struct {
 	createdAt int64 // unix seconds
 	// net is the thread's network approval service; nil without a proxy.
 	net *netapproval.Thread
-	// log persists the thread; nil when ephemeral or without a store.
-	log *Rollout
+	// rollout persists the thread; nil when ephemeral or without a store.
+	rollout *rollout.File
 
 	// emitMu orders the status notifications of the thread: the status is
 	// computed and sent under it, so two changes cannot be sent out of order.
@@ -114,8 +115,8 @@ func (t *thread) snapshot(withTurns bool) protocol.Thread {
 	defer t.mu.Unlock()
 	th := t.m.threadShell(t.id, t.ephemeral, t.createdAt, t.updatedAt, t.preview, t.settings.cwd)
 	th.Status = t.statusLocked()
-	if t.log != nil {
-		p := t.log.Path()
+	if t.rollout != nil {
+		p := t.rollout.Path()
 		th.Path = &p
 	}
 	if withTurns {
@@ -180,9 +181,9 @@ func (t *thread) unload() {
 	if t.net != nil {
 		t.net.Close()
 	}
-	if t.log != nil {
-		if err := t.log.Close(); err != nil {
-			t.m.log.Warn("closing thread log", "thread", t.id, "err", err)
+	if t.rollout != nil {
+		if err := t.rollout.Close(); err != nil {
+			t.m.log.Warn("closing thread rollout", "thread", t.id, "err", err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"app-server/protocol"
+	"app-server/session/rollout"
 )
 
 // StartThread creates a thread. The returned function, called by rpc right
@@ -43,13 +44,13 @@ func (m *Manager) StartThread(_ context.Context, p *protocol.ThreadStartParams) 
 // open makes t a loaded thread: its file (created, or reopened when
 // resuming), its network service, its place in the registry. On error
 // nothing is left behind.
-func (m *Manager) open(t *thread, resumed *LoadedThread) error {
+func (m *Manager) open(t *thread, resumed *rollout.LoadedThread) error {
 	if !t.ephemeral {
 		var err error
 		if resumed == nil {
-			t.log, err = m.createLog(t)
+			t.rollout, err = m.createRollout(t)
 		} else {
-			t.log, err = m.store.Open(t.id)
+			t.rollout, err = m.store.Open(t.id)
 		}
 		if err != nil {
 			return protocol.Errorf(protocol.ErrInternal, "persisting thread %s: %v", t.id, err)
@@ -172,7 +173,7 @@ func (m *Manager) ListThreads(_ context.Context, p *protocol.ThreadListParams) (
 	archived := p.Archived != nil && *p.Archived
 	summaries, next, err := m.store.List(archived, cursor, pageSize(p.Limit))
 	if err != nil {
-		if errors.Is(err, ErrBadCursor) {
+		if errors.Is(err, rollout.ErrBadCursor) {
 			return nil, invalidParams("%v", err)
 		}
 		return nil, protocol.Errorf(protocol.ErrInternal, "listing threads: %v", err)

@@ -118,7 +118,7 @@ func (t *thread) interrupt(turnID string) bool {
 func (tu *turn) run() {
 	t, m := tu.t, tu.t.m
 	started := tu.startedAt / 1000
-	t.logTurnStarted(tu.id, started)
+	t.persistTurnStarted(tu.id, started)
 	t.emitStatus()
 	m.notify(protocol.MethodTurnStarted, protocol.TurnStartedNotification{ThreadID: t.id, Turn: protocol.Turn{
 		ID: tu.id, Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded, Status: protocol.TurnInProgress, StartedAt: &started,
@@ -157,7 +157,7 @@ func (tu *turn) finish(status protocol.TurnStatus, turnErr *protocol.TurnError) 
 	if turnErr != nil {
 		m.notify(protocol.MethodError, protocol.ErrorNotification{ThreadID: t.id, TurnID: tu.id, Error: *turnErr})
 	}
-	t.logTurnCompleted(done)
+	t.persistTurnCompleted(done)
 	t.mu.Lock()
 	t.turns = append(t.turns, done)
 	t.running = nil
@@ -178,7 +178,7 @@ func (tu *turn) itemCompleted(item protocol.ThreadItem, atMs int64) {
 	tu.mu.Lock()
 	tu.items = append(tu.items, item)
 	tu.mu.Unlock()
-	tu.t.logItemCompleted(tu.id, item)
+	tu.t.persistItemCompleted(tu.id, item)
 	tu.t.m.notify(protocol.MethodItemCompleted, protocol.ItemCompletedNotification{
 		ThreadID: tu.t.id, TurnID: tu.id, Item: item, CompletedAtMs: atMs,
 	})

@@ -10,6 +10,7 @@ import (
 	"app-server/netapproval"
 	"app-server/rpc"
 	"app-server/session"
+	"app-server/session/rollout"
 )
 
 // serveEnv is everything serve gets from main: the validated configuration
@@ -47,7 +48,7 @@ func serve(ctx context.Context, env *serveEnv) error {
 	if err != nil {
 		return err
 	}
-	store, err := session.OpenStore(env.Home)
+	store, err := rollout.OpenStore(env.Home)
 	if err != nil {
 		return err
 	}

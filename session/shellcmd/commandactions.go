@@ -1,4 +1,4 @@
-package session
+package shellcmd
 
 import (
 	"path"
@@ -246,4 +246,24 @@ func scanArgs(args []string, takesValue ...string) argScan {
 		}
 	}
 	return a
+}
+
+// SimpleCommands splits commandLine into its simple commands (at ;, &&,
+// ||, |, & and newlines) and returns the words of each, redirections and
+// leading variable assignments removed. ok is false when the line cannot
+// be split (an unbalanced quote). It is best effort, like any reading of
+// shell: a command hidden in a substitution or a variable is not seen.
+func SimpleCommands(commandLine string) (cmds [][]string, ok bool) {
+	l, ok := lexShell(commandLine)
+	if !ok {
+		return nil, false
+	}
+	for _, seg := range shSegments(commandLine, l.tokens) {
+		args := seg.args
+		for len(args) > 0 && (shToken{raw: args[0]}).isAssignment() {
+			args = args[1:]
+		}
+		cmds = append(cmds, args)
+	}
+	return cmds, true
 }

@@ -1,4 +1,4 @@
-package session
+package rollout
 
 import (
 	"bytes"
@@ -72,12 +72,12 @@ func roUserItem(id, text string) protocol.ThreadItem {
 func roCommandItem(id string, status protocol.CommandExecutionStatus, output *string) protocol.ThreadItem {
 	return protocol.ThreadItem{CommandExecution: &protocol.CommandExecutionItem{
 		ID: id, Command: "ls", Cwd: "/work", Source: protocol.SourceAgent, Status: status,
-		CommandActions:   []protocol.CommandAction{unknownAction("ls")},
+		CommandActions:   []protocol.CommandAction{{Unknown: &protocol.UnknownAction{Command: "ls"}}},
 		AggregatedOutput: output, StartedAtMs: ptrTo(int64(1700000001000)),
 	}}
 }
 
-func roAppend(t *testing.T, r *Rollout, recs ...Record) {
+func roAppend(t *testing.T, r *File, recs ...Record) {
 	t.Helper()
 	for _, rec := range recs {
 		if err := r.Append(rec, true); err != nil {
@@ -102,7 +102,7 @@ func roAppendRaw(t *testing.T, path, s string) {
 
 // roSampleThread writes two finished turns and returns what Load should
 // rebuild from them.
-func roSampleThread(t *testing.T, s *Store, id string) (*Rollout, *LoadedThread) {
+func roSampleThread(t *testing.T, s *Store, id string) (*File, *LoadedThread) {
 	t.Helper()
 	r, err := s.Create(roMeta(id))
 	if err != nil {
@@ -489,7 +489,7 @@ func TestStoreArchive(t *testing.T) {
 		t.Errorf("Create of an archived id: %v", err)
 	}
 
-	// An open Rollout keeps appending into the moved file.
+	// An open File keeps appending into the moved file.
 	roAppend(t, ra, MetaRecord(MetaUpdate{Preview: ptrTo("moved")}))
 	lt, err := s.Load(a)
 	if err != nil {
@@ -636,7 +636,7 @@ func TestRolloutConcurrentAppends(t *testing.T) {
 	const writers, each = 4, 30
 	var wg sync.WaitGroup
 	for w := range writers {
-		r := []*Rollout{r1, r2}[w%2]
+		r := []*File{r1, r2}[w%2]
 		wg.Go(func() {
 			for i := range each {
 				// Lines of 8 KiB to 40 KiB, well past any pipe-sized atomicity.

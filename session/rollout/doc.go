@@ -1,0 +1,50 @@
+// Package rollout persists threads: one append-only JSONL file per thread
+// under <home>/threads (or <home>/archived), and the threads rebuilt from
+// them.
+//
+// Rollout files are <home>/threads/<id>.jsonl and <home>/archived/<id>.jsonl,
+// one JSON record per line, appended and never rewritten.
+//
+// The records (Record) are, in file order:
+//
+//	{"type":"thread","version":1,"thread":{ThreadMeta}}        first line, written by Create
+//	{"type":"meta","meta":{MetaUpdate}}                        a settings change
+//	{"type":"turnStarted","turn":{Turn, inProgress, no items}}
+//	{"type":"itemStarted","turnId":...,"item":{ThreadItem}}    optional
+//	{"type":"itemCompleted","turnId":...,"item":{ThreadItem}}
+//	{"type":"turnCompleted","turn":{Turn, final, no items}}
+//	{"type":"tornLine"}                                        written by Open after a crash
+//
+// A thread is rebuilt by applying them in order: meta records overwrite the
+// fields they carry, items are kept per turn in the order they first
+// appear (itemCompleted replaces an itemStarted of the same id), and
+// turnCompleted sets the turn's final status, error and times.
+package rollout
+
+import "errors"
+
+const (
+	rolloutDirThreads  = "threads"
+	rolloutDirArchived = "archived"
+	rolloutExt         = ".jsonl"
+	// rolloutVersion is written in the thread record; Load refuses files
+	// from a newer format rather than misreading them.
+	rolloutVersion = 1
+	// maxRolloutLine bounds one line in memory when reading. An item holds
+	// at most a 1 MiB output tail, which JSON escaping can grow about six
+	// times; anything far beyond that is not a line we wrote.
+	maxRolloutLine = 64 << 20
+	// List page sizes.
+	listDefaultLimit = 25
+	listMaxLimit     = 100
+)
+
+// Errors of Store, to be matched with errors.Is.
+var (
+	ErrThreadNotFound  = errors.New("thread not found")
+	ErrThreadExists    = errors.New("thread already exists")
+	ErrAlreadyArchived = errors.New("thread is already archived")
+	ErrNotArchived     = errors.New("thread is not archived")
+	ErrBadThreadID     = errors.New("invalid thread id")
+	ErrBadCursor       = errors.New("invalid cursor")
+)

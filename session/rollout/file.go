@@ -1,0 +1,84 @@
+package rollout
+
+import (
+	"fmt"
+	"os"
+	"sync"
+)
+
+// File appends to one thread's file. Its methods are safe for
+// concurrent use; Append blocks on the write, and on fsync when asked.
+type File struct {
+	id   string
+	path string
+	mu   sync.Mutex // guards f, nil once closed
+	f    *os.File
+}
+
+// ID returns the thread's id.
+func (r *File) ID() string { return r.id }
+
+// Path returns the file's path when it was created or opened. Archiving
+// renames the file; appending through the File goes on working.
+func (r *File) Path() string { return r.path }
+
+func (r *File) endTornLine() error {
+	fi, err := r.f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	last := make([]byte, 1)
+	if _, err := r.f.ReadAt(last, fi.Size()-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	marker, _ := encodeRecord(Record{Type: recordTornLine})
+	// One write: with O_APPEND it lands whole after whatever is there.
+	if _, err := r.f.Write(append([]byte{'\n'}, marker...)); err != nil {
+		return err
+	}
+	return r.f.Sync()
+}
+
+// Append writes rec as one line with a single write, so that concurrent
+// appenders (O_APPEND, this or another process) never interleave within a
+// line. With sync it also fsyncs, which callers do at item and turn
+// boundaries. A record of type thread is refused: Create writes it.
+func (r *File) Append(rec Record, sync bool) error {
+	if rec.Type == RecordThread || rec.Type == recordTornLine {
+		return fmt.Errorf("rollout: rollout %s: %s records cannot be appended", r.id, rec.Type)
+	}
+	line, err := encodeRecord(rec)
+	if err != nil {
+		return fmt.Errorf("rollout: rollout %s: %w", r.id, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f == nil {
+		return fmt.Errorf("rollout: rollout %s: %w", r.id, os.ErrClosed)
+	}
+	if _, err := r.f.Write(line); err != nil {
+		return fmt.Errorf("rollout: rollout %s: %w", r.id, err)
+	}
+	if sync {
+		if err := r.f.Sync(); err != nil {
+			return fmt.Errorf("rollout: rollout %s: %w", r.id, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the file. Appending afterwards fails; closing twice is a
+// no-op.
+func (r *File) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f == nil {
+		return nil
+	}
+	err := r.f.Close()
+	r.f = nil
+	return err
+}

@@ -1,0 +1,158 @@
+package rollout
+
+import (
+	"app-server/protocol"
+	"encoding/json"
+	"fmt"
+)
+
+// RecordType tags a Record.
+type RecordType string
+
+const (
+	RecordThread        RecordType = "thread"
+	RecordMeta          RecordType = "meta"
+	RecordTurnStarted   RecordType = "turnStarted"
+	RecordItemStarted   RecordType = "itemStarted"
+	RecordItemCompleted RecordType = "itemCompleted"
+	RecordTurnCompleted RecordType = "turnCompleted"
+	// recordTornLine follows a line that a crash cut short: Open writes it
+	// so that the fragment, now ended by a newline, is skipped by Load
+	// instead of being taken for corruption in the middle of the file.
+	recordTornLine RecordType = "tornLine"
+)
+
+// ThreadMeta is what a rollout's first line says about its thread.
+type ThreadMeta struct {
+	ID string `json:"id"`
+	// CreatedAt is in unix seconds.
+	CreatedAt int64  `json:"createdAt"`
+	Cwd       string `json:"cwd"`
+	// ApprovalPolicy and Sandbox are omitted when empty (unset).
+	ApprovalPolicy protocol.AskForApproval `json:"approvalPolicy,omitempty"`
+	Sandbox        protocol.SandboxMode    `json:"sandbox,omitempty"`
+	// Model is the agent ("shell").
+	Model         string `json:"model"`
+	ModelProvider string `json:"modelProvider"`
+	Preview       string `json:"preview"`
+	CLIVersion    string `json:"cliVersion"`
+}
+
+// MetaUpdate changes the thread's settings; nil fields stay as they were.
+type MetaUpdate struct {
+	Cwd            *string                  `json:"cwd,omitempty"`
+	ApprovalPolicy *protocol.AskForApproval `json:"approvalPolicy,omitempty"`
+	Sandbox        *protocol.SandboxMode    `json:"sandbox,omitempty"`
+	Preview        *string                  `json:"preview,omitempty"`
+}
+
+func (u MetaUpdate) apply(m *ThreadMeta) {
+	if u.Cwd != nil {
+		m.Cwd = *u.Cwd
+	}
+	if u.ApprovalPolicy != nil {
+		m.ApprovalPolicy = *u.ApprovalPolicy
+	}
+	if u.Sandbox != nil {
+		m.Sandbox = *u.Sandbox
+	}
+	if u.Preview != nil {
+		m.Preview = *u.Preview
+	}
+}
+
+// Record is one line of a rollout. Build it with the constructors below;
+// which fields are set depends on Type.
+type Record struct {
+	// Type comes first on purpose: List recognizes a line by its prefix.
+	Type RecordType `json:"type"`
+	// Version is the format version, in the thread record.
+	Version int         `json:"version,omitempty"`
+	Thread  *ThreadMeta `json:"thread,omitempty"`
+	Meta    *MetaUpdate `json:"meta,omitempty"`
+	// TurnID and Item: itemStarted, itemCompleted.
+	TurnID string               `json:"turnId,omitempty"`
+	Item   *protocol.ThreadItem `json:"item,omitempty"`
+	// Turn: turnStarted, turnCompleted. Its items are not written; they
+	// have records of their own.
+	Turn *protocol.Turn `json:"turn,omitempty"`
+}
+
+// MetaRecord records a settings change (for example the preview, once the
+// first user message is known). List sees only the meta records written
+// before the thread's first item, so record the preview no later than the
+// first itemStarted or itemCompleted; Load sees them all.
+func MetaRecord(u MetaUpdate) Record { return Record{Type: RecordMeta, Meta: &u} }
+
+// TurnStartedRecord records the start of a turn; startedAt is unix seconds.
+func TurnStartedRecord(turnID string, startedAt int64) Record {
+	return Record{Type: RecordTurnStarted, Turn: &protocol.Turn{
+		ID: turnID, Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded,
+		Status: protocol.TurnInProgress, StartedAt: &startedAt,
+	}}
+}
+
+// ItemStartedRecord records an item in progress, so that a crash while it
+// runs (a long command) leaves a trace of it. Optional.
+func ItemStartedRecord(turnID string, item protocol.ThreadItem) Record {
+	return Record{Type: RecordItemStarted, TurnID: turnID, Item: &item}
+}
+
+// ItemCompletedRecord records a finished item of a turn.
+func ItemCompletedRecord(turnID string, item protocol.ThreadItem) Record {
+	return Record{Type: RecordItemCompleted, TurnID: turnID, Item: &item}
+}
+
+// TurnCompletedRecord records how a turn ended. turn.Items is not written.
+func TurnCompletedRecord(turn protocol.Turn) Record {
+	return Record{Type: RecordTurnCompleted, Turn: &turn}
+}
+
+// check reports a record whose fields do not fit its type.
+func (r Record) check() error {
+	var ok bool
+	switch r.Type {
+	case RecordThread:
+		ok = r.Thread != nil && checkRolloutID(r.Thread.ID) == nil
+	case RecordMeta:
+		ok = r.Meta != nil
+	case RecordTurnStarted, RecordTurnCompleted:
+		ok = r.Turn != nil && r.Turn.ID != ""
+	case RecordItemStarted, RecordItemCompleted:
+		ok = r.TurnID != "" && r.Item != nil && r.Item.ID() != ""
+	case recordTornLine:
+		ok = true
+	default:
+		return fmt.Errorf("unknown record type %q", r.Type)
+	}
+	if !ok {
+		return fmt.Errorf("incomplete %s record", r.Type)
+	}
+	return nil
+}
+
+// encodeRecord returns rec as one line, newline included.
+func encodeRecord(rec Record) ([]byte, error) {
+	if err := rec.check(); err != nil {
+		return nil, err
+	}
+	if rec.Turn != nil {
+		t := *rec.Turn
+		t.Items = []protocol.ThreadItem{}
+		rec.Turn = &t
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	// Settings are decoded strictly (an unknown approval policy is an
+	// error), so a bad value written now would make the thread unloadable
+	// later: check that these small records read back.
+	if rec.Type == RecordThread || rec.Type == RecordMeta {
+		if _, err := decodeRecord(b, 0); err != nil {
+			return nil, fmt.Errorf("record would not load back: %w", err)
+		}
+	}
+	// json.Marshal escapes newlines inside strings, so b is one line.
+	return append(b, '\n'), nil
+}
