@@ -63,28 +63,48 @@ type policy struct {
 	resolver       Resolver
 }
 
-func newPolicy(cfg Config, rules *Rules, res Resolver) (*policy, error) {
-	allow, err := compilePatterns("allowed_domains", allowList, cfg.AllowedDomains)
+// Validate reports the first problem of the configuration: a domain
+// pattern that does not parse ("allowed_domains: ..."), "*" in the deny
+// list, an unknown mode or timeout default, a negative timeout. NewManager
+// refuses a configuration Validate refuses; Validate opens nothing.
+func (cfg Config) Validate() error {
+	_, _, err := cfg.compile()
+	return err
+}
+
+// compile returns the compiled allow and deny lists of a valid
+// configuration.
+func (cfg Config) compile() (allow, deny patternSet, err error) {
+	allow, err = compilePatterns("allowed_domains", allowList, cfg.AllowedDomains)
 	if err != nil {
-		return nil, err
+		return allow, deny, err
 	}
-	denyp, err := compilePatterns("denied_domains", denyList, cfg.DeniedDomains)
+	deny, err = compilePatterns("denied_domains", denyList, cfg.DeniedDomains)
 	if err != nil {
-		return nil, err
+		return allow, deny, err
 	}
 	if cfg.Mode != ModeFull && cfg.Mode != ModeLimited {
-		return nil, fmt.Errorf("netapproval: invalid mode %v", cfg.Mode)
+		return allow, deny, fmt.Errorf("invalid mode %v", cfg.Mode)
 	}
-	td := cfg.TimeoutDefault
-	switch td {
-	case 0:
-		td = AnswerDecline
-	case AnswerDecline, AnswerAllowOnce:
+	switch cfg.TimeoutDefault {
+	case 0, AnswerDecline, AnswerAllowOnce:
 	default:
-		return nil, fmt.Errorf("netapproval: approval_timeout_default %v is not supported (want decline or accept)", td)
+		return allow, deny, fmt.Errorf("approval_timeout_default %v is not supported (want decline or accept)", cfg.TimeoutDefault)
 	}
 	if cfg.ApprovalTimeout < 0 {
-		return nil, errors.New("netapproval: negative approval timeout")
+		return allow, deny, errors.New("negative approval timeout")
+	}
+	return allow, deny, nil
+}
+
+func newPolicy(cfg Config, rules *Rules, res Resolver) (*policy, error) {
+	allow, denyp, err := cfg.compile()
+	if err != nil {
+		return nil, fmt.Errorf("netapproval: %w", err)
+	}
+	td := cfg.TimeoutDefault
+	if td == 0 {
+		td = AnswerDecline
 	}
 	if res == nil {
 		res = net.DefaultResolver

@@ -15,7 +15,9 @@ func (nopClient) Request(string, any) (session.ClientCall, error) { return nil, 
 // Every client request method of the protocol table has a route, so a method
 // added to the table cannot be forgotten by the server.
 func TestEveryClientRequestIsRouted(t *testing.T) {
-	m, err := session.NewManager(session.Options{Client: nopClient{}})
+	m, err := session.NewManager(session.Options{Client: nopClient{}, Config: session.Config{
+		Shell: []string{"/bin/sh", "-c"}, ApprovalPolicy: protocol.ApprovalOnRequest, Sandbox: protocol.SandboxWorkspaceWrite,
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

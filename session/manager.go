@@ -22,9 +22,11 @@ type Config struct {
 	// Cwd is the working directory of threads that do not name one.
 	Cwd string
 	// ApprovalPolicy and Sandbox apply to threads that do not choose.
+	// Required, as is Shell.
 	ApprovalPolicy protocol.AskForApproval
 	Sandbox        protocol.SandboxMode
-	// Shell runs a text input: the command line is appended as one argument.
+	// Shell runs a text input: the command line is appended as one
+	// argument. Required.
 	Shell []string
 	// Version is reported as the threads' cliVersion.
 	Version string
@@ -77,14 +79,10 @@ type Manager struct {
 // NewManager returns a Manager. It starts nothing.
 func NewManager(opts Options) (*Manager, error) {
 	cfg := opts.Config
-	if len(cfg.Shell) == 0 {
-		cfg.Shell = []string{"/bin/sh", "-c"}
-	}
-	if cfg.ApprovalPolicy == "" {
-		cfg.ApprovalPolicy = protocol.ApprovalOnRequest
-	}
-	if cfg.Sandbox == "" {
-		cfg.Sandbox = protocol.SandboxWorkspaceWrite
+	// The defaults of these are the server configuration's (config.toml);
+	// they are not repeated here.
+	if len(cfg.Shell) == 0 || cfg.ApprovalPolicy == "" || cfg.Sandbox == "" {
+		return nil, errors.New("session: Config.Shell, ApprovalPolicy and Sandbox are required")
 	}
 	if cfg.Cwd == "" {
 		wd, err := os.Getwd()

@@ -84,7 +84,10 @@ func (c *fakeClient) snapshot() []string {
 
 func newTestManager(t *testing.T, client Client) *Manager {
 	t.Helper()
-	m, err := NewManager(Options{Client: client, Config: Config{Cwd: t.TempDir()}})
+	m, err := NewManager(Options{Client: client, Config: Config{
+		Cwd: t.TempDir(), Shell: []string{"/bin/sh", "-c"},
+		ApprovalPolicy: protocol.ApprovalOnRequest, Sandbox: protocol.SandboxWorkspaceWrite,
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // Config is config.toml (DESIGN.md, "Configuration"). Every key is
-// optional; defaultConfig holds the values of missing keys. The toml tags
+// optional; configKeys holds the defaults of missing keys. The toml tags
 // are the config keys: loadConfig refuses any other key.
 type Config struct {
 	// ApprovalPolicy is the default command approval policy of new threads.
@@ -53,39 +53,43 @@ type NetworkConfig struct {
 	ApprovalTimeoutDefault string `toml:"approval_timeout_default"`
 }
 
-// defaultConfig returns the configuration of an empty config.toml.
-func defaultConfig() *Config {
-	return &Config{
-		ApprovalPolicy: protocol.ApprovalOnRequest,
-		Sandbox:        protocol.SandboxWorkspaceWrite,
-		Shell:          []string{"/bin/sh", "-c"},
-		Network: NetworkConfig{
-			Enabled:                true,
-			Mode:                   netapproval.ModeFull.String(),
-			AllowedDomains:         []string{},
-			DeniedDomains:          []string{},
-			ApprovalTimeoutDefault: netapproval.AnswerDecline.String(),
-		},
-	}
-}
-
-// configKey documents one config key for --help. TestConfigKeysDocumented
-// checks that the list matches the toml tags of Config.
+// configKey is one config key: its dotted name, its default as a TOML value
+// ("" for a key that is unset by default) and its one-line help.
 type configKey struct {
 	key, def, doc string
 }
 
+// configKeys is the one table of config keys and their defaults:
+// defaultConfig decodes the defaults from it and --help prints it.
+// TestConfigKeysDocumented checks that it lists exactly the toml tags of
+// Config, in declaration order.
 var configKeys = []configKey{
-	{"approval_policy", `"on-request"`, "untrusted | on-request | never"},
+	{"approval_policy", `"on-request"`, "untrusted | on-request | never (see client --help: what prompts when)"},
 	{"sandbox", `"workspace-write"`, "read-only | workspace-write | danger-full-access"},
 	{"shell", `["/bin/sh", "-c"]`, "argv prefix that runs a text input"},
 	{"network.enabled", "true", "managed network proxy on"},
 	{"network.mode", `"full"`, "full | limited (read-only HTTP methods only)"},
 	{"network.allowed_domains", "[]", "host patterns allowed without a prompt"},
 	{"network.denied_domains", "[]", "host patterns always denied (\"*\" is refused)"},
-	{"network.allow_local_binding", "false", "allow local and private addresses"},
+	{"network.allow_local_binding", "false", "local and private addresses are prompted for instead of refused"},
 	{"network.approval_timeout_ms", "0", "network prompt timeout; 0 waits forever"},
 	{"network.approval_timeout_default", `"decline"`, "decline | accept, applied on timeout"},
+}
+
+// defaultConfig returns the configuration of an empty config.toml: the
+// defaults of configKeys.
+func defaultConfig() *Config {
+	var doc strings.Builder
+	for _, k := range configKeys {
+		if k.def != "" {
+			fmt.Fprintf(&doc, "%s = %s\n", k.key, k.def)
+		}
+	}
+	cfg := &Config{}
+	if errs := decodeStrict([]byte(doc.String()), cfg); errs != nil {
+		panic(fmt.Sprintf("app-server: configKeys defaults: %s", errs[0].keyMsg()))
+	}
+	return cfg
 }
 
 // Policy returns the netapproval configuration of the [network] table. It
@@ -120,9 +124,9 @@ func (n *NetworkConfig) policy() (netapproval.Config, error) {
 	}, nil
 }
 
-// validate checks the values the TOML types do not: enums, the shell and the
+// Validate checks the values the TOML types do not: enums, the shell and the
 // domain patterns. Errors name the key and the value.
-func (c *Config) validate() error {
+func (c *Config) Validate() error {
 	if err := checkEnum("approval_policy", c.ApprovalPolicy); err != nil {
 		return err
 	}
@@ -136,13 +140,10 @@ func (c *Config) validate() error {
 	if err != nil {
 		return err
 	}
-	// The domain patterns are compiled by netapproval; building a manager
-	// (no listeners are opened) is how its configuration is validated.
-	m, err := netapproval.NewManager(netapproval.Options{Config: pol})
-	if err != nil {
-		return fmt.Errorf("network.%s", strings.TrimPrefix(err.Error(), "netapproval: "))
+	if err := pol.Validate(); err != nil {
+		return fmt.Errorf("network.%w", err)
 	}
-	return m.Close()
+	return nil
 }
 
 // checkEnum refuses a value outside the protocol's closed set.
@@ -177,7 +178,7 @@ func loadConfig(path string, explicit bool, overrides []string) (*Config, error)
 			}
 			return nil, errors.New(strings.Join(msgs, "\n"))
 		}
-		if err := cfg.validate(); err != nil {
+		if err := cfg.Validate(); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
@@ -279,7 +280,7 @@ func applyOverride(cfg *Config, arg string) error {
 		}
 		return fmt.Errorf("%s = %s: %s", e.key, raw, e.msg)
 	}
-	if err := next.validate(); err != nil {
+	if err := next.Validate(); err != nil {
 		return err
 	}
 	*cfg = next

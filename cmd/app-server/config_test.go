@@ -236,7 +236,7 @@ func TestLoadConfigMissingFile(t *testing.T) {
 
 func TestDefaultConfigIsValid(t *testing.T) {
 	c := defaultConfig()
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	got := c.Network.Policy()
