@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 
 	appserver "app-server"
-	"app-server/client"
 	"app-server/schema"
+	"app-server/termclient"
 )
 
 // Exit codes of run.
@@ -80,7 +80,7 @@ func usagef(format string, args ...any) error {
 // exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cargs, ok := clientArgs(args); ok {
-		return client.Main(ctx, cargs, stdin, stdout, stderr)
+		return termclient.Main(ctx, cargs, stdin, stdout, stderr)
 	}
 	cmd, opts, err := parseArgs(args)
 	if errors.Is(err, flag.ErrHelp) {

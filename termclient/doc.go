@@ -1,4 +1,4 @@
-// Package client is "app-server client": a small interactive terminal
+// Package termclient is "app-server client": a small interactive terminal
 // client for people. It starts the same binary as a child "app-server
 // serve" over pipes, so everything it does goes over the real JSONL wire,
 // exactly as an IDE extension would talk to the server. It imports
@@ -28,4 +28,4 @@
 //	terminal.go  raw mode, CRLF output, colour detection
 //	render.go    everything the user sees, as text
 //	exitcode.go  exit codes
-package client
+package termclient
