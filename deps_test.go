@@ -13,7 +13,8 @@ import (
 // reach upper ones only through interfaces they define, so an import in the
 // wrong direction is a design error this test names. netapproval also uses
 // uuid (prompt ids) and go-toml (rules.toml); termclient talks to the server
-// over the wire only, so it sees protocol and nothing else of ours.
+// over the wire only (through jsonrpc2, which tracks its calls), so it sees
+// protocol and nothing else of ours.
 var allowedImports = map[string][]string{
 	"app-server":                  {},
 	"app-server/protocol":         {},
@@ -23,7 +24,7 @@ var allowedImports = map[string][]string{
 	"app-server/session/rollout":  {"app-server/protocol", "github.com/google/uuid"},
 	"app-server/session/shellcmd": {"app-server/protocol"},
 	"app-server/rpc":              {"app-server/protocol", "app-server/session", "github.com/sourcegraph/jsonrpc2"},
-	"app-server/termclient":       {"app-server/protocol", "golang.org/x/term"},
+	"app-server/termclient":       {"app-server/protocol", "github.com/sourcegraph/jsonrpc2", "golang.org/x/term"},
 }
 
 func TestImportDirection(t *testing.T) {

@@ -1,118 +1,94 @@
 package termclient
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"log"
 	"sync"
+
+	"github.com/sourcegraph/jsonrpc2"
 
 	"app-server/protocol"
 )
 
-// message is one JSON-RPC message in either direction, as on the wire
-// (without the "jsonrpc" member, which the server does not need).
+// message is a notification or a server-to-client request, as the session
+// loop handles it.
 type message struct {
-	ID     json.RawMessage `json:"id,omitempty"`
-	Method string          `json:"method,omitempty"`
-	Params json.RawMessage `json:"params,omitempty"`
-	Result json.RawMessage `json:"result,omitempty"`
-	Error  *protocol.Error `json:"error,omitempty"`
+	ID     json.RawMessage // the request id; nil for a notification
+	Method string
+	Params json.RawMessage
 }
 
 // isRequest reports whether m is a server-to-client request (it must be
 // answered with reply).
-func (m *message) isRequest() bool { return m.Method != "" && len(m.ID) > 0 }
+func (m *message) isRequest() bool { return len(m.ID) > 0 }
 
 // errServerGone is returned by call when the server's output ended.
 var errServerGone = errors.New("the server exited")
 
-// conn is the client end of the JSON-RPC connection to the child server.
+// conn is the client end of the JSON-RPC connection to the child server:
+// a jsonrpc2.Conn, which tracks our calls, over the child's stdin and
+// stdout.
 //
-// One goroutine (readLoop) reads the server's output: responses go to the
-// caller waiting in call; notifications and server requests are appended to
-// an unbounded inbox, so that a caller blocked in call never stops the
-// reader. call, notify and reply may be used from any goroutine.
+// The library's read loop hands notifications and server requests to
+// Handle, which appends them to an unbounded inbox and returns, so that a
+// caller blocked in call never stops the reader. call, notify and reply may
+// be used from any goroutine.
 type conn struct {
-	wmu sync.Mutex // serializes writes to w
-	w   io.Writer  // the server's stdin
+	rpc *jsonrpc2.Conn
 
-	mu      sync.Mutex // guards nextID, pending, inbox
-	nextID  int64
-	pending map[int64]chan *message
-	inbox   []*message
+	mu    sync.Mutex // guards inbox
+	inbox []*message
 
 	// ready gets a token (1-buffered) when inbox may be non-empty.
 	ready chan struct{}
-	// done is closed when the server's output ends; readErr says why.
-	done    chan struct{}
-	readErr error
+	// done is closed when the server's output ends.
+	done <-chan struct{}
 }
 
-func newConn(w io.Writer, r io.Reader) *conn {
-	c := &conn{
-		w:       w,
-		pending: make(map[int64]chan *message),
-		ready:   make(chan struct{}, 1),
-		done:    make(chan struct{}),
-	}
-	go c.readLoop(r)
+// pipes is the child's stdout and stdin as one stream. Closing it closes
+// stdin (the server stops at the end of its input).
+type pipes struct {
+	io.Reader
+	io.WriteCloser
+}
+
+func newConn(w io.WriteCloser, r io.Reader) *conn {
+	c := &conn{ready: make(chan struct{}, 1)}
+	// The library writes one JSON object per line (json.Encoder), as the
+	// server reads; it adds "jsonrpc":"2.0", which the server accepts.
+	// Its log (unanswered responses) would land on the user's terminal.
+	c.rpc = jsonrpc2.NewConn(context.Background(), jsonrpc2.NewPlainObjectStream(pipes{r, w}),
+		c,
+		jsonrpc2.SetLogger(log.New(io.Discard, "", 0)))
+	c.done = c.rpc.DisconnectNotify()
 	return c
 }
 
-// readLoop reads JSONL messages until r ends. Lines that are not JSON
-// objects are skipped (the server writes protocol only; this is defence).
-func (c *conn) readLoop(r io.Reader) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	var err error
-	for {
-		var line []byte
-		line, err = br.ReadBytes('\n')
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			c.dispatch(line)
-		}
+// Handle implements jsonrpc2.Handler. It runs on the library's read loop:
+// it queues the message for the session loop and returns at once (the loop
+// replies to requests later).
+func (c *conn) Handle(_ context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Request) {
+	m := &message{Method: req.Method}
+	if req.Params != nil {
+		m.Params = *req.Params
+	}
+	if !req.Notif {
+		id, err := json.Marshal(req.ID)
 		if err != nil {
-			break
+			return // an ID always marshals
 		}
-	}
-	if err == io.EOF {
-		err = nil
+		m.ID = id
 	}
 	c.mu.Lock()
-	c.readErr = err
+	c.inbox = append(c.inbox, m)
 	c.mu.Unlock()
-	close(c.done)
-}
-
-func (c *conn) dispatch(line []byte) {
-	m := new(message)
-	if json.Unmarshal(line, m) != nil {
-		return
-	}
-	if m.Method != "" {
-		c.mu.Lock()
-		c.inbox = append(c.inbox, m)
-		c.mu.Unlock()
-		select {
-		case c.ready <- struct{}{}:
-		default:
-		}
-		return
-	}
-	id, err := strconv.ParseInt(string(m.ID), 10, 64)
-	if err != nil {
-		return // not one of ours: we only send integer ids
-	}
-	c.mu.Lock()
-	ch := c.pending[id]
-	delete(c.pending, id)
-	c.mu.Unlock()
-	if ch != nil {
-		ch <- m
+	select {
+	case c.ready <- struct{}{}:
+	default:
 	}
 }
 
@@ -129,68 +105,51 @@ func (c *conn) take() []*message {
 // into result (unless nil). A JSON-RPC error reply is returned as a
 // *protocol.Error.
 func (c *conn) call(ctx context.Context, method string, params, result any) error {
-	ch := make(chan *message, 1)
-	c.mu.Lock()
-	c.nextID++
-	id := c.nextID
-	c.pending[id] = ch
-	c.mu.Unlock()
-	forget := func() {
-		c.mu.Lock()
-		delete(c.pending, id)
-		c.mu.Unlock()
+	if result == nil {
+		result = &json.RawMessage{}
 	}
-	if err := c.write(map[string]any{"id": id, "method": method, "params": params}); err != nil {
-		forget()
-		return err
-	}
-	select {
-	case m := <-ch:
-		if m.Error != nil {
-			return m.Error
-		}
-		if result != nil {
-			if err := json.Unmarshal(m.Result, result); err != nil {
-				return fmt.Errorf("%s: decoding the result: %w", method, err)
-			}
-		}
+	err := c.rpc.Call(ctx, method, params, result)
+	var rpcErr *jsonrpc2.Error
+	switch {
+	case err == nil:
 		return nil
-	case <-c.done:
-		forget()
+	case errors.As(err, &rpcErr):
+		e := &protocol.Error{Code: protocol.ErrorCode(rpcErr.Code), Message: rpcErr.Message}
+		if rpcErr.Data != nil {
+			e.Data = *rpcErr.Data
+		}
+		return e
+	case errors.Is(err, jsonrpc2.ErrClosed):
 		return errServerGone
-	case <-ctx.Done():
-		forget()
+	case ctx.Err() != nil:
 		return ctx.Err()
 	}
+	return fmt.Errorf("%s: %w", method, err)
 }
 
 // notify sends a notification.
 func (c *conn) notify(method string, params any) error {
-	m := map[string]any{"method": method}
-	if params != nil {
-		m["params"] = params
-	}
-	return c.write(m)
+	return c.rpc.Notify(context.Background(), method, params)
 }
 
 // reply answers a server request.
 func (c *conn) reply(id json.RawMessage, result any) error {
-	return c.write(map[string]any{"id": id, "result": result})
-}
-
-func (c *conn) write(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var rid jsonrpc2.ID
+	if err := json.Unmarshal(id, &rid); err != nil {
 		return err
 	}
-	b = append(b, '\n')
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_, err = c.w.Write(b)
-	return err
+	return c.rpc.Reply(context.Background(), rid, result)
 }
 
 // replyError answers a server request with a JSON-RPC error.
 func (c *conn) replyError(id json.RawMessage, e *protocol.Error) error {
-	return c.write(map[string]any{"id": id, "error": e})
+	var rid jsonrpc2.ID
+	if err := json.Unmarshal(id, &rid); err != nil {
+		return err
+	}
+	re := &jsonrpc2.Error{Code: int64(e.Code), Message: e.Message}
+	if len(e.Data) > 0 {
+		re.Data = &e.Data
+	}
+	return c.rpc.ReplyWithError(context.Background(), rid, re)
 }

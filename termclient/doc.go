@@ -1,9 +1,9 @@
 // Package termclient is "app-server client": a small interactive terminal
 // client for people. It starts the same binary as a child "app-server
 // serve" over pipes, so everything it does goes over the real JSONL wire,
-// exactly as an IDE extension would talk to the server. It imports
-// protocol and the standard library only (plus golang.org/x/term for raw
-// mode), never rpc or session.
+// exactly as an IDE extension would talk to the server. Of ours it
+// imports protocol only, never rpc or session; sourcegraph/jsonrpc2 tracks
+// its calls and golang.org/x/term puts the terminal in raw mode.
 //
 // Each line typed at the prompt line starts a turn whose input is that
 // line (the server's shell agent runs it as a command line). Approval
@@ -16,7 +16,7 @@
 //	main.go      Main: flags to exit code; startup and shutdown
 //	flags.go     command line flags and the --help text
 //	server.go    the child server process and its captured log
-//	conn.go      JSON-RPC over the child's stdin/stdout
+//	conn.go      JSON-RPC (sourcegraph/jsonrpc2) over the child's stdin/stdout
 //	session.go   the event loop: server messages, input, signals
 //	turns.go     what the loop does with turn and item notifications
 //	approvals.go what the loop does with approval requests
