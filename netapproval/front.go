@@ -21,8 +21,8 @@ import (
 // *net.TCPConn, so the tunnel splices and a request waiting on a prompt
 // holds little memory; any other connection is handed, with the bytes
 // already read, to the net/http server (httpProxy), which forwards plain
-// requests (and serves a CONNECT that follows a plain request on a
-// kept-alive connection).
+// requests. A CONNECT that follows a plain request on a kept-alive
+// connection is hijacked back to serveConnect: one CONNECT server.
 
 const (
 	// maxConnectHead bounds a CONNECT request head (request line and
@@ -138,26 +138,48 @@ func (m *Manager) serveFrontConnect(c net.Conn, br *bufio.Reader) {
 		early = append([]byte(nil), b...)
 	}
 	_ = c.SetReadDeadline(time.Time{})
+	m.serveConnect(c, a, authority, early)
+}
 
-	upstream, ref, refused := m.openConnect(m.ctx, a, authority, func(pd *pending) verdict {
-		v, b, ok := waitReading(c, pd)
-		if ok {
-			early = append(early, b)
-		}
-		return v
-	})
-	if refused != nil {
-		switch {
-		case refused.abandoned:
-		case refused.denial != nil:
-			tag, body := blockedText(refused.k, refused.denial)
-			writeRaw(c, http.StatusForbidden, []string{"X-Proxy-Error", tag}, body)
-		default:
-			writeRaw(c, http.StatusBadGateway, nil, "upstream connect failed: "+refused.upstream.Error()+"\n")
+// serveConnect is the one CONNECT server: it decides a CONNECT to
+// authority (host[:port], default port 443) for attachment a on the
+// client connection c, whose request head has been read (early holds the
+// bytes the client sent after it), and answers 403 or 502 or tunnels. A
+// CONNECT that starts a connection comes from serveFrontConnect; one that
+// follows a plain request on a kept-alive connection comes from the HTTP
+// server, hijacked. The caller closes c.
+func (m *Manager) serveConnect(c net.Conn, a *Attachment, authority string, early []byte) {
+	host, port, err := net.SplitHostPort(authority)
+	if err != nil {
+		host, port = authority, "" // no port: the default, 443
+	}
+	v, b := a.decide(m.ctx, destination{host: host, port: port, protocol: ProtocolHTTPS, method: http.MethodConnect}, c)
+	early = append(early, b...)
+	if !v.allow {
+		if !v.abandoned {
+			writeBlocked(c, v.key, v.denial)
 		}
 		return
 	}
-	tunnel(a, ref, c, upstream, early)
+	upstream, err := a.dial(m.ctx, v.key)
+	if err != nil {
+		var d *Denial
+		switch {
+		case errors.As(err, &d):
+			writeBlocked(c, v.key, d)
+		case m.ctx.Err() == nil:
+			writeRaw(c, http.StatusBadGateway, nil, "upstream connect failed: "+err.Error()+"\n")
+		}
+		return
+	}
+	tunnel(a, v.ref, c, upstream, early)
+}
+
+// writeBlocked writes the 403 of a refused CONNECT: the x-proxy-error
+// header and a one-line text body.
+func writeBlocked(c net.Conn, k Key, d *Denial) {
+	tag := d.Tag().String()
+	writeRaw(c, http.StatusForbidden, []string{"X-Proxy-Error", tag}, "blocked: "+tag+" "+k.hostPort()+": "+d.Message+"\n")
 }
 
 // parseConnectLine parses "CONNECT authority HTTP/1.x" and returns the
@@ -199,40 +221,6 @@ func writeRaw(c net.Conn, status int, hdr []string, body string) {
 		_ = c.SetReadDeadline(time.Now().Add(time.Second))
 		_, _ = io.Copy(io.Discard, io.LimitReader(c, 256<<10))
 	}
-}
-
-// waitReading waits for a prompt's verdict on the connection's own
-// goroutine, blocked in a one-byte read of the client connection so that
-// a client leaving (EOF, reset, Close) abandons the request without a
-// second goroutine per waiting connection. The prompt settling interrupts
-// the read with a past deadline. A byte the client sends meanwhile (early
-// tunnel data) is returned; the wait then continues without watching.
-func waitReading(c net.Conn, pd *pending) (v verdict, early byte, got bool) {
-	fired := make(chan struct{})
-	stop := context.AfterFunc(pd.ctx, func() {
-		_ = c.SetReadDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	var b [1]byte
-	n, err := c.Read(b[:])
-	if !stop() {
-		<-fired // the deadline is set; clear it only after
-	}
-	_ = c.SetReadDeadline(time.Time{})
-	switch {
-	case n == 1:
-		<-pd.done
-		return pd.verdict, b[0], true
-	case isTimeout(err):
-		<-pd.done // the prompt's context ends only as it settles
-		return pd.verdict, 0, false
-	}
-	return abandonedVerdict(), 0, false
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // prefixConn is a connection handed to the HTTP server with the bytes the

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // httpProxy is the HTTP forward proxy: absolute-form requests are
@@ -30,10 +31,35 @@ func (h *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodConnect {
-		h.serveConnect(w, r, a)
+		h.hijackConnect(w, r, a)
 		return
 	}
 	h.serveForward(w, r, a)
+}
+
+// hijackConnect takes a CONNECT that follows a plain request on a
+// kept-alive connection out of the HTTP server and serves it like one that
+// starts a connection.
+func (h *httpProxy) hijackConnect(w http.ResponseWriter, r *http.Request, a *Attachment) {
+	c, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, "tunnel unavailable", http.StatusInternalServerError)
+		return
+	}
+	defer c.Close()
+	// Close must be able to end the connection; the HTTP server no longer
+	// tracks it.
+	stop := context.AfterFunc(h.m.ctx, func() { c.Close() })
+	defer stop()
+	_ = c.SetDeadline(time.Time{})
+	var early []byte
+	// The client may have sent its first bytes (a TLS ClientHello) along
+	// with the CONNECT; they sit in the server's buffer.
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		early = append([]byte(nil), b...)
+	}
+	h.m.serveConnect(c, a, r.Host, early)
 }
 
 // authenticateHeader checks a Proxy-Authorization Basic credential.
@@ -73,26 +99,14 @@ func requestKey(host, port string, p Protocol) (Key, bool) {
 	return k, true
 }
 
-// refuseUnparsable records and returns the denial of a request whose
-// destination does not parse.
-func refuseUnparsable(a *Attachment, k Key) *Denial {
-	d := &Denial{Reason: ReasonNotAllowed, Source: SourceBaselinePolicy, Message: "Destination host is not valid."}
-	a.recordBlock(k, d)
-	return d
-}
-
 // serveForward forwards one absolute-form plain HTTP request.
 func (h *httpProxy) serveForward(w http.ResponseWriter, r *http.Request, a *Attachment) {
 	if !r.URL.IsAbs() || r.URL.Scheme != "http" || r.URL.Host == "" {
 		http.Error(w, "this proxy forwards absolute-form http:// requests and CONNECT only", http.StatusBadRequest)
 		return
 	}
-	k, ok := requestKey(r.URL.Hostname(), r.URL.Port(), ProtocolHTTP)
-	if !ok {
-		writeBlockedJSON(w, k, refuseUnparsable(a, k))
-		return
-	}
-	v := a.t.check(r.Context(), a, Request{Key: k, Method: r.Method})
+	v, _ := a.decide(r.Context(), destination{host: r.URL.Hostname(), port: r.URL.Port(), protocol: ProtocolHTTP, method: r.Method}, nil)
+	k := v.key
 	if !v.allow {
 		if !v.abandoned {
 			writeBlockedJSON(w, k, v.denial)
@@ -102,7 +116,7 @@ func (h *httpProxy) serveForward(w http.ResponseWriter, r *http.Request, a *Atta
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	note := &dialNote{}
+	note := &dialNote{a: a}
 	ctx = context.WithValue(ctx, dialNoteKey{}, note)
 	tr, ok := a.t.track(v.ref, closerFunc(func() error { cancel(); return nil }))
 	if !ok {
@@ -121,7 +135,6 @@ func (h *httpProxy) serveForward(w http.ResponseWriter, r *http.Request, a *Atta
 	resp, err := h.m.transport.RoundTrip(out)
 	if err != nil {
 		if note.denial != nil {
-			a.recordBlock(k, note.denial)
 			writeBlockedJSON(w, k, note.denial)
 			return
 		}
@@ -163,9 +176,13 @@ func copyFlushing(w http.ResponseWriter, body io.Reader) {
 	}
 }
 
-// dialNote carries a dial-time denial out of http.Transport, which does not
-// promise to return the dialer's error unwrapped.
-type dialNote struct{ denial *Denial }
+// dialNote carries the requester into http.Transport's dial and a
+// dial-time denial out of it (the Transport does not promise to return the
+// dialer's error unwrapped).
+type dialNote struct {
+	a      *Attachment
+	denial *Denial
+}
 
 type dialNoteKey struct{}
 
@@ -177,16 +194,12 @@ func (m *Manager) dialForTransport(ctx context.Context, network, addr string) (n
 		return nil, err
 	}
 	k, ok := requestKey(host, port, ProtocolHTTP)
-	if !ok {
+	note, _ := ctx.Value(dialNoteKey{}).(*dialNote)
+	if !ok || note == nil {
 		return nil, errors.New("netapproval: invalid upstream address " + addr)
 	}
-	c, err := m.dialTCP(ctx, k)
-	var d *Denial
-	if errors.As(err, &d) {
-		if note, _ := ctx.Value(dialNoteKey{}).(*dialNote); note != nil {
-			note.denial = d
-		}
-	}
+	c, err := note.a.dial(ctx, k)
+	errors.As(err, &note.denial)
 	return c, err
 }
 
@@ -236,22 +249,4 @@ func writeBlockedJSON(w http.ResponseWriter, k Key, d *Denial) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = w.Write(body)
-}
-
-// writeBlockedText writes the 403 of a refused CONNECT: the same header and
-// a one-line text body.
-func writeBlockedText(w http.ResponseWriter, k Key, d *Denial) {
-	tag, body := blockedText(k, d)
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Proxy-Error", tag)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusForbidden)
-	_, _ = io.WriteString(w, body)
-}
-
-// blockedText is the x-proxy-error tag and the one-line body of a refused
-// CONNECT.
-func blockedText(k Key, d *Denial) (tag, body string) {
-	tag = d.Tag().String()
-	return tag, "blocked: " + tag + " " + k.hostPort() + ": " + d.Message + "\n"
 }

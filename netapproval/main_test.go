@@ -3,6 +3,7 @@ package netapproval
 import (
 	"context"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -34,3 +35,11 @@ func staticResolver(m map[string]string) Resolver {
 type notFoundError struct{ host string }
 
 func (e *notFoundError) Error() string { return "no such host " + e.host }
+
+// check decides req for a on the front ends' path (Attachment.decide),
+// waiting for a prompt until ctx is done.
+func (t *Thread) check(ctx context.Context, a *Attachment, req Request) verdict {
+	k := req.Key
+	v, _ := a.decide(ctx, destination{host: k.Host, port: strconv.Itoa(int(k.Port)), protocol: k.Protocol, method: req.Method}, nil)
+	return v
+}

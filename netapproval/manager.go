@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -397,14 +396,3 @@ func (m *Manager) isSelf(ap netip.AddrPort) bool {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
-
-// multiCloser closes several closers, e.g. both ends of a tunnel.
-type multiCloser []io.Closer
-
-func (mc multiCloser) Close() error {
-	var err error
-	for _, c := range mc {
-		err = errors.Join(err, c.Close())
-	}
-	return err
-}

@@ -271,40 +271,22 @@ func writeSocksReply(w io.Writer, rep socksReply, bound netip.AddrPort) error {
 	return err
 }
 
-// socksConnect serves CONNECT: policy, vetted dial, then a tunnel.
+// socksConnect serves CONNECT: policy, vetted dial, then a tunnel. While
+// a prompt is open the handler waits in a read of the client, as the
+// CONNECT front does.
 func (m *Manager) socksConnect(a *Attachment, c net.Conn, br *bufio.Reader, req socksRequest) {
-	k, ok := requestKey(req.host, strconv.Itoa(int(req.port)), ProtocolSOCKS5TCP)
-	if !ok {
-		refuseUnparsable(a, k)
-		writeSocksReply(c, repNotAllowed, netip.AddrPort{})
-		return
-	}
-	// Wait for a prompt in a read of the client, as the CONNECT front does:
-	// a client that leaves abandons its request, and no second goroutine
-	// is spent per waiting connection.
-	nreq := Request{Key: k}
-	v, pd := a.t.begin(m.ctx, a, nreq)
-	var early []byte
-	if pd != nil {
-		var b byte
-		var got bool
-		if v, b, got = waitReading(c, pd); got {
-			early = []byte{b}
-		}
-	}
-	a.t.account(a, nreq, v)
+	v, early := a.decide(m.ctx, destination{host: req.host, port: strconv.Itoa(int(req.port)), protocol: ProtocolSOCKS5TCP}, c)
 	if !v.allow {
 		if !v.abandoned {
 			writeSocksReply(c, repNotAllowed, netip.AddrPort{})
 		}
 		return
 	}
-	up, err := m.dialTCP(m.ctx, k)
+	up, err := a.dial(m.ctx, v.key)
 	if err != nil {
 		var d *Denial
 		switch {
 		case errors.As(err, &d):
-			a.recordBlock(k, d)
 			writeSocksReply(c, repNotAllowed, netip.AddrPort{})
 		case errors.Is(err, syscall.ECONNREFUSED):
 			writeSocksReply(c, repConnRefused, netip.AddrPort{})

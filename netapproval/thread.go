@@ -61,6 +61,7 @@ type pending struct {
 
 // verdict is the decision on one request.
 type verdict struct {
+	key    Key // what was decided (set by Attachment.decide)
 	allow  bool
 	ref    grantRef // the grant that decided, zero if none
 	denial *Denial  // set when !allow
@@ -101,21 +102,9 @@ func newThread(m *Manager, id string, p Prompter) *Thread {
 	}
 }
 
-// ID returns the thread id given to OpenThread.
-func (t *Thread) ID() string { return t.id }
-
-// check decides one request for attachment a and accounts for it: grant
-// hits and, for a denial, a block record. It may block on a prompt until
-// the prompt settles or ctx is done.
-func (t *Thread) check(ctx context.Context, a *Attachment, req Request) verdict {
-	v := t.decide(ctx, a, req)
-	t.account(a, req, v)
-	return v
-}
-
 // account records a verdict: a hit on the grant that decided and, for a
 // denial, a block record.
-func (t *Thread) account(a *Attachment, req Request, v verdict) {
+func (t *Thread) account(a *Attachment, v verdict) {
 	if v.ref.scope != 0 {
 		t.mu.Lock()
 		st := t.stats[v.ref]
@@ -127,31 +116,8 @@ func (t *Thread) account(a *Attachment, req Request, v verdict) {
 		t.mu.Unlock()
 	}
 	if !v.allow && !v.abandoned {
-		a.recordBlock(req.Key, v.denial)
+		a.recordBlock(v.key, v.denial)
 	}
-}
-
-// decide runs the evaluation order of NETWORK.md: deny rules, mode, local
-// protection, allow rules and session caches, then a prompt, waiting for
-// the prompt's verdict until ctx is done.
-func (t *Thread) decide(ctx context.Context, a *Attachment, req Request) verdict {
-	v, pd := t.begin(ctx, a, req)
-	if pd == nil {
-		return v
-	}
-	select {
-	case <-pd.done:
-		return pd.verdict
-	case <-ctx.Done():
-		return abandonedVerdict()
-	}
-}
-
-// abandonedVerdict is the verdict of a requester that went away before a
-// decision: the prompt stays for the others, and its answer is still
-// remembered as the user chose.
-func abandonedVerdict() verdict {
-	return verdict{denial: deny(ReasonUserDenied, SourceDecider), abandoned: true}
 }
 
 // begin evaluates a request up to the wait: it returns the verdict when the

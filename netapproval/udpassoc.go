@@ -136,7 +136,7 @@ func (as *udpAssoc) acceptClient(from netip.AddrPort) bool {
 // destination decides a datagram's destination once per key and returns
 // the vetted address to send to.
 func (as *udpAssoc) destination(host string, port uint16) (netip.AddrPort, bool) {
-	k, ok := requestKey(host, strconv.Itoa(int(port)), ProtocolSOCKS5UDP)
+	k, _ := requestKey(host, strconv.Itoa(int(port)), ProtocolSOCKS5UDP)
 	as.mu.Lock()
 	dest, allowed := as.allowed[k]
 	refused := as.denied[k]
@@ -147,12 +147,7 @@ func (as *udpAssoc) destination(host string, port uint16) (netip.AddrPort, bool)
 	if refused {
 		return netip.AddrPort{}, false
 	}
-	if !ok {
-		refuseUnparsable(as.a, k)
-		as.refuse(k)
-		return netip.AddrPort{}, false
-	}
-	v := as.a.t.check(as.ctx, as.a, Request{Key: k})
+	v, _ := as.a.decide(as.ctx, destination{host: host, port: strconv.Itoa(int(port)), protocol: ProtocolSOCKS5UDP}, nil)
 	if !v.allow {
 		as.refuse(k)
 		return netip.AddrPort{}, false
