@@ -22,7 +22,7 @@ func (t *thread) askClient(ctx context.Context, params protocol.CommandExecution
 	}
 	var resp protocol.CommandExecutionRequestApprovalResponse
 	err = call.Wait(ctx, &resp)
-	t.m.notify(protocol.MethodServerRequestResolve, protocol.ServerRequestResolvedNotification{ThreadID: t.id, RequestID: call.ID()})
+	t.m.notify(protocol.MethodServerRequestResolve, protocol.ServerRequestResolvedNotification{ThreadID: t.id.String(), RequestID: call.ID()})
 	if err != nil {
 		return protocol.CommandExecutionApprovalDecision{}, err
 	}
@@ -39,7 +39,7 @@ func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptReques
 	allow := protocol.NetworkPolicyAmendment{Host: host, Action: protocol.RuleAllow}
 	deny := protocol.NetworkPolicyAmendment{Host: host, Action: protocol.RuleDeny}
 	params := protocol.CommandExecutionRequestApprovalParams{
-		ThreadID: t.id, TurnID: req.TurnID, ItemID: req.ItemID, Kind: protocol.ApprovalKindCommand, StartedAtMs: t.m.nowMs(),
+		ThreadID: t.id.String(), TurnID: req.TurnID, ItemID: req.ItemID, Kind: protocol.ApprovalKindCommand, StartedAtMs: t.m.nowMs(),
 		Reason:                          &reason,
 		NetworkApprovalContext:          &protocol.NetworkApprovalContext{Host: host, Protocol: wireProtocol(req.Key.Protocol), Port: &port},
 		ProposedNetworkPolicyAmendments: []protocol.NetworkPolicyAmendment{allow, deny},
@@ -68,7 +68,9 @@ func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptReques
 		}
 		return netapproval.Answer{Kind: netapproval.AnswerAmendAllow, AmendHost: a.Host}, nil
 	case protocol.DecisionCancel:
-		t.interrupt(req.TurnID)
+		if turnID, ok := parseID(req.TurnID); ok {
+			t.interrupt(turnID)
+		}
 		return netapproval.Answer{Kind: netapproval.AnswerCancel}, nil
 	case protocol.DecisionDecline:
 		return netapproval.Answer{Kind: netapproval.AnswerDecline}, nil

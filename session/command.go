@@ -11,6 +11,8 @@ import (
 	"app-server/netapproval"
 	"app-server/protocol"
 	"app-server/session/shellcmd"
+
+	"github.com/google/uuid"
 )
 
 // gate is what the command policy decided about a command.
@@ -30,7 +32,7 @@ func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
 	t, m := tu.t, tu.t.m
 	startMs := m.nowMs()
 	item := &protocol.CommandExecutionItem{
-		ID: newID(), Command: line, Cwd: tu.settings.cwd, Source: protocol.SourceAgent,
+		ID: newID().String(), Command: line, Cwd: tu.settings.cwd, Source: protocol.SourceAgent,
 		Status: protocol.CommandInProgress, CommandActions: shellcmd.ParseCommandActions(line), StartedAtMs: &startMs,
 	}
 	tu.itemStarted(protocol.ThreadItem{CommandExecution: ptrCopy(item)}, startMs)
@@ -55,7 +57,7 @@ func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
 	var att *netapproval.Attachment
 	if t.net != nil && tu.settings.sandbox != protocol.SandboxDangerFullAccess {
 		a, err := m.net.Attach(netapproval.ExecInfo{
-			ThreadID: t.id, TurnID: tu.id, CommandID: item.ID, Command: line,
+			ThreadID: t.id.String(), TurnID: tu.id.String(), CommandID: item.ID, Command: line,
 			PromptsAllowed: tu.settings.policy != protocol.ApprovalNever,
 		})
 		if err != nil {
@@ -74,7 +76,7 @@ func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
 		Argv: argv, Dir: tu.settings.cwd, Env: env,
 		OnOutput: func(chunk []byte) {
 			m.notify(protocol.MethodCommandOutputDelta, protocol.CommandExecutionOutputDeltaNotification{
-				ThreadID: t.id, TurnID: tu.id, ItemID: item.ID, Delta: string(chunk),
+				ThreadID: t.id.String(), TurnID: tu.id.String(), ItemID: item.ID, Delta: string(chunk),
 			})
 		},
 	})
@@ -161,7 +163,7 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 
 	reason := "Running this command requires approval (approval policy: untrusted)"
 	params := protocol.CommandExecutionRequestApprovalParams{
-		ThreadID: t.id, TurnID: tu.id, ItemID: item.ID, Kind: protocol.ApprovalKindCommand, StartedAtMs: m.nowMs(),
+		ThreadID: t.id.String(), TurnID: tu.id.String(), ItemID: item.ID, Kind: protocol.ApprovalKindCommand, StartedAtMs: m.nowMs(),
 		Reason: &reason, Command: &item.Command, Cwd: &item.Cwd, CommandActions: item.CommandActions,
 		AvailableDecisions: []protocol.CommandExecutionApprovalDecision{protocol.Accept(), protocol.AcceptForSession()},
 	}
@@ -206,8 +208,9 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 }
 
 // warn sends a warning notification for a thread.
-func (m *Manager) warn(threadID, msg string) {
-	m.notify(protocol.MethodWarning, protocol.WarningNotification{ThreadID: &threadID, Message: msg})
+func (m *Manager) warn(threadID uuid.UUID, msg string) {
+	id := threadID.String()
+	m.notify(protocol.MethodWarning, protocol.WarningNotification{ThreadID: &id, Message: msg})
 }
 
 func ptrCopy[T any](v *T) *T {

@@ -9,6 +9,8 @@ import (
 
 	"app-server/netapproval"
 	"app-server/protocol"
+
+	"github.com/google/uuid"
 )
 
 // defaultExecTimeout bounds a command/exec call that sets no timeout.
@@ -49,7 +51,7 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 
 	env := execEnv(os.Environ(), p.Env)
 	id := newID()
-	processID := id
+	processID := id.String()
 	if p.ProcessID != nil {
 		processID = *p.ProcessID
 	}
@@ -81,9 +83,11 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 }
 
 // attachDetached gives a command outside any thread its proxy credential,
-// under a network service of its own that never prompts.
-func (m *Manager) attachDetached(id string, argv []string) (*netapproval.Attachment, func(), error) {
-	threadID := "exec-" + id
+// under a network service of its own that never prompts. The service is
+// named by the command's id, a UUIDv7 like every thread's, so it cannot
+// collide with a thread.
+func (m *Manager) attachDetached(id uuid.UUID, argv []string) (*netapproval.Attachment, func(), error) {
+	threadID := id.String()
 	deny := netapproval.PrompterFunc(func(context.Context, netapproval.PromptRequest) (netapproval.Answer, error) {
 		return netapproval.Answer{Kind: netapproval.AnswerDecline}, nil
 	})
@@ -91,7 +95,7 @@ func (m *Manager) attachDetached(id string, argv []string) (*netapproval.Attachm
 	if err != nil {
 		return nil, nil, err
 	}
-	att, err := m.net.Attach(netapproval.ExecInfo{ThreadID: threadID, CommandID: id, Command: argv[0], PromptsAllowed: false})
+	att, err := m.net.Attach(netapproval.ExecInfo{ThreadID: threadID, CommandID: threadID, Command: argv[0], PromptsAllowed: false})
 	if err != nil {
 		nt.Close()
 		return nil, nil, err

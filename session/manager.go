@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"app-server/netapproval"
 	"app-server/protocol"
 	"app-server/session/rollout"
@@ -71,8 +73,8 @@ type Manager struct {
 	cancel context.CancelFunc
 	work   sync.WaitGroup // turn and command goroutines
 
-	mu      sync.Mutex         // guards threads and closed
-	threads map[string]*thread // loaded threads by id
+	mu      sync.Mutex            // guards threads and closed
+	threads map[uuid.UUID]*thread // loaded threads by id
 	closed  bool
 }
 
@@ -110,7 +112,7 @@ func NewManager(opts Options) (*Manager, error) {
 		log:     opts.Logger,
 		now:     opts.Now,
 		agent:   shellAgent{},
-		threads: make(map[string]*thread),
+		threads: make(map[uuid.UUID]*thread),
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -168,13 +170,15 @@ func (m *Manager) goWork(f func()) bool {
 	return true
 }
 
-// loaded returns the loaded thread with id, or an error naming it.
-func (m *Manager) loaded(id string) (*thread, error) {
+// loaded returns the loaded thread whose id the client gave, or an error
+// naming it.
+func (m *Manager) loaded(threadID string) (*thread, error) {
+	id, ok := parseID(threadID)
 	m.mu.Lock()
 	t := m.threads[id]
 	m.mu.Unlock()
-	if t == nil {
-		return nil, invalidParams("thread not found or not loaded: %s", id)
+	if !ok || t == nil {
+		return nil, invalidParams("thread not found or not loaded: %s", threadID)
 	}
 	return t, nil
 }
@@ -193,7 +197,7 @@ func (m *Manager) addThread(t *thread) error {
 	return nil
 }
 
-func (m *Manager) removeThread(id string) *thread {
+func (m *Manager) removeThread(id uuid.UUID) *thread {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.threads[id]
@@ -201,12 +205,14 @@ func (m *Manager) removeThread(id string) *thread {
 	return t
 }
 
+// loadedIDs returns the ids of the loaded threads in creation order: the
+// order of UUIDv7 ids, and of their canonical strings.
 func (m *Manager) loadedIDs() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ids := make([]string, 0, len(m.threads))
 	for id := range m.threads {
-		ids = append(ids, id)
+		ids = append(ids, id.String())
 	}
 	slices.Sort(ids)
 	return ids

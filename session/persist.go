@@ -3,6 +3,8 @@ package session
 import (
 	"app-server/protocol"
 	"app-server/session/rollout"
+
+	"github.com/google/uuid"
 )
 
 func (m *Manager) createRollout(t *thread) (*rollout.File, error) {
@@ -30,11 +32,11 @@ func (t *thread) persist(rec rollout.Record, sync bool) {
 	}
 }
 
-func (t *thread) persistTurnStarted(turnID string, startedAt int64) {
+func (t *thread) persistTurnStarted(turnID uuid.UUID, startedAt int64) {
 	t.persist(rollout.TurnStartedRecord(turnID, startedAt), false)
 }
 
-func (t *thread) persistItemCompleted(turnID string, item protocol.ThreadItem) {
+func (t *thread) persistItemCompleted(turnID uuid.UUID, item protocol.ThreadItem) {
 	t.persist(rollout.ItemCompletedRecord(turnID, item), true)
 }
 

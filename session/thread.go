@@ -6,6 +6,8 @@ import (
 	"app-server/netapproval"
 	"app-server/protocol"
 	"app-server/session/rollout"
+
+	"github.com/google/uuid"
 )
 
 // Identity of the built-in agent, as thread responses report it.
@@ -25,7 +27,7 @@ type settings struct {
 // thread is a loaded thread. Its turns run one at a time in a goroutine the
 // Manager owns.
 type thread struct {
-	id        string
+	id        uuid.UUID
 	m         *Manager
 	ephemeral bool
 	createdAt int64 // unix seconds
@@ -50,7 +52,7 @@ type thread struct {
 	sessionCommands map[string]bool
 }
 
-func newThread(m *Manager, id string, ephemeral bool, createdAt int64, s settings) *thread {
+func newThread(m *Manager, id uuid.UUID, ephemeral bool, createdAt int64, s settings) *thread {
 	return &thread{
 		id: id, m: m, ephemeral: ephemeral, createdAt: createdAt,
 		settings: s, updatedAt: createdAt, sessionCommands: make(map[string]bool),
@@ -80,7 +82,7 @@ func (t *thread) emitStatus() {
 	t.lastStatus = tag
 	t.mu.Unlock()
 	if changed {
-		t.m.notify(protocol.MethodThreadStatusChanged, protocol.ThreadStatusChangedNotification{ThreadID: t.id, Status: st})
+		t.m.notify(protocol.MethodThreadStatusChanged, protocol.ThreadStatusChangedNotification{ThreadID: t.id.String(), Status: st})
 	}
 }
 
@@ -144,9 +146,10 @@ func (t *thread) responseSettings() protocol.ThreadSettings {
 }
 
 // threadShell fills the fields every Thread message has.
-func (m *Manager) threadShell(id string, ephemeral bool, createdAt, updatedAt int64, preview, cwd string) protocol.Thread {
+func (m *Manager) threadShell(threadID uuid.UUID, ephemeral bool, createdAt, updatedAt int64, preview, cwd string) protocol.Thread {
 	model := shellModel
 	recency := updatedAt
+	id := threadID.String()
 	return protocol.Thread{
 		ID:            id,
 		SessionID:     id,

@@ -6,6 +6,8 @@ import (
 
 	"app-server/protocol"
 	"app-server/session/rollout"
+
+	"github.com/google/uuid"
 )
 
 // StartThread creates a thread. The returned function, called by rpc right
@@ -57,7 +59,7 @@ func (m *Manager) open(t *thread, resumed *rollout.LoadedThread) error {
 		}
 	}
 	if m.net != nil {
-		nt, err := m.net.OpenThread(t.id, t)
+		nt, err := m.net.OpenThread(t.id.String(), t)
 		if err != nil {
 			t.unload()
 			return protocol.Errorf(protocol.ErrInternal, "network service for thread %s: %v", t.id, err)
@@ -106,19 +108,39 @@ func (m *Manager) ResumeThread(_ context.Context, p *protocol.ThreadResumeParams
 	return &protocol.ThreadResumeResponse{Thread: t.snapshot(true), ThreadSettings: t.responseSettings()}, nil
 }
 
-// load reads a persisted, unarchived thread and makes it loaded.
-func (m *Manager) load(id string) (*thread, error) {
-	if m.store == nil {
-		return nil, invalidParams("thread not found: %s", id)
+// stored returns the id of a persisted thread, archived or not, that the
+// client named, or an error naming it.
+func (m *Manager) stored(threadID string) (id uuid.UUID, archived bool, err error) {
+	id, ok := parseID(threadID)
+	if ok && m.store != nil {
+		if archived, ok = m.store.Exists(id); ok {
+			return id, archived, nil
+		}
 	}
-	if archived, ok := m.store.Exists(id); !ok {
-		return nil, invalidParams("thread not found: %s", id)
-	} else if archived {
-		return nil, invalidParams("thread %s is archived; unarchive it first", id)
-	}
+	return uuid.Nil, false, invalidParams("thread not found: %s", threadID)
+}
+
+// loadStored reads a persisted thread without loading it.
+func (m *Manager) loadStored(id uuid.UUID) (*rollout.LoadedThread, error) {
 	lt, err := m.store.Load(id)
 	if err != nil {
 		return nil, protocol.Errorf(protocol.ErrInternal, "loading thread %s: %v", id, err)
+	}
+	return lt, nil
+}
+
+// load reads a persisted, unarchived thread and makes it loaded.
+func (m *Manager) load(threadID string) (*thread, error) {
+	id, archived, err := m.stored(threadID)
+	if err != nil {
+		return nil, err
+	}
+	if archived {
+		return nil, invalidParams("thread %s is archived; unarchive it first", id)
+	}
+	lt, err := m.loadStored(id)
+	if err != nil {
+		return nil, err
 	}
 	t := threadFromLoaded(m, lt)
 	if err := m.open(t, lt); err != nil {
@@ -132,15 +154,13 @@ func (m *Manager) ReadThread(_ context.Context, p *protocol.ThreadReadParams) (*
 	if t, err := m.loaded(p.ThreadID); err == nil {
 		return &protocol.ThreadReadResponse{Thread: t.snapshot(p.IncludeTurns)}, nil
 	}
-	if m.store == nil {
-		return nil, invalidParams("thread not found: %s", p.ThreadID)
-	}
-	if _, ok := m.store.Exists(p.ThreadID); !ok {
-		return nil, invalidParams("thread not found: %s", p.ThreadID)
-	}
-	lt, err := m.store.Load(p.ThreadID)
+	id, _, err := m.stored(p.ThreadID)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.ErrInternal, "loading thread %s: %v", p.ThreadID, err)
+		return nil, err
+	}
+	lt, err := m.loadStored(id)
+	if err != nil {
+		return nil, err
 	}
 	th := threadFromLoaded(m, lt).snapshot(p.IncludeTurns)
 	th.Status = protocol.StatusNotLoaded()
@@ -225,10 +245,11 @@ func (m *Manager) ArchiveThread(_ context.Context, p *protocol.ThreadArchivePara
 		m.removeThread(t.id)
 		t.unload()
 	}
-	if m.store == nil {
-		return nil, invalidParams("thread not found: %s", p.ThreadID)
+	id, _, err := m.stored(p.ThreadID)
+	if err != nil {
+		return nil, err
 	}
-	if err := m.store.Archive(p.ThreadID); err != nil {
+	if err := m.store.Archive(id); err != nil {
 		return nil, invalidParams("cannot archive thread %s: %v", p.ThreadID, err)
 	}
 	m.notify(protocol.MethodThreadArchived, protocol.ThreadArchivedNotification{ThreadID: p.ThreadID})
@@ -237,15 +258,16 @@ func (m *Manager) ArchiveThread(_ context.Context, p *protocol.ThreadArchivePara
 
 // UnarchiveThread moves a thread back from the archive.
 func (m *Manager) UnarchiveThread(_ context.Context, p *protocol.ThreadUnarchiveParams) (*protocol.ThreadUnarchiveResponse, error) {
-	if m.store == nil {
-		return nil, invalidParams("thread not found: %s", p.ThreadID)
+	id, _, err := m.stored(p.ThreadID)
+	if err != nil {
+		return nil, err
 	}
-	if err := m.store.Unarchive(p.ThreadID); err != nil {
+	if err := m.store.Unarchive(id); err != nil {
 		return nil, invalidParams("cannot unarchive thread %s: %v", p.ThreadID, err)
 	}
-	lt, err := m.store.Load(p.ThreadID)
+	lt, err := m.loadStored(id)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.ErrInternal, "loading thread %s: %v", p.ThreadID, err)
+		return nil, err
 	}
 	th := threadFromLoaded(m, lt).snapshot(false)
 	th.Status = protocol.StatusNotLoaded()

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/google/uuid"
-
 	"app-server/protocol"
+
+	"github.com/google/uuid"
 )
 
 // errInterrupted is the cause of a turn context cancelled by turn/interrupt
@@ -17,7 +17,7 @@ var errInterrupted = errors.New("turn interrupted")
 // turn is one running turn. Its goroutine (run) is the only writer of items;
 // interrupt may be called from any goroutine.
 type turn struct {
-	id        string
+	id        uuid.UUID
 	t         *thread
 	input     []protocol.UserInput
 	settings  settings // as of the turn's start
@@ -74,7 +74,7 @@ func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*pr
 		t.persistSettings()
 	}
 	resp := &protocol.TurnStartResponse{Turn: protocol.Turn{
-		ID: tu.id, Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded, Status: protocol.TurnInProgress,
+		ID: tu.id.String(), Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded, Status: protocol.TurnInProgress,
 	}}
 	start := func() {
 		if !m.goWork(tu.run) {
@@ -92,7 +92,8 @@ func (m *Manager) InterruptTurn(_ context.Context, p *protocol.TurnInterruptPara
 	if err != nil {
 		return nil, err
 	}
-	if !t.interrupt(p.TurnID) {
+	turnID, ok := parseID(p.TurnID)
+	if !ok || !t.interrupt(turnID) {
 		return nil, invalidParams("turn %s is not running on thread %s", p.TurnID, p.ThreadID)
 	}
 	return &protocol.TurnInterruptResponse{}, nil
@@ -100,7 +101,7 @@ func (m *Manager) InterruptTurn(_ context.Context, p *protocol.TurnInterruptPara
 
 // interrupt cancels the running turn if its id is turnID: its command's
 // process group is killed and its pending approvals resolve as denied.
-func (t *thread) interrupt(turnID string) bool {
+func (t *thread) interrupt(turnID uuid.UUID) bool {
 	t.mu.Lock()
 	tu := t.running
 	t.mu.Unlock()
@@ -120,12 +121,12 @@ func (tu *turn) run() {
 	started := tu.startedAt / 1000
 	t.persistTurnStarted(tu.id, started)
 	t.emitStatus()
-	m.notify(protocol.MethodTurnStarted, protocol.TurnStartedNotification{ThreadID: t.id, Turn: protocol.Turn{
-		ID: tu.id, Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded, Status: protocol.TurnInProgress, StartedAt: &started,
+	m.notify(protocol.MethodTurnStarted, protocol.TurnStartedNotification{ThreadID: t.id.String(), Turn: protocol.Turn{
+		ID: tu.id.String(), Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded, Status: protocol.TurnInProgress, StartedAt: &started,
 	}})
 
 	now := m.nowMs()
-	user := protocol.ThreadItem{UserMessage: &protocol.UserMessageItem{ID: newID(), Content: tu.input, StartedAtMs: &now}}
+	user := protocol.ThreadItem{UserMessage: &protocol.UserMessageItem{ID: newID().String(), Content: tu.input, StartedAtMs: &now}}
 	tu.itemStarted(user, now)
 	user.UserMessage.CompletedAtMs = &now
 	tu.itemCompleted(user, now)
@@ -151,11 +152,11 @@ func (tu *turn) finish(status protocol.TurnStatus, turnErr *protocol.TurnError) 
 	items := append([]protocol.ThreadItem{}, tu.items...)
 	tu.mu.Unlock()
 	done := protocol.Turn{
-		ID: tu.id, Items: items, ItemsView: protocol.ItemsFull, Status: status, Error: turnErr,
+		ID: tu.id.String(), Items: items, ItemsView: protocol.ItemsFull, Status: status, Error: turnErr,
 		StartedAt: &started, CompletedAt: &completed, DurationMs: &duration,
 	}
 	if turnErr != nil {
-		m.notify(protocol.MethodError, protocol.ErrorNotification{ThreadID: t.id, TurnID: tu.id, Error: *turnErr})
+		m.notify(protocol.MethodError, protocol.ErrorNotification{ThreadID: t.id.String(), TurnID: tu.id.String(), Error: *turnErr})
 	}
 	t.persistTurnCompleted(done)
 	t.mu.Lock()
@@ -164,12 +165,12 @@ func (tu *turn) finish(status protocol.TurnStatus, turnErr *protocol.TurnError) 
 	t.updatedAt = completed
 	t.mu.Unlock()
 	t.emitStatus()
-	m.notify(protocol.MethodTurnCompleted, protocol.TurnCompletedNotification{ThreadID: t.id, Turn: done})
+	m.notify(protocol.MethodTurnCompleted, protocol.TurnCompletedNotification{ThreadID: t.id.String(), Turn: done})
 }
 
 func (tu *turn) itemStarted(item protocol.ThreadItem, atMs int64) {
 	tu.t.m.notify(protocol.MethodItemStarted, protocol.ItemStartedNotification{
-		ThreadID: tu.t.id, TurnID: tu.id, Item: item, StartedAtMs: atMs,
+		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), Item: item, StartedAtMs: atMs,
 	})
 }
 
@@ -180,14 +181,14 @@ func (tu *turn) itemCompleted(item protocol.ThreadItem, atMs int64) {
 	tu.mu.Unlock()
 	tu.t.persistItemCompleted(tu.id, item)
 	tu.t.m.notify(protocol.MethodItemCompleted, protocol.ItemCompletedNotification{
-		ThreadID: tu.t.id, TurnID: tu.id, Item: item, CompletedAtMs: atMs,
+		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), Item: item, CompletedAtMs: atMs,
 	})
 }
 
 // Say implements Actions.
 func (tu *turn) Say(_ context.Context, text string) {
 	now := tu.t.m.nowMs()
-	item := protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: newID(), Text: text, StartedAtMs: &now}}
+	item := protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: newID().String(), Text: text, StartedAtMs: &now}}
 	tu.itemStarted(item, now)
 	item.AgentMessage.CompletedAtMs = &now
 	tu.itemCompleted(item, now)
@@ -205,13 +206,4 @@ func previewOf(input []protocol.UserInput) string {
 		}
 	}
 	return ""
-}
-
-// newID returns a time-ordered UUID (v7) as a string.
-func newID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString()
-	}
-	return id.String()
 }

@@ -45,6 +45,5 @@ var (
 	ErrThreadExists    = errors.New("thread already exists")
 	ErrAlreadyArchived = errors.New("thread is already archived")
 	ErrNotArchived     = errors.New("thread is not archived")
-	ErrBadThreadID     = errors.New("invalid thread id")
 	ErrBadCursor       = errors.New("invalid cursor")
 )

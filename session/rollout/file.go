@@ -4,19 +4,21 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // File appends to one thread's file. Its methods are safe for
 // concurrent use; Append blocks on the write, and on fsync when asked.
 type File struct {
-	id   string
+	id   uuid.UUID
 	path string
 	mu   sync.Mutex // guards f, nil once closed
 	f    *os.File
 }
 
 // ID returns the thread's id.
-func (r *File) ID() string { return r.id }
+func (r *File) ID() uuid.UUID { return r.id }
 
 // Path returns the file's path when it was created or opened. Archiving
 // renames the file; appending through the File goes on working.

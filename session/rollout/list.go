@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // ThreadSummary is what List tells about a thread without reading its turns.
@@ -37,7 +39,7 @@ func (s *Store) List(archived bool, cursor string, limit int) ([]ThreadSummary, 
 		limit = listDefaultLimit
 	}
 	limit = min(limit, listMaxLimit)
-	before := ""
+	var before uuid.UUID
 	if cursor != "" {
 		id, err := decodeListCursor(cursor)
 		if err != nil {
@@ -55,11 +57,13 @@ func (s *Store) List(archived bool, cursor string, limit int) ([]ThreadSummary, 
 	}
 	out := []ThreadSummary{}
 	for i := len(entries) - 1; i >= 0; i-- {
-		id, ok := strings.CutSuffix(entries[i].Name(), rolloutExt)
-		if !ok || checkRolloutID(id) != nil || !entries[i].Type().IsRegular() {
+		name, ok := strings.CutSuffix(entries[i].Name(), rolloutExt)
+		id, canonical := parseFileID(name)
+		if !ok || !canonical || !entries[i].Type().IsRegular() {
 			continue
 		}
-		if before != "" && id >= before {
+		// UUIDv7 ids order by creation time, byte for byte.
+		if before != uuid.Nil && bytes.Compare(id[:], before[:]) >= 0 {
 			continue
 		}
 		if len(out) == limit {
@@ -80,15 +84,16 @@ func (s *Store) List(archived bool, cursor string, limit int) ([]ThreadSummary, 
 // listCursorPrefix versions the cursor format.
 const listCursorPrefix = "v1:"
 
-func encodeListCursor(id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(listCursorPrefix + id))
+func encodeListCursor(id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(listCursorPrefix + id.String()))
 }
 
-func decodeListCursor(c string) (string, error) {
+func decodeListCursor(c string) (uuid.UUID, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	id, ok := strings.CutPrefix(string(b), listCursorPrefix)
-	if err != nil || !ok || checkRolloutID(id) != nil {
-		return "", fmt.Errorf("%w: %q", ErrBadCursor, c)
+	name, ok := strings.CutPrefix(string(b), listCursorPrefix)
+	id, canonical := parseFileID(name)
+	if err != nil || !ok || !canonical {
+		return uuid.Nil, fmt.Errorf("%w: %q", ErrBadCursor, c)
 	}
 	return id, nil
 }
@@ -96,7 +101,7 @@ func decodeListCursor(c string) (string, error) {
 // readSummary reads the thread record and the meta records that follow
 // before the first item. Lines are recognized by their prefix, so an item
 // line (possibly holding a MiB of output) is never read.
-func readSummary(path, id string) (ThreadSummary, error) {
+func readSummary(path string, id uuid.UUID) (ThreadSummary, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return ThreadSummary{}, err

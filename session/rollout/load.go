@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/google/uuid"
 )
 
 // LoadedThread is a thread rebuilt from its rollout.
@@ -29,7 +31,7 @@ type LoadedThread struct {
 // is what a crash during a write leaves: it is skipped with a log, as is a
 // fragment that Open marked with a tornLine record. Any other line that
 // does not parse is an error naming the file and the line.
-func (s *Store) Load(id string) (*LoadedThread, error) {
+func (s *Store) Load(id uuid.UUID) (*LoadedThread, error) {
 	path, archived, err := s.find(id)
 	if err != nil {
 		return nil, err
@@ -142,8 +144,8 @@ func (b *threadBuilder) apply(rec Record) error {
 			b.turn(rec.Turn.ID).StartedAt = rec.Turn.StartedAt
 		}
 	case RecordItemStarted, RecordItemCompleted:
-		t := b.turn(rec.TurnID)
-		key := [2]string{rec.TurnID, rec.Item.ID()}
+		t := b.turn(rec.TurnID.String())
+		key := [2]string{rec.TurnID.String(), rec.Item.ID()}
 		if i, ok := b.itemIndex[key]; ok {
 			t.Items[i] = *rec.Item
 		} else {

@@ -4,6 +4,8 @@ import (
 	"app-server/protocol"
 	"encoding/json"
 	"fmt"
+
+	"github.com/google/uuid"
 )
 
 // RecordType tags a Record.
@@ -24,7 +26,7 @@ const (
 
 // ThreadMeta is what a rollout's first line says about its thread.
 type ThreadMeta struct {
-	ID string `json:"id"`
+	ID uuid.UUID `json:"id"`
 	// CreatedAt is in unix seconds.
 	CreatedAt int64  `json:"createdAt"`
 	Cwd       string `json:"cwd"`
@@ -71,7 +73,7 @@ type Record struct {
 	Thread  *ThreadMeta `json:"thread,omitempty"`
 	Meta    *MetaUpdate `json:"meta,omitempty"`
 	// TurnID and Item: itemStarted, itemCompleted.
-	TurnID string               `json:"turnId,omitempty"`
+	TurnID uuid.UUID            `json:"turnId,omitzero"`
 	Item   *protocol.ThreadItem `json:"item,omitempty"`
 	// Turn: turnStarted, turnCompleted. Its items are not written; they
 	// have records of their own.
@@ -85,21 +87,21 @@ type Record struct {
 func MetaRecord(u MetaUpdate) Record { return Record{Type: RecordMeta, Meta: &u} }
 
 // TurnStartedRecord records the start of a turn; startedAt is unix seconds.
-func TurnStartedRecord(turnID string, startedAt int64) Record {
+func TurnStartedRecord(turnID uuid.UUID, startedAt int64) Record {
 	return Record{Type: RecordTurnStarted, Turn: &protocol.Turn{
-		ID: turnID, Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded,
+		ID: turnID.String(), Items: []protocol.ThreadItem{}, ItemsView: protocol.ItemsNotLoaded,
 		Status: protocol.TurnInProgress, StartedAt: &startedAt,
 	}}
 }
 
 // ItemStartedRecord records an item in progress, so that a crash while it
 // runs (a long command) leaves a trace of it. Optional.
-func ItemStartedRecord(turnID string, item protocol.ThreadItem) Record {
+func ItemStartedRecord(turnID uuid.UUID, item protocol.ThreadItem) Record {
 	return Record{Type: RecordItemStarted, TurnID: turnID, Item: &item}
 }
 
 // ItemCompletedRecord records a finished item of a turn.
-func ItemCompletedRecord(turnID string, item protocol.ThreadItem) Record {
+func ItemCompletedRecord(turnID uuid.UUID, item protocol.ThreadItem) Record {
 	return Record{Type: RecordItemCompleted, TurnID: turnID, Item: &item}
 }
 
@@ -113,13 +115,13 @@ func (r Record) check() error {
 	var ok bool
 	switch r.Type {
 	case RecordThread:
-		ok = r.Thread != nil && checkRolloutID(r.Thread.ID) == nil
+		ok = r.Thread != nil && r.Thread.ID != uuid.Nil
 	case RecordMeta:
 		ok = r.Meta != nil
 	case RecordTurnStarted, RecordTurnCompleted:
-		ok = r.Turn != nil && r.Turn.ID != ""
+		ok = r.Turn != nil && isID(r.Turn.ID)
 	case RecordItemStarted, RecordItemCompleted:
-		ok = r.TurnID != "" && r.Item != nil && r.Item.ID() != ""
+		ok = r.TurnID != uuid.Nil && r.Item != nil && r.Item.ID() != ""
 	case recordTornLine:
 		ok = true
 	default:
@@ -155,4 +157,11 @@ func encodeRecord(rec Record) ([]byte, error) {
 	}
 	// json.Marshal escapes newlines inside strings, so b is one line.
 	return append(b, '\n'), nil
+}
+
+// isID reports whether s is a turn id as the server writes them: a UUID,
+// not the nil one.
+func isID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u != uuid.Nil
 }

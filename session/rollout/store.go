@@ -44,31 +44,26 @@ func (s *Store) log() *slog.Logger {
 	return slog.Default()
 }
 
-// checkRolloutID accepts only the canonical form of a UUID (36 lowercase
-// characters), so that an id from a client never becomes "../x", an
-// absolute path or two names for one file.
-func checkRolloutID(id string) error {
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id {
-		return fmt.Errorf("%w: %q", ErrBadThreadID, id)
-	}
-	return nil
+// parseFileID reads a thread id from a file name: only the canonical form
+// of a UUID (36 lowercase characters), which is the name Create gives.
+func parseFileID(name string) (uuid.UUID, bool) {
+	u, err := uuid.Parse(name)
+	return u, err == nil && u.String() == name
 }
 
-func (s *Store) path(id string, archived bool) string {
+// path is the thread's file; the id's canonical form never names another
+// directory.
+func (s *Store) path(id uuid.UUID, archived bool) string {
 	dir := s.threadsDir
 	if archived {
 		dir = s.archivedDir
 	}
-	return filepath.Join(dir, id+rolloutExt)
+	return filepath.Join(dir, id.String()+rolloutExt)
 }
 
 // Exists reports whether the thread has a rollout, and whether it is
-// archived. An invalid id does not exist.
-func (s *Store) Exists(id string) (archived bool, ok bool) {
-	if checkRolloutID(id) != nil {
-		return false, false
-	}
+// archived.
+func (s *Store) Exists(id uuid.UUID) (archived bool, ok bool) {
 	if _, err := os.Lstat(s.path(id, false)); err == nil {
 		return false, true
 	}
@@ -79,10 +74,7 @@ func (s *Store) Exists(id string) (archived bool, ok bool) {
 }
 
 // find returns the rollout's path, or ErrThreadNotFound.
-func (s *Store) find(id string) (path string, archived bool, err error) {
-	if err := checkRolloutID(id); err != nil {
-		return "", false, err
-	}
+func (s *Store) find(id uuid.UUID) (path string, archived bool, err error) {
 	archived, ok := s.Exists(id)
 	if !ok {
 		return "", false, fmt.Errorf("%w: %s", ErrThreadNotFound, id)
@@ -94,9 +86,6 @@ func (s *Store) find(id string) (path string, archived bool, err error) {
 // to disk (file and directory) before it returns. It fails with
 // ErrThreadExists if the id is taken, archived or not.
 func (s *Store) Create(meta ThreadMeta) (*File, error) {
-	if err := checkRolloutID(meta.ID); err != nil {
-		return nil, err
-	}
 	if _, ok := s.Exists(meta.ID); ok {
 		return nil, fmt.Errorf("%w: %s", ErrThreadExists, meta.ID)
 	}
@@ -131,7 +120,7 @@ func (s *Store) Create(meta ThreadMeta) (*File, error) {
 // resume). If the file does not end with a newline, a crash cut its last
 // line short: Open ends that line and writes a tornLine record after it,
 // so Load skips the fragment, and so the next record is not glued to it.
-func (s *Store) Open(id string) (*File, error) {
+func (s *Store) Open(id uuid.UUID) (*File, error) {
 	path, _, err := s.find(id)
 	if err != nil {
 		return nil, err
@@ -164,19 +153,16 @@ func syncDir(dir string) error {
 
 // Archive moves a thread's rollout to <home>/archived. It fails with
 // ErrAlreadyArchived or ErrThreadNotFound.
-func (s *Store) Archive(id string) error { return s.move(id, false) }
+func (s *Store) Archive(id uuid.UUID) error { return s.move(id, false) }
 
 // Unarchive moves a thread's rollout back to <home>/threads. It fails with
 // ErrNotArchived or ErrThreadNotFound.
-func (s *Store) Unarchive(id string) error { return s.move(id, true) }
+func (s *Store) Unarchive(id uuid.UUID) error { return s.move(id, true) }
 
 // move renames the rollout out of the archived state given. The checks and
 // the rename are separate steps: two servers archiving the same thread at
 // the same instant could both succeed, which leaves one file in place.
-func (s *Store) move(id string, fromArchived bool) error {
-	if err := checkRolloutID(id); err != nil {
-		return err
-	}
+func (s *Store) move(id uuid.UUID, fromArchived bool) error {
 	archived, ok := s.Exists(id)
 	switch {
 	case !ok:

@@ -44,16 +44,23 @@ func (w *roLogWriter) Write(p []byte) (int, error) {
 	return w.w.Write(p)
 }
 
-func roNewID(t *testing.T) string {
+// Turn ids of the sample records.
+var (
+	turn1ID = uuid.MustParse("00000000-0000-7000-8000-000000000001")
+	turn2ID = uuid.MustParse("00000000-0000-7000-8000-000000000002")
+	turn3ID = uuid.MustParse("00000000-0000-7000-8000-000000000003")
+)
+
+func roNewID(t *testing.T) uuid.UUID {
 	t.Helper()
 	id, err := uuid.NewV7()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id.String()
+	return id
 }
 
-func roMeta(id string) ThreadMeta {
+func roMeta(id uuid.UUID) ThreadMeta {
 	return ThreadMeta{
 		ID: id, CreatedAt: 1700000000, Cwd: "/work", ApprovalPolicy: protocol.ApprovalUntrusted,
 		Sandbox: protocol.SandboxWorkspaceWrite, Model: "shell", ModelProvider: "builtin", CLIVersion: "0.1.0",
@@ -102,7 +109,7 @@ func roAppendRaw(t *testing.T, path, s string) {
 
 // roSampleThread writes two finished turns and returns what Load should
 // rebuild from them.
-func roSampleThread(t *testing.T, s *Store, id string) (*File, *LoadedThread) {
+func roSampleThread(t *testing.T, s *Store, id uuid.UUID) (*File, *LoadedThread) {
 	t.Helper()
 	r, err := s.Create(roMeta(id))
 	if err != nil {
@@ -112,26 +119,26 @@ func roSampleThread(t *testing.T, s *Store, id string) (*File, *LoadedThread) {
 	user1, cmdRun, cmdDone := roUserItem("u1", "ls"), roCommandItem("c1", protocol.CommandInProgress, nil), roCommandItem("c1", protocol.CommandCompleted, &out)
 	cmdDone.CommandExecution.ExitCode = ptrTo(int32(0))
 	turn1 := protocol.Turn{
-		ID: "t1", Items: []protocol.ThreadItem{user1, cmdDone}, // items must not be written with the turn
+		ID: turn1ID.String(), Items: []protocol.ThreadItem{user1, cmdDone}, // items must not be written with the turn
 		ItemsView: protocol.ItemsFull, Status: protocol.TurnCompleted,
 		StartedAt: ptrTo(int64(1700000001)), CompletedAt: ptrTo(int64(1700000002)), DurationMs: ptrTo(int64(1000)),
 	}
 	user2 := roUserItem("u2", "false")
 	turn2 := protocol.Turn{
-		ID: "t2", ItemsView: protocol.ItemsFull, Status: protocol.TurnFailed,
+		ID: turn2ID.String(), ItemsView: protocol.ItemsFull, Status: protocol.TurnFailed,
 		Error:     &protocol.TurnError{Message: "boom"},
 		StartedAt: ptrTo(int64(1700000003)), CompletedAt: ptrTo(int64(1700000004)), DurationMs: ptrTo(int64(1000)),
 	}
 	roAppend(t, r,
-		TurnStartedRecord("t1", 1700000001),
+		TurnStartedRecord(turn1ID, 1700000001),
 		MetaRecord(MetaUpdate{Preview: ptrTo("ls")}),
-		ItemCompletedRecord("t1", user1),
-		ItemStartedRecord("t1", cmdRun),
-		ItemCompletedRecord("t1", cmdDone),
+		ItemCompletedRecord(turn1ID, user1),
+		ItemStartedRecord(turn1ID, cmdRun),
+		ItemCompletedRecord(turn1ID, cmdDone),
 		TurnCompletedRecord(turn1),
 		MetaRecord(MetaUpdate{Cwd: ptrTo("/other"), ApprovalPolicy: ptrTo(protocol.ApprovalNever)}),
-		TurnStartedRecord("t2", 1700000003),
-		ItemCompletedRecord("t2", user2),
+		TurnStartedRecord(turn2ID, 1700000003),
+		ItemCompletedRecord(turn2ID, user2),
 		TurnCompletedRecord(turn2),
 	)
 	want := &LoadedThread{Meta: roMeta(id), Path: s.path(id, false)}
@@ -141,7 +148,7 @@ func roSampleThread(t *testing.T, s *Store, id string) (*File, *LoadedThread) {
 	return r, want
 }
 
-func roLoadCompare(t *testing.T, s *Store, id string, want *LoadedThread) *LoadedThread {
+func roLoadCompare(t *testing.T, s *Store, id uuid.UUID, want *LoadedThread) *LoadedThread {
 	t.Helper()
 	got, err := s.Load(id)
 	if err != nil {
@@ -174,10 +181,10 @@ func TestRolloutRoundTrip(t *testing.T) {
 	if len(lines) != 11 {
 		t.Errorf("%d lines, want 11", len(lines))
 	}
-	if !strings.HasPrefix(lines[0], `{"type":"thread","version":1,"thread":{"id":"`+id+`"`) {
+	if !strings.HasPrefix(lines[0], `{"type":"thread","version":1,"thread":{"id":"`+id.String()+`"`) {
 		t.Errorf("first line %s", lines[0])
 	}
-	if l := lines[6]; !strings.HasPrefix(l, `{"type":"turnCompleted","turn":{"id":"t1"`) || !strings.Contains(l, `"items":[]`) {
+	if l := lines[6]; !strings.HasPrefix(l, `{"type":"turnCompleted","turn":{"id":"00000000-0000-7000-8000-000000000001"`) || !strings.Contains(l, `"items":[]`) {
 		t.Errorf("turnCompleted line %s: want the turn without its items", l)
 	}
 
@@ -203,9 +210,9 @@ func TestRolloutAppendRefusesBadRecords(t *testing.T) {
 		"torn line":       {Type: recordTornLine},
 		"unknown type":    {Type: "bogus"},
 		"meta without":    {Type: RecordMeta},
-		"turn without id": TurnStartedRecord("", 1),
-		"item no turn":    ItemCompletedRecord("", roUserItem("u", "x")),
-		"item no variant": ItemCompletedRecord("t", protocol.ThreadItem{}),
+		"turn without id": TurnStartedRecord(uuid.Nil, 1),
+		"item no turn":    ItemCompletedRecord(uuid.Nil, roUserItem("u", "x")),
+		"item no variant": ItemCompletedRecord(turn1ID, protocol.ThreadItem{}),
 		"bad policy":      MetaRecord(MetaUpdate{ApprovalPolicy: ptrTo(protocol.AskForApproval("sometimes"))}),
 	} {
 		if err := r.Append(rec, false); err == nil {
@@ -225,7 +232,7 @@ func TestRolloutTornLastLine(t *testing.T) {
 	r.Close()
 
 	// A crash in the middle of a write leaves half a line.
-	roAppendRaw(t, want.Path, `{"type":"itemCompleted","turnId":"t3","item":{"type":"userMess`)
+	roAppendRaw(t, want.Path, `{"type":"itemCompleted","turnId":"00000000-0000-7000-8000-000000000003","item":{"type":"userMess`)
 	roLoadCompare(t, s, id, want)
 	if !strings.Contains(logs.String(), "torn last line") {
 		t.Errorf("no log about the torn line: %q", logs.String())
@@ -240,10 +247,10 @@ func TestRolloutTornLastLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	user3 := roUserItem("u3", "pwd")
-	roAppend(t, r, TurnStartedRecord("t3", 1700000005), ItemCompletedRecord("t3", user3))
+	roAppend(t, r, TurnStartedRecord(turn3ID, 1700000005), ItemCompletedRecord(turn3ID, user3))
 	r.Close()
 	want.Turns = append(want.Turns, protocol.Turn{
-		ID: "t3", Items: []protocol.ThreadItem{user3}, ItemsView: protocol.ItemsFull,
+		ID: turn3ID.String(), Items: []protocol.ThreadItem{user3}, ItemsView: protocol.ItemsFull,
 		Status: protocol.TurnInterrupted, StartedAt: ptrTo(int64(1700000005)),
 	})
 	roLoadCompare(t, s, id, want)
@@ -270,9 +277,9 @@ func TestRolloutCorruptLineIsNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roAppend(t, r, TurnStartedRecord("t1", 1), ItemCompletedRecord("t1", roUserItem("u1", "ls")))
+	roAppend(t, r, TurnStartedRecord(turn1ID, 1), ItemCompletedRecord(turn1ID, roUserItem("u1", "ls")))
 	roAppendRaw(t, r.Path(), "{not json}\n")
-	roAppend(t, r, TurnCompletedRecord(protocol.Turn{ID: "t1", Status: protocol.TurnCompleted}))
+	roAppend(t, r, TurnCompletedRecord(protocol.Turn{ID: turn1ID.String(), Status: protocol.TurnCompleted}))
 	r.Close()
 
 	_, err = s.Load(id)
@@ -283,8 +290,8 @@ func TestRolloutCorruptLineIsNamed(t *testing.T) {
 	// A record that parses but breaks the format counts as corrupt too.
 	id2 := roNewID(t)
 	r2, _ := s.Create(roMeta(id2))
-	roAppendRaw(t, r2.Path(), `{"type":"itemCompleted","turnId":"t1"}`+"\n")
-	roAppend(t, r2, TurnStartedRecord("t1", 1))
+	roAppendRaw(t, r2.Path(), `{"type":"itemCompleted","turnId":"00000000-0000-7000-8000-000000000001"}`+"\n")
+	roAppend(t, r2, TurnStartedRecord(turn1ID, 1))
 	r2.Close()
 	if _, err := s.Load(id2); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("Load error = %v; want line 2", err)
@@ -301,7 +308,7 @@ func TestRolloutBadFirstLine(t *testing.T) {
 		"other id":      `{"type":"thread","version":1,"thread":{"id":"01900000-0000-7000-8000-000000000000"}}` + "\n",
 	} {
 		id := roNewID(t)
-		content = strings.ReplaceAll(content, "ID", id)
+		content = strings.ReplaceAll(content, "ID", id.String())
 		if err := os.WriteFile(s.path(id, false), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -323,9 +330,9 @@ func TestRolloutCrashMidTurnLoadsInterrupted(t *testing.T) {
 	}
 	user := roUserItem("u1", "npm install")
 	roAppend(t, r,
-		TurnStartedRecord("t1", 1700000001),
-		ItemCompletedRecord("t1", user),
-		ItemStartedRecord("t1", roCommandItem("c1", protocol.CommandInProgress, nil)),
+		TurnStartedRecord(turn1ID, 1700000001),
+		ItemCompletedRecord(turn1ID, user),
+		ItemStartedRecord(turn1ID, roCommandItem("c1", protocol.CommandInProgress, nil)),
 	)
 	// No turnCompleted, no Close: the server died here.
 	got, err := s.Load(id)
@@ -333,7 +340,7 @@ func TestRolloutCrashMidTurnLoadsInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []protocol.Turn{{
-		ID: "t1", Items: []protocol.ThreadItem{user, roCommandItem("c1", protocol.CommandFailed, nil)},
+		ID: turn1ID.String(), Items: []protocol.ThreadItem{user, roCommandItem("c1", protocol.CommandFailed, nil)},
 		ItemsView: protocol.ItemsFull, Status: protocol.TurnInterrupted, StartedAt: ptrTo(int64(1700000001)),
 	}}
 	if diff := cmp.Diff(want, got.Turns); diff != "" {
@@ -344,7 +351,7 @@ func TestRolloutCrashMidTurnLoadsInterrupted(t *testing.T) {
 
 func TestStoreListPagination(t *testing.T) {
 	s, logs := roStore(t)
-	var ids []string
+	var ids []uuid.UUID
 	for i := range 60 {
 		id := roNewID(t)
 		ids = append(ids, id)
@@ -352,17 +359,17 @@ func TestStoreListPagination(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		roAppend(t, r, TurnStartedRecord("t1", 1), MetaRecord(MetaUpdate{Preview: ptrTo(fmt.Sprint("thread ", i))}),
-			ItemCompletedRecord("t1", roUserItem("u1", "x")), MetaRecord(MetaUpdate{Cwd: ptrTo("/later")}))
+		roAppend(t, r, TurnStartedRecord(turn1ID, 1), MetaRecord(MetaUpdate{Preview: ptrTo(fmt.Sprint("thread ", i))}),
+			ItemCompletedRecord(turn1ID, roUserItem("u1", "x")), MetaRecord(MetaUpdate{Cwd: ptrTo("/later")}))
 		r.Close()
 	}
-	slices.Sort(ids)
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 	slices.Reverse(ids) // newest first
 	// Junk the listing must ignore.
 	os.WriteFile(filepath.Join(s.threadsDir, "notes.txt"), []byte("x"), 0o600)
 	os.WriteFile(filepath.Join(s.threadsDir, "not-a-uuid.jsonl"), []byte("x"), 0o600)
 
-	var got []string
+	var got []uuid.UUID
 	cursor, pages := "", 0
 	for {
 		page, next, err := s.List(false, cursor, 25)
@@ -411,7 +418,7 @@ func TestStoreListPagination(t *testing.T) {
 			t.Errorf("List(limit %d) = %d threads, next %q, %v; want %d", tt.limit, len(page), next, err, tt.want)
 		}
 	}
-	for _, c := range []string{"garbage", "djE6Li4vZXRj", ids[0]} {
+	for _, c := range []string{"garbage", "djE6Li4vZXRj", ids[0].String()} {
 		if _, _, err := s.List(false, c, 10); !errors.Is(err, ErrBadCursor) {
 			t.Errorf("List(cursor %q) error = %v, want ErrBadCursor", c, err)
 		}
@@ -444,13 +451,13 @@ func TestStoreArchive(t *testing.T) {
 	}
 	rb.Close()
 
-	listIDs := func(archived bool) []string {
+	listIDs := func(archived bool) []uuid.UUID {
 		t.Helper()
 		page, _, err := s.List(archived, "", 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ids []string
+		var ids []uuid.UUID
 		for _, sum := range page {
 			if sum.Archived != archived {
 				t.Errorf("summary of %s: Archived = %v", sum.Meta.ID, sum.Archived)
@@ -466,10 +473,10 @@ func TestStoreArchive(t *testing.T) {
 	if arch, ok := s.Exists(a); !ok || !arch {
 		t.Errorf("Exists = %v, %v after Archive", arch, ok)
 	}
-	if got := listIDs(false); !slices.Equal(got, []string{b}) {
+	if got := listIDs(false); !slices.Equal(got, []uuid.UUID{b}) {
 		t.Errorf("active = %v, want [%s]", got, b)
 	}
-	if got := listIDs(true); !slices.Equal(got, []string{a}) {
+	if got := listIDs(true); !slices.Equal(got, []uuid.UUID{a}) {
 		t.Errorf("archived = %v, want [%s]", got, a)
 	}
 	if err := s.Archive(a); !errors.Is(err, ErrAlreadyArchived) {
@@ -511,64 +518,11 @@ func TestStoreArchive(t *testing.T) {
 	if arch, ok := s.Exists(a); !ok || arch {
 		t.Errorf("Exists = %v, %v after Unarchive", arch, ok)
 	}
-	if got := listIDs(false); !slices.Equal(got, []string{b, a}) {
+	if got := listIDs(false); !slices.Equal(got, []uuid.UUID{b, a}) {
 		t.Errorf("active = %v, want [%s %s]", got, b, a)
 	}
 	if got := listIDs(true); len(got) != 0 {
 		t.Errorf("archived = %v, want none", got)
-	}
-}
-
-func TestStoreRefusesInvalidIDs(t *testing.T) {
-	s, _ := roStore(t)
-	home := filepath.Dir(s.threadsDir)
-	valid := roNewID(t)
-	bad := []string{
-		"", "..", "../x", "../../etc/passwd", "/etc/passwd", "a/b",
-		strings.ToUpper(valid), "{" + valid + "}", "urn:uuid:" + valid, strings.ReplaceAll(valid, "-", ""),
-		valid + "/../" + valid, valid + ".jsonl",
-	}
-	for _, id := range bad {
-		if _, err := s.Create(roMeta(id)); !errors.Is(err, ErrBadThreadID) {
-			t.Errorf("Create(%q): %v", id, err)
-		}
-		if _, err := s.Open(id); !errors.Is(err, ErrBadThreadID) {
-			t.Errorf("Open(%q): %v", id, err)
-		}
-		if _, err := s.Load(id); !errors.Is(err, ErrBadThreadID) {
-			t.Errorf("Load(%q): %v", id, err)
-		}
-		if err := s.Archive(id); !errors.Is(err, ErrBadThreadID) {
-			t.Errorf("Archive(%q): %v", id, err)
-		}
-		if err := s.Unarchive(id); !errors.Is(err, ErrBadThreadID) {
-			t.Errorf("Unarchive(%q): %v", id, err)
-		}
-		if _, ok := s.Exists(id); ok {
-			t.Errorf("Exists(%q) = true", id)
-		}
-	}
-	// Nothing was created anywhere.
-	for dir, want := range map[string][]string{
-		filepath.Dir(home): {"home"},
-		home:               {"archived", "threads"},
-		s.threadsDir:       nil,
-		s.archivedDir:      nil,
-	} {
-		entries, _ := os.ReadDir(dir)
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		if !slices.Equal(names, want) {
-			t.Errorf("%s holds %v, want %v", dir, names, want)
-		}
-	}
-	if _, err := s.Open(valid); !errors.Is(err, ErrThreadNotFound) {
-		t.Errorf("Open of a missing thread: %v", err)
-	}
-	if _, err := s.Load(valid); !errors.Is(err, ErrThreadNotFound) {
-		t.Errorf("Load of a missing thread: %v", err)
 	}
 }
 
@@ -642,7 +596,7 @@ func TestRolloutConcurrentAppends(t *testing.T) {
 				// Lines of 8 KiB to 40 KiB, well past any pipe-sized atomicity.
 				text := strings.Repeat(string(rune('a'+w)), 8<<10*(1+i%5))
 				item := protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: fmt.Sprintf("w%d-%d", w, i), Text: text}}
-				if err := r.Append(ItemCompletedRecord("t1", item), i%10 == 0); err != nil {
+				if err := r.Append(ItemCompletedRecord(turn1ID, item), i%10 == 0); err != nil {
 					t.Error(err)
 					return
 				}
