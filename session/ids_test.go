@@ -22,10 +22,7 @@ func TestThreadIDsFromTheWireAreCanonicalUUIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewManager(Options{Client: newFakeClient(nil), Store: store, Config: Config{Cwd: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newTestManagerWith(t, Options{Client: newFakeClient(nil), Store: store})
 	defer m.Shutdown(context.Background())
 	valid := startTestThread(t, m, protocol.ApprovalNever)
 	ctx := context.Background()

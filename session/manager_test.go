@@ -84,10 +84,17 @@ func (c *fakeClient) snapshot() []string {
 
 func newTestManager(t *testing.T, client Client) *Manager {
 	t.Helper()
-	m, err := NewManager(Options{Client: client, Config: Config{
+	return newTestManagerWith(t, Options{Client: client})
+}
+
+// newTestManagerWith fills in opts.Config and makes a Manager.
+func newTestManagerWith(t *testing.T, opts Options) *Manager {
+	t.Helper()
+	opts.Config = Config{
 		Cwd: t.TempDir(), Shell: []string{"/bin/sh", "-c"},
 		ApprovalPolicy: protocol.ApprovalOnRequest, Sandbox: protocol.SandboxWorkspaceWrite,
-	}})
+	}
+	m, err := NewManager(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
