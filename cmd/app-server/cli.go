@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -33,11 +34,14 @@ type options struct {
 	logFormat string   // --log-format: text | json
 	logLevel  string   // --log-level: debug | info | warn | error
 	out       string   // --out (generate-json-schema, generate-ts)
+	version   bool     // --version: run the version subcommand
 }
 
 // A command is one subcommand.
 type command struct {
 	name, args, summary string
+	// doc is the paragraph "app-server help NAME" adds to the summary.
+	doc string
 	// hasOut says the command takes --out DIR (required).
 	hasOut bool
 	run    func(ctx context.Context, inv *invocation) error
@@ -52,14 +56,30 @@ type invocation struct {
 }
 
 var commands = []*command{
-	{name: "serve", summary: "serve the protocol on stdin/stdout (the default)", run: runServe},
-	{name: "generate-json-schema", args: "--out DIR", summary: "write the protocol's JSON Schema files", hasOut: true, run: runGenerateJSONSchema},
-	{name: "generate-ts", args: "--out DIR", summary: "write the protocol's TypeScript files", hasOut: true, run: runGenerateTS},
-	{name: "version", summary: "print the version", run: runVersion},
+	{name: "serve", summary: "serve the protocol on stdin/stdout (the default)", run: runServe,
+		doc: `Reads JSON-RPC messages (one per line) on stdin and writes the protocol
+on stdout, logs on stderr. Exits 0 at the end of input or on SIGINT or
+SIGTERM (within 2 s); 1 when the config is bad or output fails.`},
+	{name: "generate-json-schema", args: "--out DIR", summary: "write the protocol's JSON Schema files", hasOut: true, run: runGenerateJSONSchema,
+		doc: `Writes the JSON Schema files of the protocol (the golden files in
+testdata/schema/json) into DIR, creating it, and says how many.`},
+	{name: "generate-ts", args: "--out DIR", summary: "write the protocol's TypeScript files", hasOut: true, run: runGenerateTS,
+		doc: `Writes the TypeScript types of the protocol (the golden files in
+testdata/schema/typescript) into DIR, creating it, and says how many.`},
+	{name: "version", summary: "print the version (also --version)", run: runVersion,
+		doc: `Prints "app-server VERSION": the -X main.version of the build (make build:
+git describe), else the module version Go recorded (go install from a
+tagged checkout: the tag), else "dev".`},
 	// client is dispatched by run before parseArgs (it has its own flags).
 	{name: "client", args: "[flags]", summary: "interactive terminal client (see client --help)"},
-	{name: "help", summary: "print this help"}, // handled by parseArgs
+	{name: "help", args: "[SUBCOMMAND]", summary: "print this help, or a subcommand's"}, // handled by parseArgs
 }
+
+// helpRequest is parseArgs's answer to -h, --help and "help [SUBCOMMAND]":
+// the usage of cmd, or the overall usage when cmd is nil.
+type helpRequest struct{ cmd *command }
+
+func (*helpRequest) Error() string { return "help requested" }
 
 var (
 	logFormats = []string{"text", "json"}
@@ -83,8 +103,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return termclient.Main(ctx, cargs, stdin, stdout, stderr)
 	}
 	cmd, opts, err := parseArgs(args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout)
+	if help := (*helpRequest)(nil); errors.As(err, &help) {
+		switch {
+		case help.cmd == nil:
+			printUsage(stdout)
+		case help.cmd.name == "client":
+			return termclient.Main(ctx, []string{"--help"}, stdin, stdout, stderr)
+		default:
+			printCommandUsage(stdout, help.cmd)
+		}
 		return exitOK
 	}
 	if err != nil {
@@ -117,23 +144,44 @@ func parseArgs(args []string) (*command, *options, error) {
 	opts := &options{logFormat: "text", logLevel: "info"}
 	fs := newFlagSet(opts, nil)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, &helpRequest{}
+		}
 		return nil, nil, err
 	}
 	name, rest := "serve", fs.Args()
 	if len(rest) > 0 {
 		name, rest = rest[0], rest[1:]
 	}
-	i := slices.IndexFunc(commands, func(c *command) bool { return c.name == name })
-	if i < 0 {
-		return nil, nil, usagef("unknown subcommand %q", name)
+	cmd, err := lookupCommand(name)
+	if err != nil {
+		return nil, nil, err
 	}
-	cmd := commands[i]
 	if cmd.name == "help" {
-		return nil, nil, flag.ErrHelp
+		if len(rest) == 0 {
+			return nil, nil, &helpRequest{}
+		}
+		if len(rest) > 1 {
+			return nil, nil, usagef("help: want one subcommand, got %q", rest)
+		}
+		sub, err := lookupCommand(rest[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		if sub.name == "help" {
+			sub = nil
+		}
+		return nil, nil, &helpRequest{cmd: sub}
 	}
 	fs = newFlagSet(opts, cmd)
 	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, &helpRequest{cmd: cmd}
+		}
 		return nil, nil, err
+	}
+	if opts.version {
+		cmd, _ = lookupCommand("version")
 	}
 	if fs.NArg() > 0 {
 		return nil, nil, usagef("%s: unexpected argument %q", cmd.name, fs.Arg(0))
@@ -144,6 +192,15 @@ func parseArgs(args []string) (*command, *options, error) {
 	return cmd, opts, nil
 }
 
+// lookupCommand returns the subcommand called name.
+func lookupCommand(name string) (*command, error) {
+	i := slices.IndexFunc(commands, func(c *command) bool { return c.name == name })
+	if i < 0 {
+		return nil, usagef("unknown subcommand %q", name)
+	}
+	return commands[i], nil
+}
+
 // newFlagSet returns a flag set of the global flags and, if cmd is not nil,
 // cmd's own flags, writing into opts. It reports errors instead of printing.
 func newFlagSet(opts *options, cmd *command) *flag.FlagSet {
@@ -152,6 +209,7 @@ func newFlagSet(opts *options, cmd *command) *flag.FlagSet {
 	fs.Usage = func() {}
 	fs.StringVar(&opts.home, "home", opts.home, "")
 	fs.StringVar(&opts.config, "config", opts.config, "")
+	fs.BoolVar(&opts.version, "version", opts.version, "")
 	fs.Func("c", "", func(s string) error {
 		if !strings.Contains(s, "=") {
 			return errors.New("want key=value")
@@ -197,27 +255,68 @@ Subcommands:
 	b.WriteString(`
 Flags:
 `)
-	tw = tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-	for _, f := range [][2]string{
-		{"--home DIR", "home directory (default $APP_SERVER_HOME, else ~/.app-server; created 0700)"},
-		{"--config FILE", "config file (default <home>/config.toml; may be missing)"},
-		{"-c key=value", "override a config key, repeatable (value parsed as TOML, else a string)"},
-		{"--log-format FORMAT", "text | json (default text)"},
-		{"--log-level LEVEL", "debug | info | warn | error (default info)"},
-		{"--out DIR", "output directory of generate-json-schema and generate-ts"},
-		{"-h, --help", "print this help"},
-	} {
-		fmt.Fprintf(tw, "  %s\t%s\n", f[0], f[1])
-	}
-	tw.Flush()
+	writeFlags(&b, globalFlags, outFlag, [2]string{"--version", "print the version"}, [2]string{"-h, --help", "print this help; help SUBCOMMAND or SUBCOMMAND --help: its help"})
 	b.WriteString(`
-Config keys (config.toml; dotted for -c, e.g. -c network.mode=limited):
+Config keys (config.toml; dotted for -c, e.g. -c network.mode=limited or
+-c 'network.allowed_domains=["example.com"]'):
 `)
 	tw = tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
 	for _, k := range configKeys {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", k.key, k.def, k.doc)
+		def := k.def
+		if def == "" {
+			def = "(unset)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", k.key, def, k.doc)
 	}
 	tw.Flush()
+	b.WriteString(exitStatusHelp)
+	io.WriteString(w, b.String())
+}
+
+// exitStatusHelp ends the overall usage; README.md says the same.
+const exitStatusHelp = `
+Exit status: 0 done; 1 the subcommand failed (bad config file or -c value,
+output failed); 2 bad subcommand, flag or argument. app-server client has
+its own (125 when the client or its server fails, a bad config included):
+see app-server client --help.
+`
+
+// The flags every subcommand takes, and --out.
+var (
+	globalFlags = [][2]string{
+		{"--home DIR", "home directory (default $APP_SERVER_HOME, else ~/.app-server; created 0700)"},
+		{"--config FILE", "config file (default <home>/config.toml; may be missing)"},
+		{"-c key=value", "override a config key, repeatable (value parsed as TOML, else a string):"},
+		{"", `-c network.mode=limited -c 'network.allowed_domains=["example.com"]'`},
+		{"--log-format FORMAT", "text | json (default text)"},
+		{"--log-level LEVEL", "debug | info | warn | error (default info)"},
+	}
+	outFlag = [2]string{"--out DIR", "output directory of generate-json-schema and generate-ts"}
+)
+
+func writeFlags(b *strings.Builder, rows [][2]string, more ...[2]string) {
+	tw := tabwriter.NewWriter(b, 0, 8, 2, ' ', 0)
+	for _, f := range append(slices.Clone(rows), more...) {
+		fmt.Fprintf(tw, "  %s\t%s\n", f[0], f[1])
+	}
+	tw.Flush()
+}
+
+// printCommandUsage is "app-server help NAME": the subcommand's usage, what
+// it does and its flags.
+func printCommandUsage(w io.Writer, c *command) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage:\n  app-server [flags] %s\n\n%s%s.\n", strings.TrimSpace(c.name+" "+c.args), strings.ToUpper(c.summary[:1]), c.summary[1:])
+	if c.doc != "" {
+		b.WriteString("\n" + c.doc + "\n")
+	}
+	b.WriteString("\nFlags:\n")
+	var more [][2]string
+	if c.hasOut {
+		more = append(more, [2]string{"--out DIR", "the output directory (required)"})
+	}
+	writeFlags(&b, globalFlags, append(more, [2]string{"-h, --help", "print this help"})...)
+	b.WriteString("\nConfig keys and the other subcommands: app-server --help.\n")
 	io.WriteString(w, b.String())
 }
 
@@ -293,11 +392,34 @@ func stopReason(ctx context.Context) string {
 }
 
 func runGenerateJSONSchema(_ context.Context, inv *invocation) error {
-	return schema.WriteDir(appserver.JSONFiles(), inv.opts.out)
+	return writeFiles(inv, appserver.JSONFiles())
 }
 
 func runGenerateTS(_ context.Context, inv *invocation) error {
-	return schema.WriteDir(appserver.TypeScriptFiles(), inv.opts.out)
+	return writeFiles(inv, appserver.TypeScriptFiles())
+}
+
+// writeFiles writes files into --out and says how many it wrote, where.
+func writeFiles(inv *invocation, files fs.FS) error {
+	if err := schema.WriteDir(files, inv.opts.out); err != nil {
+		return err
+	}
+	n := 0
+	err := fs.WalkDir(files, ".", func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(inv.opts.out)
+	if err != nil {
+		dir = inv.opts.out
+	}
+	_, err = fmt.Fprintf(inv.stdout, "wrote %d files to %s\n", n, dir)
+	return err
 }
 
 func runVersion(_ context.Context, inv *invocation) error {

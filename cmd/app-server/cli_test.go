@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -274,3 +275,24 @@ func TestBrokenStdout(t *testing.T) {
 }
 
 const initLine = `{"id":1,"method":"initialize","params":{"clientInfo":{"name":"t","version":"1"}}}` + "\n"
+
+// The version Go records for a build in a tagged checkout is printed as it
+// is; a build without one (go run, -buildvcs=false) is "dev".
+func TestModuleVersion(t *testing.T) {
+	for _, tc := range []struct {
+		main, want string
+	}{
+		{"v0.3.0", "v0.3.0"},
+		{"v0.3.1-0.20261130031334-6121c10124e1+dirty", "v0.3.1-0.20261130031334-6121c10124e1+dirty"},
+		{"(devel)", "dev"},
+		{"", "dev"},
+	} {
+		bi := &debug.BuildInfo{Main: debug.Module{Path: "app-server", Version: tc.main}}
+		if got := moduleVersion(bi); got != tc.want {
+			t.Errorf("moduleVersion(%q) = %q, want %q", tc.main, got, tc.want)
+		}
+	}
+	if got := moduleVersion(nil); got != "dev" {
+		t.Errorf("moduleVersion(nil) = %q, want dev", got)
+	}
+}

@@ -220,7 +220,7 @@ func decodeStrict(data []byte, cfg *Config) []decodeError {
 		for _, e := range strict.Errors {
 			row, _ := e.Position()
 			key := strings.Join(e.Key(), ".")
-			errs = append(errs, decodeError{row: row, key: key, unknown: true, msg: fmt.Sprintf("unknown key %q", key)})
+			errs = append(errs, decodeError{row: row, key: key, unknown: true, msg: unknownKey(key)})
 		}
 		return errs
 	}
@@ -272,7 +272,7 @@ func applyOverride(cfg *Config, arg string) error {
 	next := *cfg
 	if errs := decodeStrict(b, &next); errs != nil {
 		if errs[0].unknown {
-			return fmt.Errorf("unknown key %q", errs[0].key)
+			return errors.New(errs[0].msg)
 		}
 		e := errs[0]
 		if e.key != strings.Join(path, ".") {
@@ -320,4 +320,60 @@ func wantOf(key string) string {
 
 func isBareKeyRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-'
+}
+
+// unknownKey says that key is not a config key and suggests the closest
+// one: the key with the same last part ("allow_local_binding" is
+// network.allow_local_binding), else one that begins with key
+// ("network.allowed"), else the nearest in spelling if it is near enough
+// to be a typo ("network.mod").
+func unknownKey(key string) string {
+	msg := fmt.Sprintf("unknown key %q", key)
+	if k := closestKey(key); k != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", k)
+	}
+	return msg
+}
+
+func closestKey(key string) string {
+	lastPart := func(k string) string { return k[strings.LastIndex(k, ".")+1:] }
+	for _, k := range configKeys {
+		if lastPart(k.key) == lastPart(key) {
+			return k.key
+		}
+	}
+	for _, k := range configKeys {
+		if strings.HasPrefix(k.key, key) {
+			return k.key
+		}
+	}
+	best, bestDist := "", 3 // at most two edits
+	for _, k := range configKeys {
+		if d := editDistance(key, k.key); d < bestDist {
+			best, bestDist = k.key, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes (keys
+// are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -37,13 +37,21 @@ func main() {
 	os.Exit(code)
 }
 
-// buildVersion returns the version set with -ldflags, else the module
-// version recorded by "go install module@version", else "dev".
+// buildVersion returns the version set with -ldflags (make build: git
+// describe), else the module version Go recorded: the tag for a go build or
+// go install in a checkout at a tag, a pseudo-version after it (Go 1.24+,
+// unless -buildvcs=false), the version of "go install module@version".
+// Otherwise (go run, -buildvcs=false) "dev".
 func buildVersion() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	bi, _ := debug.ReadBuildInfo()
+	return moduleVersion(bi)
+}
+
+func moduleVersion(bi *debug.BuildInfo) string {
+	if bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
 	return "dev"
