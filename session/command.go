@@ -151,7 +151,7 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 			return gateRun, ""
 		}
 	}
-	if tu.settings.policy != protocol.ApprovalUntrusted || shellcmd.IsKnownReadOnly(line) {
+	if tu.settings.policy != protocol.ApprovalUntrusted || tu.readOnly(ctx, line) {
 		return gateRun, ""
 	}
 	t.mu.Lock()
@@ -205,6 +205,23 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 	default: // decline, or a network amendment that means nothing for a command
 		return gateDeclined, "declined by the user\n"
 	}
+}
+
+// readOnly reports whether the command line is known not to change
+// anything. git reading a repository is, unless the repository can make
+// it run a program.
+func (tu *turn) readOnly(ctx context.Context, line string) bool {
+	switch shellcmd.Classify(line) {
+	case shellcmd.ReadOnly:
+		return true
+	case shellcmd.ReadsRepository:
+		err := shellcmd.InertRepository(ctx, tu.settings.cwd, nil)
+		if err != nil {
+			tu.t.m.log.Debug("git prompts", "command", line, "reason", err)
+		}
+		return err == nil
+	}
+	return false
 }
 
 // warn sends a warning notification for a thread.

@@ -8,9 +8,10 @@ import (
 )
 
 // forbiddenByRule reports whether a persisted forbidden prefix rule matches
-// any simple command of the line (`make; rm -rf x` is caught by a rule on
-// `rm`), not only the line as a whole. When the line cannot be split into
-// commands, its blank-separated words are checked as one command.
+// any simple command of the line (`make; rm -rf x` and `echo $(rm -rf x)`
+// are caught by a rule on `rm`), not only the line as a whole. When the
+// line does not parse, its blank-separated words are checked as one
+// command.
 func forbiddenByRule(rules *netapproval.Rules, line string) bool {
 	cmds, ok := shellcmd.SimpleCommands(line)
 	if !ok {

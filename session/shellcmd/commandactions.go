@@ -6,15 +6,18 @@ import (
 	"slices"
 	"strings"
 
+	"mvdan.cc/sh/v3/syntax"
+
 	"app-server/protocol"
 )
 
 // ParseCommandActions reads a command line for display: what it reads,
 // lists or searches. It is best effort and never decides anything; the
-// command policy uses IsKnownReadOnly.
+// command policy uses Classify.
 //
-// The line is split into simple commands at ;, &&, ||, |, & and newlines,
-// and each gives one action, whose command is that segment's text:
+// The line is split into simple commands at ;, &&, ||, |, & and newlines
+// (subshells and blocks are opened), and each gives one action, whose
+// command is that segment's text:
 //
 //   - cat FILE, head/tail [-n N] FILE, less FILE, sed -n 'N,Mp' FILE: read,
 //     with path as written and name its base name;
@@ -23,73 +26,29 @@ import (
 //   - grep/rg/ag [-e] PATTERN [PATH]: search, path null without exactly one;
 //   - anything else, or a form above with other operands: unknown.
 //
-// A line that cannot be split (unbalanced quotes) or holds a command
-// substitution gives one unknown action with the whole line. The result
+// A line that does not parse (unbalanced quotes) or holds a substitution
+// gives one unknown action with the whole line; a compound command (if,
+// while...) gives one unknown action with its text. The result
 // is never empty. ParseCommandActions is safe for concurrent use.
 func ParseCommandActions(commandLine string) []protocol.CommandAction {
 	whole := []protocol.CommandAction{unknownAction(strings.TrimSpace(commandLine))}
-	l, ok := lexShell(commandLine)
-	if !ok || l.subst {
+	p, err := parse(commandLine)
+	if err != nil || p.runsCode() {
 		return whole
 	}
 	var actions []protocol.CommandAction
-	for _, seg := range shSegments(commandLine, l.tokens) {
-		actions = append(actions, segmentAction(seg))
+	for _, st := range simpleStmts(p.file.Stmts) {
+		text := p.text(st)
+		if call, ok := st.Cmd.(*syntax.CallExpr); ok && len(call.Args) > 0 {
+			actions = append(actions, segmentAction(text, values(p.readWords(call.Args))))
+		} else {
+			actions = append(actions, unknownAction(text))
+		}
 	}
 	if len(actions) == 0 {
 		return whole
 	}
 	return actions
-}
-
-// shSegment is one simple command of a line.
-type shSegment struct {
-	text string   // as written, without surrounding blanks
-	args []string // words, redirections removed
-}
-
-// shSegments splits tokens into simple commands at the control operators.
-// Redirections stay in a segment's text but leave its words, together with
-// their target and an fd number written against them (2>/dev/null).
-func shSegments(line string, toks []shToken) []shSegment {
-	var segs []shSegment
-	var cur shSegment
-	first, last := -1, -1
-	flush := func() {
-		if first >= 0 {
-			cur.text = strings.TrimSpace(line[first:last])
-			segs = append(segs, cur)
-		}
-		cur, first = shSegment{}, -1
-	}
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		if t.op != "" && !isRedirect(t.op) {
-			flush()
-			continue
-		}
-		if first < 0 {
-			first = t.start
-		}
-		last = t.end
-		if t.op == "" {
-			cur.args = append(cur.args, t.word)
-			continue
-		}
-		if n := len(cur.args); n > 0 && toks[i-1].op == "" && toks[i-1].end == t.start && isDigits(toks[i-1].raw) {
-			cur.args = cur.args[:n-1]
-		}
-		if i+1 < len(toks) && toks[i+1].op == "" {
-			i++
-			last = toks[i].end
-		}
-	}
-	flush()
-	return segs
-}
-
-func isDigits(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 func unknownAction(text string) protocol.CommandAction {
@@ -99,29 +58,23 @@ func unknownAction(text string) protocol.CommandAction {
 // sedPrint matches sed scripts that only print a line range: 5p, 1,20p, 10,$p.
 var sedPrint = regexp.MustCompile(`^([0-9]+|\$)(,([0-9]+|\$))?p$`)
 
-// segmentAction classifies one simple command.
-func segmentAction(seg shSegment) protocol.CommandAction {
-	args := seg.args
-	for len(args) > 0 && (shToken{raw: args[0]}).isAssignment() {
-		args = args[1:] // FOO=1 cat x reads x
-	}
-	unknown := unknownAction(seg.text)
-	if len(args) == 0 {
-		return unknown
-	}
+// segmentAction classifies one simple command: its text as written and
+// its words (FOO=1 cat x reads x).
+func segmentAction(text string, args []string) protocol.CommandAction {
+	unknown := unknownAction(text)
 	prog, args := path.Base(args[0]), args[1:]
 	read := func(a argScan) protocol.CommandAction {
 		if len(a.operands) != 1 || a.operands[0] == "-" {
 			return unknown
 		}
 		p := a.operands[0]
-		return protocol.CommandAction{Read: &protocol.ReadAction{Command: seg.text, Name: path.Base(p), Path: p}}
+		return protocol.CommandAction{Read: &protocol.ReadAction{Command: text, Name: path.Base(p), Path: p}}
 	}
 	list := func(operands []string) protocol.CommandAction {
-		return protocol.CommandAction{ListFiles: &protocol.ListFilesAction{Command: seg.text, Path: onlyOne(operands)}}
+		return protocol.CommandAction{ListFiles: &protocol.ListFilesAction{Command: text, Path: onlyOne(operands)}}
 	}
 	search := func(query *string, paths []string) protocol.CommandAction {
-		return protocol.CommandAction{Search: &protocol.SearchAction{Command: seg.text, Query: query, Path: onlyOne(paths)}}
+		return protocol.CommandAction{Search: &protocol.SearchAction{Command: text, Query: query, Path: onlyOne(paths)}}
 	}
 
 	switch prog {
@@ -153,7 +106,7 @@ func segmentAction(seg shSegment) protocol.CommandAction {
 		a := scanArgs(args, "-L", "-P", "-I", "-o", "-H", "-T", "--charset", "--filelimit", "--timefmt", "--sort")
 		return list(a.operands)
 	case "find":
-		return findAction(seg.text, args)
+		return findAction(text, args)
 	case "grep", "egrep", "fgrep":
 		a := scanArgs(args, "-e", "--regexp", "-f", "--file", "-m", "--max-count", "-A", "--after-context", "-B", "--before-context", "-C", "--context", "-d", "--directories", "-D", "--devices", "--include", "--exclude", "--exclude-dir", "--exclude-from", "--label", "--group-separator")
 		return searchAction(a, search, []string{"-e", "--regexp"}, []string{"-f", "--file"})
@@ -246,24 +199,4 @@ func scanArgs(args []string, takesValue ...string) argScan {
 		}
 	}
 	return a
-}
-
-// SimpleCommands splits commandLine into its simple commands (at ;, &&,
-// ||, |, & and newlines) and returns the words of each, redirections and
-// leading variable assignments removed. ok is false when the line cannot
-// be split (an unbalanced quote). It is best effort, like any reading of
-// shell: a command hidden in a substitution or a variable is not seen.
-func SimpleCommands(commandLine string) (cmds [][]string, ok bool) {
-	l, ok := lexShell(commandLine)
-	if !ok {
-		return nil, false
-	}
-	for _, seg := range shSegments(commandLine, l.tokens) {
-		args := seg.args
-		for len(args) > 0 && (shToken{raw: args[0]}).isAssignment() {
-			args = args[1:]
-		}
-		cmds = append(cmds, args)
-	}
-	return cmds, true
 }
