@@ -53,9 +53,6 @@ func newAttachment(m *Manager, t *Thread, info ExecInfo) *Attachment {
 	}
 }
 
-// Info returns what Attach was given.
-func (a *Attachment) Info() ExecInfo { return a.info }
-
 // Env returns the proxy variables for the command's environment:
 // HTTP_PROXY, HTTPS_PROXY, http_proxy, https_proxy (the HTTP proxy URL),
 // ALL_PROXY, all_proxy (the SOCKS5 URL, socks5h so names resolve at the
@@ -129,9 +126,6 @@ func (a *Attachment) recordBlock(k Key, d *Denial) {
 	a.mu.Lock()
 	a.blocks = appendBounded(a.blocks, b, maxAttachmentBlocks)
 	a.mu.Unlock()
-	a.t.mu.Lock()
-	a.t.blocks = appendBounded(a.t.blocks, b, maxThreadBlocks)
-	a.t.mu.Unlock()
 	a.m.log.Info("network request blocked", "thread", a.t.id, "turn", a.info.TurnID, "command", a.info.CommandID,
 		"exec", a.info.Command, "key", k.String(), "reason", d.Reason.String(), "source", d.Source.String())
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // Block records one refused request, so the command's item can say why it
-// failed. Blocks are kept per attachment and per thread, newest last.
+// failed. Blocks are kept per attachment, newest last.
 type Block struct {
 	ThreadID  string
 	TurnID    string
@@ -18,12 +18,10 @@ type Block struct {
 	At        time.Time
 }
 
-// Bounds on remembered blocks, so a command hammering a blocked host cannot
-// grow memory without limit; the oldest are dropped first.
-const (
-	maxAttachmentBlocks = 256
-	maxThreadBlocks     = 1024
-)
+// maxAttachmentBlocks bounds the remembered blocks of one command, so a
+// command hammering a blocked host cannot grow memory without limit; the
+// oldest are dropped first.
+const maxAttachmentBlocks = 256
 
 // appendBounded appends b to list, which holds up to 2*limit entries of
 // which only the newest limit count (see newestBlocks): the oldest are

@@ -9,13 +9,16 @@
 //     wildcards, local/private address protection (IsNonPublic, resolving
 //     names with a 2 s bound and failing closed, and checking the address
 //     again at dial time against DNS rebinding), limited mode, and the
-//     persisted rules of <home>/rules.toml (Rules).
+//     persisted network rules of <home>/rules.toml (Rules; the file's
+//     sections and its one lock are described in rulesfile.go).
 //   - Approval service, one per thread (Thread): pending prompts deduped by
 //     Key (the first request owns the prompt, concurrent requests for the
 //     key wait on it), the thread's session allow and deny caches, prompt
-//     timeouts, grants (Grants, Revoke) and block records (Blocks).
+//     timeouts and grants (Grants, Revoke).
 //   - Proxy listeners on 127.0.0.1 ephemeral ports: an HTTP forward proxy
-//     with CONNECT, and SOCKS5 with CONNECT and UDP ASSOCIATE.
+//     with CONNECT, and SOCKS5 with CONNECT and UDP ASSOCIATE. The front
+//     ends only speak their wire: each asks Attachment.decide (decide.go),
+//     the one path that evaluates, waits for a prompt and accounts.
 //   - Attribution: each command execution gets its own credential
 //     (Attachment). A request without a valid credential gets 407 (SOCKS5:
 //     authentication failure), and every request is tied to one thread,
@@ -43,8 +46,6 @@
 //	t.Interrupt()                        // turn interrupted: pending prompts deny
 //	m.InterruptAll()                     // client disconnected: every thread's prompts deny
 //	t.Grants(); t.Revoke(filter)         // network/grants/list and /revoke
-//	rules.MatchCommand(argv)             // persisted command prefix rules, for session
-//	rules.AddCommandRule(prefix, netapproval.CommandAllow)
 //
 // The Prompter is called on a goroutine owned by the thread and must return
 // promptly with ctx.Err() once its context ends (timeout, Interrupt, Close).
@@ -53,14 +54,15 @@
 // grant changes (network/grants/updated) and warnings (a refused
 // amendment); its methods must not block.
 //
-// Wire values come from the typed enums here, one definition each:
-// Protocol.String ("http", "https", "socks5Tcp", "socks5Udp"; ParseProtocol
-// also maps the alias "http-connect"), Reason, Source, ErrorTag (the
-// x-proxy-error header, derived by TagFor), Action, Scope.
+// Values are typed enums with one spelling table each (enum.go): Protocol,
+// Reason, Source and ErrorTag spell the proxy's own wire (the 403 body and
+// the x-proxy-error header, derived by TagFor); Action the rules file.
+// The JSON-RPC wire tags are package protocol's; session maps them to these
+// values through one checked table, at its edge.
 //
-// Deliberately not here: the wire types (package protocol), sending the
-// approval request (package session implements Prompter), and OS-level
-// enforcement. Without a network namespace a program may ignore the proxy
+// Deliberately not here: the wire types (package protocol), the approval
+// request's wire form (item id, reason text: package session implements
+// Prompter), command rules (session), and OS-level enforcement. Without a network namespace a program may ignore the proxy
 // variables; the design keeps room for an enforced mode where the proxy is
 // the only reachable address.
 package netapproval

@@ -48,45 +48,14 @@ func TestNormalizeHost(t *testing.T) {
 	}
 }
 
-func TestProtocolTags(t *testing.T) {
-	for _, p := range []Protocol{ProtocolHTTP, ProtocolHTTPS, ProtocolSOCKS5TCP, ProtocolSOCKS5UDP} {
-		got, err := ParseProtocol(p.String())
-		if err != nil || got != p {
-			t.Errorf("ParseProtocol(%q) = %v, %v", p.String(), got, err)
-		}
-	}
-	if p, err := ParseProtocol("http-connect"); err != nil || p != ProtocolHTTPS {
-		t.Errorf(`ParseProtocol("http-connect") = %v, %v; want https`, p, err)
-	}
-	if _, err := ParseProtocol("HTTP"); err == nil {
-		t.Error(`ParseProtocol("HTTP") succeeded; tags are case-sensitive`)
-	}
+func TestProtocolNames(t *testing.T) {
 	want := map[Protocol]string{ProtocolHTTP: "http", ProtocolHTTPS: "https", ProtocolSOCKS5TCP: "socks5Tcp", ProtocolSOCKS5UDP: "socks5Udp"}
 	for p, s := range want {
 		if p.String() != s {
 			t.Errorf("%d.String() = %q, want %q", p, p.String(), s)
 		}
 	}
-}
-
-func TestErrorTags(t *testing.T) {
-	tests := []struct {
-		r    Reason
-		s    Source
-		want string
-	}{
-		{ReasonNotAllowed, SourceBaselinePolicy, "blocked-by-allowlist"},
-		{ReasonNotAllowed, SourceDecider, "blocked-by-allowlist"},
-		{ReasonNotAllowedLocal, SourceBaselinePolicy, "blocked-by-allowlist"},
-		{ReasonDenied, SourceBaselinePolicy, "blocked-by-denylist"},
-		{ReasonDenied, SourceSession, "blocked-by-denylist"},
-		{ReasonMethodNotAllowed, SourceModeGuard, "blocked-by-method-policy"},
-		{ReasonUserDenied, SourceDecider, "blocked-by-policy"},
-		{ReasonTimeout, SourceDecider, "blocked-by-policy"},
-	}
-	for _, tt := range tests {
-		if got := TagFor(tt.r, tt.s).String(); got != tt.want {
-			t.Errorf("TagFor(%v, %v) = %q, want %q", tt.r, tt.s, got, tt.want)
-		}
+	if got := Protocol(9).String(); got != "netapproval.Protocol(9)" {
+		t.Errorf("Protocol(9).String() = %q", got)
 	}
 }

@@ -118,9 +118,6 @@ func NewManager(opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// Rules returns the rules file (network and command rules).
-func (m *Manager) Rules() *Rules { return m.rules }
-
 // Start opens the HTTP and SOCKS5 listeners on 127.0.0.1 ephemeral ports
 // and starts serving.
 func (m *Manager) Start() error {
@@ -254,14 +251,6 @@ func (m *Manager) OpenThread(id string, p Prompter) (*Thread, error) {
 	t := newThread(m, id, p)
 	m.threads[id] = t
 	return t, nil
-}
-
-// Thread returns an open thread.
-func (m *Manager) Thread(id string) (*Thread, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.threads[id]
-	return t, ok
 }
 
 func (m *Manager) forgetThread(t *Thread) {

@@ -125,7 +125,7 @@ func TestRevokePersistentRuleClosesConnectionsInEveryThread(t *testing.T) {
 			t.Errorf("tunnel %d not closed by revoke: %v", i+1, err)
 		}
 	}
-	if len(w.m.Rules().HostRules()) != 0 {
+	if len(w.m.rules.HostRules()) != 0 {
 		t.Error("rule still persisted")
 	}
 }

@@ -16,38 +16,18 @@ const (
 	ModeLimited
 )
 
-var modeNames = [...]string{ModeFull: "full", ModeLimited: "limited"}
+var modeNames = names[Mode]{ModeFull: "full", ModeLimited: "limited"}
 
 // String returns the config spelling ("full", "limited").
-func (m Mode) String() string {
-	if int(m) >= len(modeNames) {
-		return fmt.Sprintf("Mode(%d)", uint8(m))
-	}
-	return modeNames[m]
-}
+func (m Mode) String() string { return modeNames.name(m) }
 
 // ParseMode parses the config spelling.
 func ParseMode(s string) (Mode, error) {
-	for m, name := range modeNames {
-		if name == s {
-			return Mode(m), nil
-		}
+	if m, ok := modeNames.parse(s); ok {
+		return m, nil
 	}
 	return 0, fmt.Errorf("netapproval: unknown network mode %q (want full or limited)", s)
 }
-
-// UnmarshalText implements encoding.TextUnmarshaler via ParseMode.
-func (m *Mode) UnmarshalText(b []byte) error {
-	v, err := ParseMode(string(b))
-	if err != nil {
-		return err
-	}
-	*m = v
-	return nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
 // permits reports whether the mode lets a request through to the rest of the
 // policy. method is the HTTP method for ProtocolHTTP and ignored otherwise.

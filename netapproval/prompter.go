@@ -32,18 +32,15 @@ func (f PrompterFunc) PromptNetwork(ctx context.Context, req PromptRequest) (Ans
 
 var _ Prompter = PrompterFunc(nil)
 
-// PromptRequest is one network approval question.
+// PromptRequest is one network approval question. (Its wire form, the
+// synthetic item id and the reason text included, is the Prompter's.)
 type PromptRequest struct {
-	// ItemID is "network#<protocol>#<host>#<port>#<uuid>", unique per prompt.
-	ItemID string
 	// Key is the destination; its host is the one amendments must name.
 	Key Key
 	// TurnID and CommandID attribute the prompt to the command whose request
 	// created it (the owner).
 	TurnID    string
 	CommandID string
-	// Reason is "Network access to <host> requires approval".
-	Reason string
 	// ExpiresAt is when the prompt times out; zero when it never does.
 	ExpiresAt time.Time
 }
@@ -60,7 +57,7 @@ const (
 	AnswerCancel                                // deny; the session also interrupts the turn
 )
 
-var answerNames = [...]string{
+var answerNames = names[AnswerKind]{
 	AnswerAllowOnce:       "accept",
 	AnswerAllowForSession: "acceptForSession",
 	AnswerAmendAllow:      "applyNetworkPolicyAmendment(allow)",
@@ -69,13 +66,9 @@ var answerNames = [...]string{
 	AnswerCancel:          "cancel",
 }
 
-// String returns the decision's wire spelling (amendments spelled for logs).
-func (k AnswerKind) String() string {
-	if k == 0 || int(k) >= len(answerNames) {
-		return fmt.Sprintf("AnswerKind(%d)", uint8(k))
-	}
-	return answerNames[k]
-}
+// String spells the decision for logs and the config key
+// network.approval_timeout_default.
+func (k AnswerKind) String() string { return answerNames.name(k) }
 
 // ParseTimeoutDefault parses the config key network.approval_timeout_default:
 // "decline" or "accept".

@@ -15,7 +15,7 @@ const (
 	ReasonTimeout                            // prompt timed out and the default denied
 )
 
-var reasonNames = [...]string{
+var reasonNames = names[Reason]{
 	ReasonNotAllowed:       "not_allowed",
 	ReasonNotAllowedLocal:  "not_allowed_local",
 	ReasonDenied:           "denied",
@@ -24,16 +24,8 @@ var reasonNames = [...]string{
 	ReasonTimeout:          "timeout",
 }
 
-// String returns the wire value, e.g. "not_allowed_local".
-func (r Reason) String() string {
-	if r == 0 || int(r) >= len(reasonNames) {
-		return fmt.Sprintf("Reason(%d)", uint8(r))
-	}
-	return reasonNames[r]
-}
-
-// MarshalText implements encoding.TextMarshaler with the wire value.
-func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+// String returns the 403 body's spelling, e.g. "not_allowed_local".
+func (r Reason) String() string { return reasonNames.name(r) }
 
 // defaultMessage is the human sentence a 403 body carries for r.
 func (r Reason) defaultMessage() string {
@@ -64,23 +56,15 @@ const (
 	SourceModeGuard                        // limited mode
 )
 
-var sourceNames = [...]string{
+var sourceNames = names[Source]{
 	SourceBaselinePolicy: "baseline_policy",
 	SourceSession:        "session",
 	SourceDecider:        "decider",
 	SourceModeGuard:      "mode_guard",
 }
 
-// String returns the wire value, e.g. "baseline_policy".
-func (s Source) String() string {
-	if s == 0 || int(s) >= len(sourceNames) {
-		return fmt.Sprintf("Source(%d)", uint8(s))
-	}
-	return sourceNames[s]
-}
-
-// MarshalText implements encoding.TextMarshaler with the wire value.
-func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// String returns the 403 body's spelling, e.g. "baseline_policy".
+func (s Source) String() string { return sourceNames.name(s) }
 
 // ErrorTag is the value of the x-proxy-error header on a refused request.
 type ErrorTag uint8
@@ -92,7 +76,7 @@ const (
 	TagBlockedByPolicy                           // anything else
 )
 
-var tagNames = [...]string{
+var tagNames = names[ErrorTag]{
 	TagBlockedByAllowlist:    "blocked-by-allowlist",
 	TagBlockedByDenylist:     "blocked-by-denylist",
 	TagBlockedByMethodPolicy: "blocked-by-method-policy",
@@ -100,12 +84,7 @@ var tagNames = [...]string{
 }
 
 // String returns the header value, e.g. "blocked-by-denylist".
-func (t ErrorTag) String() string {
-	if t == 0 || int(t) >= len(tagNames) {
-		return fmt.Sprintf("ErrorTag(%d)", uint8(t))
-	}
-	return tagNames[t]
-}
+func (t ErrorTag) String() string { return tagNames.name(t) }
 
 // TagFor derives the x-proxy-error tag from a denial's reason and source, so
 // the header can never disagree with the body.

@@ -3,7 +3,6 @@ package netapproval
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,9 +23,6 @@ func TestRulesPersistAndReload(t *testing.T) {
 	if err := r.AddHostRule("example.com", ActionAllow); err != nil { // duplicate: no change
 		t.Fatal(err)
 	}
-	if err := r.AddCommandRule([]string{"git", "push"}, CommandForbidden); err != nil {
-		t.Fatal(err)
-	}
 
 	r2, err := OpenRules(path)
 	if err != nil {
@@ -36,10 +32,6 @@ func TestRulesPersistAndReload(t *testing.T) {
 	if len(hosts) != 2 || hosts[0].Host != "example.com" || hosts[0].Action != ActionAllow ||
 		hosts[1].Host != "bad.test" || hosts[1].Action != ActionDeny || hosts[0].AddedAt.IsZero() {
 		t.Errorf("reloaded host rules = %+v", hosts)
-	}
-	cmds := r2.CommandRules()
-	if len(cmds) != 1 || !slices.Equal(cmds[0].Prefix, []string{"git", "push"}) || cmds[0].Decision != CommandForbidden {
-		t.Errorf("reloaded command rules = %+v", cmds)
 	}
 	if err := r.AddHostRule("*", ActionDeny); err == nil {
 		t.Error("deny * accepted")
@@ -67,7 +59,7 @@ func TestRulesTwoWritersNeverLoseRules(t *testing.T) {
 			}
 		})
 		wg.Go(func() {
-			if err := b.AddCommandRule([]string{"cmd", string(rune('a' + i))}, CommandAllow); err != nil {
+			if err := b.AddHostRule("b"+string(rune('a'+i))+".test", ActionDeny); err != nil {
 				t.Error(err)
 			}
 		})
@@ -77,11 +69,8 @@ func TestRulesTwoWritersNeverLoseRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(c.HostRules()); got != n {
-		t.Errorf("host rules = %d, want %d", got, n)
-	}
-	if got := len(c.CommandRules()); got != n {
-		t.Errorf("command rules = %d, want %d", got, n)
+	if got := len(c.HostRules()); got != 2*n {
+		t.Errorf("host rules = %d, want %d", got, 2*n)
 	}
 	// No temporary files are left behind.
 	entries, _ := os.ReadDir(filepath.Dir(path))
@@ -102,7 +91,6 @@ func TestRulesCorruptFileIsAnError(t *testing.T) {
 		{"bad action", "[[network]]\nhost = \"a.test\"\naction = \"allow\"\n\n[[network]]\nhost = \"b.test\"\naction = \"maybe\"\n", "line "},
 		{"deny star", "[[network]]\nhost = \"ok.test\"\naction = \"deny\"\n[[network]]\nhost = \"*\"\naction = \"deny\"\n", "line 4"},
 		{"bad host", "[[network]]\nhost = \"bad host\"\naction = \"allow\"\n", "line 1"},
-		{"empty prefix", "[[command]]\nprefix = []\ndecision = \"allow\"\n", "line 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,30 +133,5 @@ func TestRulesCorruptFileBlocksWrites(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); string(got) != corrupt {
 		t.Errorf("corrupt file rewritten: %q", got)
-	}
-}
-
-func TestMatchCommand(t *testing.T) {
-	r, _ := OpenRules("")
-	r.AddCommandRule([]string{"git"}, CommandAllow)
-	r.AddCommandRule([]string{"git", "push"}, CommandForbidden)
-	r.AddCommandRule([]string{"npm", "install"}, CommandAllow)
-	tests := []struct {
-		argv   []string
-		want   CommandDecision
-		wantOK bool
-	}{
-		{[]string{"git", "status"}, CommandAllow, true},
-		{[]string{"git", "push", "origin"}, CommandForbidden, true},
-		{[]string{"npm", "install", "x"}, CommandAllow, true},
-		{[]string{"npm"}, 0, false},
-		{[]string{"gitx"}, 0, false},
-		{nil, 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := r.MatchCommand(tt.argv)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("MatchCommand(%q) = %v, %v; want %v, %v", tt.argv, got, ok, tt.want, tt.wantOK)
-		}
 	}
 }

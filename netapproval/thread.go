@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Thread is the approval service of one thread (a "session" in NETWORK.md):
@@ -41,7 +39,6 @@ type Thread struct {
 	denySession  map[Key]time.Time        // session deny cache: key -> granted at
 	stats        map[grantRef]*grantStats // hits per grant
 	conns        map[*tracked]struct{}    // live proxied connections
-	blocks       []Block                  // bounded, newest last
 	attachments  map[*Attachment]struct{} // open attachments (credentials)
 }
 
@@ -183,13 +180,7 @@ func (t *Thread) cachedLocked(k Key) (verdict, bool) {
 
 // newPendingLocked creates the prompt for k, owned by a's command.
 func (t *Thread) newPendingLocked(a *Attachment, k Key) *pending {
-	req := PromptRequest{
-		ItemID:    fmt.Sprintf("network#%s#%s#%d#%s", k.Protocol, k.Host, k.Port, uuid.New()),
-		Key:       k,
-		TurnID:    a.info.TurnID,
-		CommandID: a.info.CommandID,
-		Reason:    "Network access to " + k.Host + " requires approval",
-	}
+	req := PromptRequest{Key: k, TurnID: a.info.TurnID, CommandID: a.info.CommandID}
 	ctx, cancel := context.WithCancelCause(t.ctx)
 	if d := t.m.policy.timeout; d > 0 {
 		req.ExpiresAt = time.Now().Add(d)
@@ -364,14 +355,6 @@ func (t *Thread) Close() {
 	}
 	t.wg.Wait()
 	t.m.forgetThread(t)
-}
-
-// Blocks returns the requests refused for this thread's commands, oldest
-// first (at most the last 1024).
-func (t *Thread) Blocks() []Block {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return newestBlocks(t.blocks, maxThreadBlocks)
 }
 
 // Grants lists the thread's session grants, then the persisted rules, with

@@ -2,8 +2,11 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/google/uuid"
 
 	"app-server/netapproval"
 	"app-server/protocol"
@@ -33,15 +36,20 @@ func (t *thread) askClient(ctx context.Context, params protocol.CommandExecution
 // the client as an item/commandExecution/requestApproval with a network
 // context and maps the decision back.
 func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptRequest) (netapproval.Answer, error) {
-	host := req.Key.Host
-	port := req.Key.Port
-	reason := req.Reason
+	host, port := req.Key.Host, req.Key.Port
+	proto, ok := wireProtocols.wire(req.Key.Protocol)
+	if !ok {
+		return netapproval.Answer{}, fmt.Errorf("session: no wire tag for %v", req.Key.Protocol)
+	}
+	reason := "Network access to " + host + " requires approval"
 	allow := protocol.NetworkPolicyAmendment{Host: host, Action: protocol.RuleAllow}
 	deny := protocol.NetworkPolicyAmendment{Host: host, Action: protocol.RuleDeny}
 	params := protocol.CommandExecutionRequestApprovalParams{
-		ThreadID: t.id.String(), TurnID: req.TurnID, ItemID: req.ItemID, Kind: protocol.ApprovalKindCommand, StartedAtMs: t.m.nowMs(),
+		ThreadID: t.id.String(), TurnID: req.TurnID, Kind: protocol.ApprovalKindCommand, StartedAtMs: t.m.nowMs(),
+		// A network approval has no item of its own: its id is synthetic.
+		ItemID:                          fmt.Sprintf("network#%s#%s#%d#%s", proto, host, port, uuid.New()),
 		Reason:                          &reason,
-		NetworkApprovalContext:          &protocol.NetworkApprovalContext{Host: host, Protocol: wireProtocol(req.Key.Protocol), Port: &port},
+		NetworkApprovalContext:          &protocol.NetworkApprovalContext{Host: host, Protocol: proto, Port: &port},
 		ProposedNetworkPolicyAmendments: []protocol.NetworkPolicyAmendment{allow, deny},
 		AvailableDecisions: []protocol.CommandExecutionApprovalDecision{
 			protocol.Accept(), protocol.AcceptForSession(), protocol.ApplyNetworkPolicyAmendment(allow),
@@ -56,35 +64,40 @@ func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptReques
 	if err != nil {
 		return netapproval.Answer{}, err
 	}
+	ans, ok := networkAnswer(d)
+	if !ok {
+		// acceptWithExecpolicyAmendment names a command prefix, which means
+		// nothing for a destination: fail closed.
+		t.m.log.Warn("decision does not apply to a network approval; declining", "decision", d.Kind, "host", host)
+	}
+	if turnID, ok := parseID(req.TurnID); ok && ans.Kind == netapproval.AnswerCancel {
+		t.interrupt(turnID)
+	}
+	return ans, nil
+}
+
+// networkAnswer maps the client's decision on a network prompt to
+// netapproval's answer: the one place a decision crosses into netapproval.
+// ok is false for a decision that does not apply to a destination
+// (declined).
+func networkAnswer(d protocol.CommandExecutionApprovalDecision) (ans netapproval.Answer, ok bool) {
 	switch d.Kind {
 	case protocol.DecisionAccept:
-		return netapproval.Answer{Kind: netapproval.AnswerAllowOnce}, nil
+		return netapproval.Answer{Kind: netapproval.AnswerAllowOnce}, true
 	case protocol.DecisionAcceptForSession:
-		return netapproval.Answer{Kind: netapproval.AnswerAllowForSession}, nil
+		return netapproval.Answer{Kind: netapproval.AnswerAllowForSession}, true
 	case protocol.DecisionApplyNetworkPolicyAmendment:
 		a := d.NetworkPolicyAmendment
 		if a.Action == protocol.RuleDeny {
-			return netapproval.Answer{Kind: netapproval.AnswerAmendDeny, AmendHost: a.Host}, nil
+			return netapproval.Answer{Kind: netapproval.AnswerAmendDeny, AmendHost: a.Host}, true
 		}
-		return netapproval.Answer{Kind: netapproval.AnswerAmendAllow, AmendHost: a.Host}, nil
+		return netapproval.Answer{Kind: netapproval.AnswerAmendAllow, AmendHost: a.Host}, true
 	case protocol.DecisionCancel:
-		if turnID, ok := parseID(req.TurnID); ok {
-			t.interrupt(turnID)
-		}
-		return netapproval.Answer{Kind: netapproval.AnswerCancel}, nil
+		return netapproval.Answer{Kind: netapproval.AnswerCancel}, true
 	case protocol.DecisionDecline:
-		return netapproval.Answer{Kind: netapproval.AnswerDecline}, nil
+		return netapproval.Answer{Kind: netapproval.AnswerDecline}, true
 	}
-	// acceptWithExecpolicyAmendment names a command prefix, which means
-	// nothing for a destination: fail closed.
-	t.m.log.Warn("decision does not apply to a network approval; declining", "decision", d.Kind, "host", host)
-	return netapproval.Answer{Kind: netapproval.AnswerDecline}, nil
-}
-
-// wireProtocol maps the proxy's protocol to its wire tag. Both enums spell
-// the same tags (a test checks every value), so the mapping is a conversion.
-func wireProtocol(p netapproval.Protocol) protocol.NetworkApprovalProtocol {
-	return protocol.NetworkApprovalProtocol(p.String())
+	return netapproval.Answer{Kind: netapproval.AnswerDecline}, false
 }
 
 // NetworkNotifier returns the netapproval.Notifier that reports grant
@@ -121,13 +134,13 @@ func (n clientNotifier) send(method string, params any) {
 func wireGrants(grants []netapproval.Grant) []protocol.NetworkGrant {
 	out := make([]protocol.NetworkGrant, 0, len(grants))
 	for _, g := range grants {
+		action, _ := wireActions.wire(g.Action)
+		scope, _ := wireScopes.wire(g.Scope)
 		w := protocol.NetworkGrant{
-			Host: g.Host, Action: protocol.NetworkPolicyRuleAction(g.Action.String()),
-			Scope: protocol.GrantScope(g.Scope.String()), GrantedAtMs: unixMs(g.GrantedAt),
+			Host: g.Host, Action: action, Scope: scope, GrantedAtMs: unixMs(g.GrantedAt),
 			Hits: uint64(g.Hits), OpenConnections: uint64(g.OpenConnections),
 		}
-		if g.Protocol.Valid() {
-			p := wireProtocol(g.Protocol)
+		if p, ok := wireProtocols.wire(g.Protocol); ok {
 			w.Protocol = &p
 		}
 		if g.Port != 0 {

@@ -147,7 +147,7 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 	// rule on `git` must not let `git status; rm -rf x` through.
 	words, simple := shellcmd.SplitArgv(line)
 	if simple {
-		if d, ok := m.rules.MatchCommand(words); ok && d == netapproval.CommandAllow {
+		if d, ok := m.rules.Match(words); ok && d == CommandAllow {
 			return gateRun, ""
 		}
 	}
@@ -195,7 +195,7 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 			m.warn(t.id, fmt.Sprintf("execpolicy amendment %q is not a prefix of the command %q; running it once without persisting a rule", prefix, line))
 			return gateRun, ""
 		}
-		if err := m.rules.AddCommandRule(prefix, netapproval.CommandAllow); err != nil {
+		if err := m.rules.Add(prefix, CommandAllow); err != nil {
 			m.log.Error("persisting command rule", "prefix", prefix, "err", err)
 			m.warn(t.id, "could not persist the command rule: "+err.Error())
 		}

@@ -30,17 +30,15 @@ func (m *Manager) RevokeGrants(_ context.Context, p *protocol.NetworkGrantsRevok
 	if t.net == nil {
 		return &protocol.NetworkGrantsRevokeResponse{Revoked: []protocol.NetworkGrant{}}, nil
 	}
-	scope, err := netapproval.ParseScope(string(p.Scope))
-	if err != nil {
-		return nil, invalidParams("%v", err)
+	scope, ok := wireScopes.enum(p.Scope)
+	if !ok {
+		return nil, invalidParams("unknown grant scope %q (want session or persistent)", p.Scope)
 	}
 	f := netapproval.RevokeFilter{Host: p.Host, Scope: scope}
 	if p.Protocol != nil {
-		proto, err := netapproval.ParseProtocol(string(*p.Protocol))
-		if err != nil {
-			return nil, invalidParams("%v", err)
+		if f.Protocol, ok = wireProtocols.enum(*p.Protocol); !ok {
+			return nil, invalidParams("unknown network protocol %q", *p.Protocol)
 		}
-		f.Protocol = proto
 	}
 	if p.Port != nil {
 		f.Port = *p.Port

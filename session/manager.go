@@ -44,7 +44,7 @@ type Options struct {
 	Store *rollout.Store
 	// Rules holds the persisted command rules. If nil, rules are kept in
 	// memory for the life of the Manager.
-	Rules *netapproval.Rules
+	Rules *CommandRules
 	// Network brokers the commands' network access. If nil, commands get
 	// no proxy (network.enabled = false).
 	Network *netapproval.Manager
@@ -61,7 +61,7 @@ type Manager struct {
 	cfg    Config
 	client Client
 	store  *rollout.Store
-	rules  *netapproval.Rules
+	rules  *CommandRules
 	net    *netapproval.Manager
 	log    *slog.Logger
 	now    func() time.Time
@@ -99,7 +99,7 @@ func NewManager(opts Options) (*Manager, error) {
 	rules := opts.Rules
 	if rules == nil {
 		var err error
-		if rules, err = netapproval.OpenRules(""); err != nil {
+		if rules, err = OpenCommandRules(""); err != nil {
 			return nil, err
 		}
 	}

@@ -44,7 +44,14 @@ func serve(ctx context.Context, env *serveEnv) error {
 	})
 	client := srv.SessionClient()
 
-	rules, err := netapproval.OpenRules(filepath.Join(env.Home, "rules.toml"))
+	// One rules file, two sections: the network rules are netapproval's,
+	// the command rules session's.
+	rulesPath := filepath.Join(env.Home, "rules.toml")
+	rules, err := netapproval.OpenRules(rulesPath)
+	if err != nil {
+		return err
+	}
+	commandRules, err := session.OpenCommandRules(rulesPath)
 	if err != nil {
 		return err
 	}
@@ -81,7 +88,7 @@ func serve(ctx context.Context, env *serveEnv) error {
 		},
 		Client:  client,
 		Store:   store,
-		Rules:   rules,
+		Rules:   commandRules,
 		Network: network,
 		Logger:  log,
 	})
