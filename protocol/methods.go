@@ -63,6 +63,7 @@ const (
 	MethodCommandExec      = "command/exec"
 	MethodGrantsList       = "network/grants/list"
 	MethodGrantsRevoke     = "network/grants/revoke"
+	MethodNetworkSettings  = "network/settings/read"
 
 	MethodCommandApproval = "item/commandExecution/requestApproval"
 
@@ -114,6 +115,7 @@ var Methods = []Method{
 	request[CommandExecParams, CommandExecResponse](MethodCommandExec, ScopeRequest),
 	extension(request[NetworkGrantsListParams, NetworkGrantsListResponse](MethodGrantsList, ScopeThread)),
 	extension(request[NetworkGrantsRevokeParams, NetworkGrantsRevokeResponse](MethodGrantsRevoke, ScopeThread)),
+	extension(request[NetworkSettingsReadParams, NetworkSettingsReadResponse](MethodNetworkSettings, ScopeConnection)),
 
 	{Name: MethodCommandApproval, Direction: ServerRequest,
 		Params: reflect.TypeFor[CommandExecutionRequestApprovalParams](), Result: reflect.TypeFor[CommandExecutionRequestApprovalResponse]()},

@@ -23,6 +23,7 @@ func (s *Server) RegisterSession(m *session.Manager) {
 	s.Register(protocol.MethodCommandExec, Typed(m.ExecCommand))
 	s.RegisterInline(protocol.MethodGrantsList, Typed(m.ListGrants))
 	s.Register(protocol.MethodGrantsRevoke, Typed(m.RevokeGrants))
+	s.RegisterInline(protocol.MethodNetworkSettings, Typed(m.ReadNetworkSettings))
 }
 
 // SessionClient is the Server as the session's Client.

@@ -32,6 +32,9 @@ type Config struct {
 	Shell []string
 	// Version is reported as the threads' cliVersion.
 	Version string
+	// Network is what network/settings/read reports: the configuration
+	// Options.Network was built with (Enabled false when it is nil).
+	Network protocol.NetworkSettingsReadResponse
 }
 
 // Options are a Manager's collaborators.

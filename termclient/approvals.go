@@ -34,7 +34,7 @@ func (s *session) onApproval(m *message) {
 func (s *session) answerKey(h *prompt, k rune) {
 	a, err := answerForKey(k, &h.params)
 	if err != nil {
-		s.r.info("   " + err.Error() + " (keys: a s p x d c; ? shows the prompt again)")
+		s.r.info("   " + err.Error() + " (keys: " + keyList(&h.params) + "; ? shows the prompt again)")
 		return
 	}
 	s.answer(h, a)

@@ -26,6 +26,7 @@ func init() {
 		{"/revoke", "[--persistent] HOST[:PORT]", "revoke the session grants for HOST (only PORT's if given); with --persistent (-p), the persistent rules for HOST instead (network/grants/revoke)", cmdRevoke},
 		{"/threads", "", "list the 20 most recent threads; * marks this one (thread/list)", cmdThreads},
 		{"/resume", "ID", "switch to thread ID, or a unique prefix of it (thread/resume)", cmdResume},
+		{"/status", "", "show the state line again: policy, sandbox, network, prompt timeout", cmdStatus},
 		{"/help", "", "show keys and commands", cmdHelp},
 		{"/quit", "", "quit (also /exit)", cmdQuit},
 	}
@@ -144,17 +145,77 @@ func splitHostPort(t string) (string, *uint16, error) {
 	return h, nil, nil
 }
 
+// threadsShown is how many threads /threads shows; threadsKnown is how
+// many recent threads /threads and /resume tell apart by prefix.
+const (
+	threadsShown = 20
+	threadsKnown = 100
+)
+
 func cmdThreads(s *session, _ []string) {
-	limit := uint32(20)
-	var resp protocol.ThreadListResponse
-	if err := s.call(protocol.MethodThreadList, protocol.ThreadListParams{Limit: &limit}, &resp); err != nil {
+	list, more, err := s.recentThreads()
+	if err != nil {
 		s.r.errorf("thread/list: %v", err)
 		return
 	}
-	s.r.threads(resp.Data, s.threadID)
-	if resp.NextCursor != nil {
-		s.r.info(fmt.Sprintf("(the %d most recent; older threads not shown)", limit))
+	short := shortPrefixes(threadIDs(list))
+	if len(list) > threadsShown {
+		list, more = list[:threadsShown], true
 	}
+	s.r.threads(list, s.threadID, short)
+	if more {
+		s.r.info(fmt.Sprintf("(the %d most recent; older threads not shown)", threadsShown))
+	}
+	s.r.info("/resume takes the RESUME prefix, or any longer one")
+}
+
+// recentThreads lists the threadsKnown most recent threads; more says
+// there are older ones.
+func (s *session) recentThreads() (list []protocol.Thread, more bool, err error) {
+	limit := uint32(threadsKnown)
+	var resp protocol.ThreadListResponse
+	if err := s.call(protocol.MethodThreadList, protocol.ThreadListParams{Limit: &limit}, &resp); err != nil {
+		return nil, false, err
+	}
+	return resp.Data, resp.NextCursor != nil, nil
+}
+
+func threadIDs(list []protocol.Thread) []string {
+	ids := make([]string, len(list))
+	for i, t := range list {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// shortPrefixes returns the shortest prefix of each id that no other id
+// has: counted from where the ids differ, one character past the longest
+// prefix it shares with another (and never ending on a '-'). Thread ids are
+// UUIDv7, whose leading characters are a timestamp that recent threads
+// share, so the prefix is as long as it needs to be, no longer.
+func shortPrefixes(ids []string) map[string]string {
+	short := make(map[string]string, len(ids))
+	for i, id := range ids {
+		n := 1
+		for j, other := range ids {
+			if i != j && other != id {
+				n = max(n, commonPrefixLen(id, other)+1)
+			}
+		}
+		for n < len(id) && id[n-1] == '-' {
+			n++
+		}
+		short[id] = id[:min(n, len(id))]
+	}
+	return short
+}
+
+func commonPrefixLen(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 func cmdResume(s *session, args []string) {
@@ -177,20 +238,20 @@ func cmdResume(s *session, args []string) {
 		s.r.errorf("thread/resume: %v", err)
 		return
 	}
-	s.threadID = resp.Thread.ID
+	s.threadID, s.settings = resp.Thread.ID, resp.ThreadSettings
 	s.r.resumed(resp)
 }
 
 // resolveThreadID returns the thread id that prefix names: itself when it
-// is a whole id, else the one recent thread (of 100) starting with it.
+// is a whole id, else the one recent thread (of threadsKnown) starting
+// with it.
 func (s *session) resolveThreadID(prefix string) (string, error) {
-	limit := uint32(100)
-	var resp protocol.ThreadListResponse
-	if err := s.call(protocol.MethodThreadList, protocol.ThreadListParams{Limit: &limit}, &resp); err != nil {
+	list, _, err := s.recentThreads()
+	if err != nil {
 		return prefix, nil // let thread/resume say what is wrong
 	}
 	var found []string
-	for _, t := range resp.Data {
+	for _, t := range list {
 		if t.ID == prefix {
 			return prefix, nil
 		}
@@ -204,8 +265,15 @@ func (s *session) resolveThreadID(prefix string) (string, error) {
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("%q matches %d threads; type more of the id", prefix, len(found))
+	short := shortPrefixes(threadIDs(list))
+	var hints []string
+	for _, id := range found[:min(len(found), 3)] {
+		hints = append(hints, short[id])
+	}
+	return "", fmt.Errorf("%q matches %d threads; type more of the id (%s, ... see /threads)", prefix, len(found), strings.Join(hints, ", "))
 }
+
+func cmdStatus(s *session, _ []string) { s.r.status(s.threadID, s.state()) }
 
 func cmdHelp(s *session, _ []string) {
 	var b strings.Builder

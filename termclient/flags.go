@@ -164,6 +164,7 @@ Prompt line:
 		{"Ctrl-D", "quit when the line is empty (end of input quits too)"},
 		{"Up, Down", "history"},
 		{"Ctrl-U, Ctrl-W", "clear the line, delete the last word"},
+		{"Ctrl-L", "clear the screen (also while a turn runs or a prompt waits)"},
 	})
 	b.WriteString(`  In a terminal, keys typed while a turn runs (other than Ctrl-C and the
   prompt keys) are ignored. Without a terminal, lines typed ahead wait:

@@ -13,6 +13,7 @@ const (
 	keyCtrlD     rune = 0x04
 	keyBackspace rune = 0x7f
 	keyCtrlH     rune = 0x08
+	keyCtrlL     rune = 0x0c
 	keyCtrlU     rune = 0x15
 	keyCtrlW     rune = 0x17
 	keyEnter     rune = '\r'

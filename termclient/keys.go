@@ -3,6 +3,7 @@ package termclient
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -91,16 +92,73 @@ func autoAnswer(mode string) answer {
 	return answer{protocol.Decline(), "auto: declined"}
 }
 
-// keyHints lists the keys that make sense for p, for the prompt's second
-// line: p only with a proposed rule, x only for network prompts.
-func keyHints(p *protocol.CommandExecutionRequestApprovalParams) []string {
+// keysFor returns the keys that answer p, in promptKeys order: a, s, d
+// and c when the server offers their decision (all of them when it lists
+// none), p when there is a rule to save (network prompts; commands with a
+// proposed prefix), x for network prompts only.
+func keysFor(p *protocol.CommandExecutionRequestApprovalParams) []rune {
 	network := p.NetworkApprovalContext != nil
-	hints := []string{"[a] once", "[s] session"}
-	switch {
-	case network:
-		hints = append(hints, "[p] always allow "+amendmentHost(p, protocol.RuleAllow), "[x] always deny "+amendmentHost(p, protocol.RuleDeny))
-	case len(p.ProposedExecpolicyAmendment) > 0:
-		hints = append(hints, "[p] always allow `"+strings.Join(p.ProposedExecpolicyAmendment, " ")+"`")
+	offered := func(kind protocol.DecisionKind) bool {
+		return len(p.AvailableDecisions) == 0 || slices.ContainsFunc(p.AvailableDecisions, func(d protocol.CommandExecutionApprovalDecision) bool { return d.Kind == kind })
 	}
-	return append(hints, "[d] decline", "[c] cancel turn")
+	var keys []rune
+	for _, k := range promptKeys {
+		ok := false
+		switch k.key {
+		case 'a':
+			ok = offered(protocol.DecisionAccept)
+		case 's':
+			ok = offered(protocol.DecisionAcceptForSession)
+		case 'p':
+			ok = network || len(p.ProposedExecpolicyAmendment) > 0
+		case 'x':
+			ok = network
+		case 'd':
+			ok = offered(protocol.DecisionDecline)
+		case 'c':
+			ok = offered(protocol.DecisionCancel)
+		}
+		if ok {
+			keys = append(keys, k.key)
+		}
+	}
+	return keys
+}
+
+// keyList is the keys that answer p, for messages: "a s p d c".
+func keyList(p *protocol.CommandExecutionRequestApprovalParams) string {
+	var b strings.Builder
+	for i, k := range keysFor(p) {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(k)
+	}
+	return b.String()
+}
+
+// keyHints is the prompt's second line: one hint per key that answers p.
+func keyHints(p *protocol.CommandExecutionRequestApprovalParams) []string {
+	var hints []string
+	for _, k := range keysFor(p) {
+		switch k {
+		case 'a':
+			hints = append(hints, "[a] once")
+		case 's':
+			hints = append(hints, "[s] session")
+		case 'p':
+			if p.NetworkApprovalContext != nil {
+				hints = append(hints, "[p] always allow "+amendmentHost(p, protocol.RuleAllow))
+			} else {
+				hints = append(hints, "[p] always allow `"+strings.Join(p.ProposedExecpolicyAmendment, " ")+"`")
+			}
+		case 'x':
+			hints = append(hints, "[x] always deny "+amendmentHost(p, protocol.RuleDeny))
+		case 'd':
+			hints = append(hints, "[d] decline")
+		case 'c':
+			hints = append(hints, "[c] cancel turn")
+		}
+	}
+	return hints
 }

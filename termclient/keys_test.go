@@ -2,6 +2,7 @@ package termclient
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"app-server/protocol"
@@ -110,5 +111,30 @@ func TestKeyHints(t *testing.T) {
 	}
 	if got := len(keyHints(commandPrompt())); got != 4 {
 		t.Errorf("command without prefix: %d hints, want 4 (a s d c)", got)
+	}
+}
+
+// The keys a prompt lists (hint line and "not an answer" messages) are the
+// ones that apply to it: x only for network prompts, p only with a rule to
+// save, and a, s, d, c only when the server offers them.
+func TestKeyList(t *testing.T) {
+	offered := commandPrompt("git")
+	offered.AvailableDecisions = []protocol.CommandExecutionApprovalDecision{protocol.Accept(), protocol.Decline(), protocol.Cancel()}
+	for _, tc := range []struct {
+		name string
+		p    *protocol.CommandExecutionRequestApprovalParams
+		want string
+	}{
+		{"network", networkPrompt(), "a s p x d c"},
+		{"command with a prefix", commandPrompt("git"), "a s p d c"},
+		{"command without a prefix", commandPrompt(), "a s d c"},
+		{"only what the server offers", offered, "a p d c"},
+	} {
+		if got := keyList(tc.p); got != tc.want {
+			t.Errorf("%s: keys %q, want %q", tc.name, got, tc.want)
+		}
+		if got := len(keyHints(tc.p)); got != len(strings.Fields(tc.want)) {
+			t.Errorf("%s: %d hints, want one per key of %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -124,6 +124,8 @@ func run(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Wri
 		r:        newRenderer(out, uiOut, st, !execMode),
 		execMode: execMode, raw: raw,
 		threadID: start.Thread.ID,
+		settings: start.ThreadSettings,
+		network:  start.network,
 		async:    make(chan func(), 16),
 		stopped:  make(chan struct{}),
 	}
@@ -136,7 +138,7 @@ func run(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Wri
 		}
 		s.input = in
 	}
-	s.r.banner(start.Thread, start.ThreadSettings, !execMode)
+	s.r.banner(start.Thread.ID, s.state(), !execMode)
 	if execMode {
 		s.startTurn(o.exec)
 	}
@@ -145,8 +147,16 @@ func run(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Wri
 	return code
 }
 
-// handshake initializes the connection and starts the thread.
-func handshake(ctx context.Context, c *conn, o *options, cwd string) (*protocol.ThreadStartResponse, error) {
+// started is what the handshake learnt: the thread and the server's
+// network settings.
+type started struct {
+	protocol.ThreadStartResponse
+	network protocol.NetworkSettingsReadResponse
+}
+
+// handshake initializes the connection, reads the network settings and
+// starts the thread.
+func handshake(ctx context.Context, c *conn, o *options, cwd string) (*started, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	title := "app-server client"
@@ -164,8 +174,11 @@ func handshake(ctx context.Context, c *conn, o *options, cwd string) (*protocol.
 		pol := protocol.AskForApproval(o.approvalPolicy)
 		p.ApprovalPolicy = &pol
 	}
-	var resp protocol.ThreadStartResponse
-	if err := c.call(ctx, protocol.MethodThreadStart, p, &resp); err != nil {
+	var resp started
+	if err := c.call(ctx, protocol.MethodNetworkSettings, protocol.NetworkSettingsReadParams{}, &resp.network); err != nil {
+		return nil, fmt.Errorf("network/settings/read: %w", err)
+	}
+	if err := c.call(ctx, protocol.MethodThreadStart, p, &resp.ThreadStartResponse); err != nil {
 		return nil, fmt.Errorf("thread/start: %w", err)
 	}
 	return &resp, nil

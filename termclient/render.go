@@ -68,12 +68,19 @@ func (r *renderer) errorf(format string, args ...any) {
 	r.line(r.st.red("error: " + fmt.Sprintf(format, args...)))
 }
 
-// banner is shown once the thread is ready.
-func (r *renderer) banner(thread protocol.Thread, s protocol.ThreadSettings, interactive bool) {
-	r.line(r.st.bold("app-server client") + r.st.dim(fmt.Sprintf(" - thread %s - %s - approval %s", thread.ID, s.Cwd, s.ApprovalPolicy)))
+// banner is shown once the thread is ready: the thread, then the state
+// line (as /status).
+func (r *renderer) banner(threadID string, st state, interactive bool) {
+	r.status(threadID, st)
 	if interactive {
 		r.info("Type a command line to run it as a turn. /help lists keys and commands; Ctrl-D quits.")
 	}
+}
+
+// status shows the thread and its state line.
+func (r *renderer) status(threadID string, st state) {
+	r.line(r.st.bold("app-server client") + r.st.dim(fmt.Sprintf(" - thread %s - %s", threadID, st.settings.Cwd)))
+	r.line(r.st.dim(st.line()))
 }
 
 // itemStarted shows the command about to run.
@@ -226,19 +233,24 @@ func denialExplanation(reason, source string) string {
 func (r *renderer) agentMessage(text string) { r.line(r.st.dim(text)) }
 
 // prompt shows an approval prompt: the question, then the keys.
-func (r *renderer) prompt(p *protocol.CommandExecutionRequestApprovalParams, waiting int) {
-	for _, l := range formatPrompt(p, waiting, r.now(), r.st) {
+// onTimeout is what the server answers when a network prompt expires.
+func (r *renderer) prompt(p *protocol.CommandExecutionRequestApprovalParams, waiting int, onTimeout protocol.NetworkTimeoutDecision) {
+	for _, l := range formatPrompt(p, waiting, onTimeout, r.now(), r.st) {
 		r.line(l)
 	}
 }
 
 // formatPrompt returns the lines of a prompt. waiting is how many more
 // prompts are queued behind it.
-func formatPrompt(p *protocol.CommandExecutionRequestApprovalParams, waiting int, now time.Time, st style) []string {
+func formatPrompt(p *protocol.CommandExecutionRequestApprovalParams, waiting int, onTimeout protocol.NetworkTimeoutDecision, now time.Time, st style) []string {
 	q := st.yellow(st.bold("?? ")) + st.bold(promptQuestion(p))
 	if p.ExpiresAtMs != nil {
-		if left := time.UnixMilli(*p.ExpiresAtMs).Sub(now).Round(time.Second); left > 0 {
-			q += st.dim(fmt.Sprintf("  (default answer in %s)", left))
+		if left := time.UnixMilli(*p.ExpiresAtMs).Sub(now); left > 0 {
+			what := "the server answers"
+			if p.NetworkApprovalContext != nil {
+				what = timeoutVerb(onTimeout) + "s"
+			}
+			q += st.dim(fmt.Sprintf("  (%s in %s)", what, formatWait(left)))
 		}
 	}
 	if waiting > 0 {
@@ -343,18 +355,19 @@ func (r *renderer) revoked(g []protocol.NetworkGrant, scope protocol.GrantScope,
 	r.block(formatGrants(g, r.now()))
 }
 
-// threads shows thread/list, marking the current thread.
-func (r *renderer) threads(list []protocol.Thread, current string) {
-	r.block(formatThreads(list, current, r.now()))
+// threads shows thread/list, marking the current thread. short holds
+// the prefix /resume takes for each id.
+func (r *renderer) threads(list []protocol.Thread, current string, short map[string]string) {
+	r.block(formatThreads(list, current, short, r.now()))
 }
 
-func formatThreads(list []protocol.Thread, current string, now time.Time) string {
+func formatThreads(list []protocol.Thread, current string, short map[string]string, now time.Time) string {
 	if len(list) == 0 {
 		return "no threads\n"
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tUPDATED\tCWD\tPREVIEW")
+	fmt.Fprintln(tw, "  ID\tRESUME\tUPDATED\tCWD\tPREVIEW")
 	for _, t := range list {
 		mark := " "
 		if t.ID == current {
@@ -364,7 +377,7 @@ func formatThreads(list []protocol.Thread, current string, now time.Time) string
 		if len(preview) > 50 {
 			preview = preview[:47] + "..."
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\n", mark, t.ID, formatWhen(time.Unix(t.UpdatedAt, 0), now), t.Cwd, preview)
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\n", mark, t.ID, short[t.ID], formatWhen(time.Unix(t.UpdatedAt, 0), now), t.Cwd, preview)
 	}
 	tw.Flush()
 	return b.String()
@@ -411,6 +424,12 @@ func (r *renderer) block(s string) {
 // prefix and the text being edited.
 func (r *renderer) promptLine(text string) {
 	io.WriteString(r.ui, "\r\x1b[K"+r.st.bold(r.st.cyan(promptPrefix))+text)
+}
+
+// clearScreen clears the terminal and puts the cursor top left (Ctrl-L).
+func (r *renderer) clearScreen() {
+	io.WriteString(r.ui, "\x1b[H\x1b[2J")
+	r.midLine = false
 }
 
 // clearPromptLine erases the prompt line before other output (raw mode).

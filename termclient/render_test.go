@@ -79,13 +79,37 @@ func TestFormatPromptNetwork(t *testing.T) {
 		NetworkApprovalContext:          &protocol.NetworkApprovalContext{Host: "127.0.0.1", Protocol: protocol.NetworkHTTP, Port: ptr[uint16](8080)},
 		ProposedNetworkPolicyAmendments: []protocol.NetworkPolicyAmendment{{Host: "127.0.0.1", Action: protocol.RuleAllow}, {Host: "127.0.0.1", Action: protocol.RuleDeny}},
 	}
-	got := formatPrompt(p, 2, time.Now(), plain)
+	got := formatPrompt(p, 2, protocol.NetworkTimeoutDecline, time.Now(), plain)
 	want := []string{
 		"?? allow 127.0.0.1:8080 over http?  (2 more waiting)",
 		"   [a] once  [s] session  [p] always allow 127.0.0.1  [x] always deny 127.0.0.1  [d] decline  [c] cancel turn",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+// A network prompt that expires says what the server answers then, and
+// when: "(declines in 4 s)".
+func TestFormatPromptNetworkExpiry(t *testing.T) {
+	now := time.UnixMilli(1_000_000)
+	p := &protocol.CommandExecutionRequestApprovalParams{
+		NetworkApprovalContext: &protocol.NetworkApprovalContext{Host: "example.com", Protocol: protocol.NetworkHTTPS, Port: ptr[uint16](443)},
+		ExpiresAtMs:            ptr[int64](1_003_600),
+	}
+	for _, tc := range []struct {
+		on   protocol.NetworkTimeoutDecision
+		want string
+	}{
+		{protocol.NetworkTimeoutDecline, "?? allow example.com:443 over https?  (declines in 4 s)"},
+		{protocol.NetworkTimeoutAccept, "?? allow example.com:443 over https?  (accepts in 4 s)"},
+	} {
+		if got := formatPrompt(p, 0, tc.on, now, plain)[0]; got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+	if got := formatPrompt(p, 0, protocol.NetworkTimeoutDecline, now.Add(5*time.Second), plain)[0]; strings.Contains(got, "(") {
+		t.Errorf("expired prompt: %q still counts down", got)
 	}
 }
 
@@ -111,9 +135,9 @@ func TestFormatPromptCommandHintsAndExpiry(t *testing.T) {
 		ProposedExecpolicyAmendment: []string{"git", "fetch"},
 		ExpiresAtMs:                 ptr[int64](1_030_000),
 	}
-	got := formatPrompt(p, 0, now, plain)
+	got := formatPrompt(p, 0, protocol.NetworkTimeoutDecline, now, plain)
 	want := []string{
-		"?? run `git fetch` in /src?  (default answer in 30s)",
+		"?? run `git fetch` in /src?  (the server answers in 30 s)",
 		"   [a] once  [s] session  [p] always allow `git fetch`  [d] decline  [c] cancel turn",
 	}
 	if d := cmp.Diff(want, got); d != "" {
@@ -160,10 +184,35 @@ func TestFormatThreadsMarksCurrent(t *testing.T) {
 	got := formatThreads([]protocol.Thread{
 		{ID: "t1", Cwd: "/a", Preview: "echo 1", UpdatedAt: now.Unix()},
 		{ID: "t2", Cwd: "/b", Preview: strings.Repeat("x", 80), UpdatedAt: now.Unix()},
-	}, "t2", now)
+	}, "t2", map[string]string{"t1": "t1", "t2": "t2"}, now)
 	lines := strings.Split(strings.TrimRight(got, "\n"), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[1], "  t1") || !strings.HasPrefix(lines[2], "* t2") || !strings.HasSuffix(lines[2], "...") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "  t1  t1 ") || !strings.HasPrefix(lines[2], "* t2  t2 ") || !strings.HasSuffix(lines[2], "...") {
 		t.Errorf("got\n%s", got)
+	}
+}
+
+// The prefix /threads shows and /resume takes is counted from where the
+// ids differ: UUIDv7 ids made the same minute share their first dozen
+// characters.
+func TestShortPrefixes(t *testing.T) {
+	ids := []string{
+		"019ad3f2-1b3c-7a01-8000-000000000001",
+		"019ad3f2-1b3c-7b02-8000-000000000002",
+		"019ad3f2-1b4d-7c03-8000-000000000003",
+		"019bd3f2-0000-7000-8000-000000000004",
+	}
+	got := shortPrefixes(ids)
+	want := map[string]string{
+		ids[0]: "019ad3f2-1b3c-7a",
+		ids[1]: "019ad3f2-1b3c-7b",
+		ids[2]: "019ad3f2-1b4",
+		ids[3]: "019b",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+	if got := shortPrefixes(ids[:1]); got[ids[0]] != "0" {
+		t.Errorf("one id: %q, want one character", got[ids[0]])
 	}
 }
 

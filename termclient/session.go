@@ -37,6 +37,8 @@ type session struct {
 	lineShown bool       // raw mode: the prompt line is on screen
 
 	threadID     string
+	settings     protocol.ThreadSettings              // of threadID, from thread/start or thread/resume
+	network      protocol.NetworkSettingsReadResponse // the server's, read once
 	turnID       string // the running turn, "" when idle
 	interrupting bool   // turn/interrupt sent (or cancel answered) for turnID
 	lastCommand  *protocol.CommandExecutionItem
@@ -158,7 +160,7 @@ func (s *session) refresh() {
 }
 
 func (s *session) showPrompt(h *prompt) {
-	s.r.prompt(&h.params, s.prompts.len()-1)
+	s.r.prompt(&h.params, s.prompts.len()-1, s.network.ApprovalTimeoutDecision)
 	h.shown, s.promptDirty, s.promptAt = true, false, time.Now()
 }
 
@@ -237,6 +239,16 @@ func (s *session) onKey(ev inputEvent) {
 		return
 	}
 	k := ev.key
+	if k == keyCtrlL {
+		// Clear the screen; refresh draws the prompt or the prompt line
+		// again at the top.
+		s.r.clearScreen()
+		s.lineShown = false
+		if h != nil {
+			h.shown = false
+		}
+		return
+	}
 	switch {
 	case h != nil:
 		switch k {
@@ -295,7 +307,7 @@ func (s *session) pump() {
 			if n != len(text) {
 				// Only a one-key line answers: a typed-ahead "curl ..."
 				// must not count as "c".
-				s.r.info("   " + strconv.Quote(text) + " is not an answer: type one of a s p x d c, then Enter")
+				s.r.info("   " + strconv.Quote(text) + " is not an answer: type one of "+keyList(&h.params)+", then Enter")
 				continue
 			}
 			s.answerKey(h, k)

@@ -138,3 +138,70 @@ func TestInteractiveTmuxCtrlC(t *testing.T) {
 		t.Error("Ctrl-C ran the line instead of clearing it")
 	}
 }
+
+// visible is the pane's screen only, without the scrollback.
+func (tm *tmux) visible() string {
+	out, _ := exec.Command("tmux", "-L", tm.socket, "capture-pane", "-p", "-J").Output()
+	return string(out)
+}
+
+// TestInteractiveTmuxStatusLine: the client starts with one line of state
+// (policy, sandbox, network, local addresses, prompt timeout and its
+// default), a timed prompt says what it answers when, /status prints the
+// state again, /threads shows the prefix /resume takes, and Ctrl-L clears
+// the screen.
+func TestInteractiveTmuxStatusLine(t *testing.T) {
+	tg := newTarget(t)
+	home, dir := newHome(t), t.TempDir()
+	tm := newTmux(t, fmt.Sprintf("%q client --home %q --cwd %q -c network.approval_timeout_ms=60000; echo \"[client exited $?]\"; sleep 600", bin, home, dir))
+	scr := tm.waitFor("Ctrl-D quits.", 1)
+	for _, want := range []string{
+		"approval on-request (commands run without a prompt)",
+		"network proxy on, new destinations prompt",
+		"local addresses prompt like any other",
+		"network prompts decline after 1 min",
+	} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the banner lacks %q", want)
+		}
+	}
+
+	tm.typeLine(curl(tg.url))
+	tm.waitFor("(declines in ", 1)
+	tm.run("send-keys", "-l", "d")
+	tm.waitFor("-- turn completed", 1)
+
+	tm.typeLine("/status")
+	tm.waitFor("network prompts decline after 1 min", 2)
+
+	tm.typeLine("/threads")
+	scr = tm.waitFor("RESUME", 1)
+	var prefix string
+	for _, l := range strings.Split(scr, "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == "*" {
+			prefix = f[2]
+		}
+	}
+	if prefix == "" || len(prefix) >= 36 {
+		t.Fatalf("/threads shows no short prefix for the current thread")
+	}
+	tm.typeLine("/resume " + prefix)
+	tm.waitFor("resumed thread ", 1)
+
+	if !strings.Contains(tm.visible(), "app-server client - thread") {
+		t.Fatalf("the banner is not on the screen before Ctrl-L:\n%s", tm.visible())
+	}
+	tm.run("send-keys", "C-l")
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(tm.visible(), "app-server client - thread") {
+		if time.Now().After(deadline) {
+			t.Fatalf("Ctrl-L did not clear the screen:\n%s", tm.visible())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	tm.typeLine("echo after-clear")
+	tm.waitFor("\nafter-clear\n", 1)
+
+	tm.run("send-keys", "C-d")
+	tm.waitFor("[client exited 0]", 1)
+}

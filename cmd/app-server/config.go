@@ -102,6 +102,28 @@ func (n *NetworkConfig) Policy() netapproval.Config {
 	return cfg
 }
 
+// Settings returns what network/settings/read reports for the [network]
+// table. It must be called on a validated configuration.
+func (n *NetworkConfig) Settings() protocol.NetworkSettingsReadResponse {
+	pol := n.Policy()
+	s := protocol.NetworkSettingsReadResponse{
+		Enabled:                 n.Enabled,
+		Mode:                    protocol.NetworkModeFull,
+		AllowedDomains:          pol.AllowedDomains,
+		DeniedDomains:           pol.DeniedDomains,
+		AllowLocalBinding:       pol.AllowLocalBinding,
+		ApprovalTimeoutMs:       n.ApprovalTimeoutMs,
+		ApprovalTimeoutDecision: protocol.NetworkTimeoutDecline,
+	}
+	if pol.Mode == netapproval.ModeLimited {
+		s.Mode = protocol.NetworkModeLimited
+	}
+	if pol.TimeoutDefault == netapproval.AnswerAllowOnce {
+		s.ApprovalTimeoutDecision = protocol.NetworkTimeoutAccept
+	}
+	return s
+}
+
 func (n *NetworkConfig) policy() (netapproval.Config, error) {
 	mode, err := netapproval.ParseMode(n.Mode)
 	if err != nil {

@@ -85,6 +85,7 @@ func serve(ctx context.Context, env *serveEnv) error {
 			Sandbox:        cfg.Sandbox,
 			Shell:          cfg.Shell,
 			Version:        env.Version,
+			Network:        cfg.Network.Settings(),
 		},
 		Client:  client,
 		Store:   store,

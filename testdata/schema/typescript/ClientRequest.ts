@@ -5,6 +5,7 @@ import type { CommandExecParams } from "./CommandExecParams";
 import type { InitializeParams } from "./InitializeParams";
 import type { NetworkGrantsListParams } from "./NetworkGrantsListParams";
 import type { NetworkGrantsRevokeParams } from "./NetworkGrantsRevokeParams";
+import type { NetworkSettingsReadParams } from "./NetworkSettingsReadParams";
 import type { RequestId } from "./RequestId";
 import type { ThreadArchiveParams } from "./ThreadArchiveParams";
 import type { ThreadListParams } from "./ThreadListParams";
@@ -38,4 +39,8 @@ export type ClientRequest =
   /**
    * Extension: not part of the Codex app-server protocol.
    */
-  | { "method": "network/grants/revoke", id: RequestId, params: NetworkGrantsRevokeParams };
+  | { "method": "network/grants/revoke", id: RequestId, params: NetworkGrantsRevokeParams }
+  /**
+   * Extension: not part of the Codex app-server protocol.
+   */
+  | { "method": "network/settings/read", id: RequestId, params: NetworkSettingsReadParams };

@@ -1,0 +1,34 @@
+package session
+
+import (
+	"context"
+	"slices"
+
+	"app-server/protocol"
+)
+
+// ReadNetworkSettings serves network/settings/read: the server's network
+// configuration, so a client can say what will prompt before anything does.
+func (m *Manager) ReadNetworkSettings(context.Context, *protocol.NetworkSettingsReadParams) (*protocol.NetworkSettingsReadResponse, error) {
+	s := m.cfg.Network
+	s.Enabled = m.net != nil
+	s.AllowedDomains = nonNil(slices.Clone(s.AllowedDomains))
+	s.DeniedDomains = nonNil(slices.Clone(s.DeniedDomains))
+	// A Manager built without a network configuration (tests) has the
+	// zero settings; the wire has no empty enum.
+	if s.Mode == "" {
+		s.Mode = protocol.NetworkModeFull
+	}
+	if s.ApprovalTimeoutDecision == "" {
+		s.ApprovalTimeoutDecision = protocol.NetworkTimeoutDecline
+	}
+	return &s, nil
+}
+
+// nonNil makes a nil list an empty one: the wire has [] for "none".
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
