@@ -39,8 +39,8 @@ type session struct {
 	threadID     string
 	settings     protocol.ThreadSettings              // of threadID, from thread/start or thread/resume
 	network      protocol.NetworkSettingsReadResponse // the server's, read once
-	turnID       string // the running turn, "" when idle
-	interrupting bool   // turn/interrupt sent (or cancel answered) for turnID
+	turnID       string                               // the running turn, "" when idle
+	interrupting bool                                 // turn/interrupt sent (or cancel answered) for turnID
 	lastCommand  *protocol.CommandExecutionItem
 
 	prompts      promptQueue
@@ -307,7 +307,7 @@ func (s *session) pump() {
 			if n != len(text) {
 				// Only a one-key line answers: a typed-ahead "curl ..."
 				// must not count as "c".
-				s.r.info("   " + strconv.Quote(text) + " is not an answer: type one of "+keyList(&h.params)+", then Enter")
+				s.r.info("   " + strconv.Quote(text) + " is not an answer: type one of " + keyList(&h.params) + ", then Enter")
 				continue
 			}
 			s.answerKey(h, k)
