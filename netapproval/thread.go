@@ -424,6 +424,14 @@ func (t *Thread) Revoke(f RevokeFilter) ([]Grant, error) {
 			}
 			out = append(out, g)
 			t.m.closeConns(g.ref())
+			if r.Action == ActionDeny {
+				// An "always deny" answer also put its key in the session
+				// deny cache of the thread that asked: one revoke clears
+				// both, so the next request prompts again.
+				for _, th := range t.m.threadList() {
+					th.clearSessionDenies(r.Host)
+				}
+			}
 		}
 		return out, nil
 	}
@@ -470,6 +478,24 @@ func (t *Thread) revokeSession(host string, f RevokeFilter) []Grant {
 		t.notifyGrants()
 	}
 	return out
+}
+
+// clearSessionDenies removes the session denies of host, every protocol
+// and port.
+func (t *Thread) clearSessionDenies(host string) {
+	t.mu.Lock()
+	changed := false
+	for k := range t.denySession {
+		if k.Host == host {
+			delete(t.denySession, k)
+			delete(t.stats, grantRef{scope: ScopeSession, key: k, action: ActionDeny})
+			changed = true
+		}
+	}
+	t.mu.Unlock()
+	if changed {
+		t.notifyGrants()
+	}
 }
 
 // notifyGrants sends the current grant list to the Notifier.

@@ -541,3 +541,32 @@ func TestRevokeSessionGrantPromptsAgain(t *testing.T) {
 		}
 	})
 }
+
+// An "always deny" answer persists a deny rule and also denies the key for
+// the session; revoking the persisted rule (from any thread) clears both,
+// so the next request prompts again instead of being refused.
+func TestRevokePersistentDenyClearsItsSessionDeny(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newServiceWorld(t, Config{})
+		th, a, p := w.thread(t, "t1")
+		th2, _, _ := w.thread(t, "t2")
+		out := make(chan result, 1)
+		checkAsync(t.Context(), th, a, httpsKey("b.com"), out)
+		answerNext(t, p, Answer{Kind: AnswerAmendDeny, AmendHost: "b.com"})
+		if r := <-out; r.v.allow {
+			t.Fatal("always deny allowed the request")
+		}
+		removed, err := th2.Revoke(RevokeFilter{Host: "b.com", Scope: ScopePersistent})
+		if err != nil || len(removed) != 1 || removed[0].Action != ActionDeny {
+			t.Fatalf("Revoke = %+v, %v", removed, err)
+		}
+		for _, g := range th.Grants() {
+			t.Errorf("grant left after the revoke: %+v", g)
+		}
+		checkAsync(t.Context(), th, a, httpsKey("b.com"), out)
+		answerNext(t, p, Answer{Kind: AnswerAllowOnce})
+		if r := <-out; !r.v.allow {
+			t.Fatalf("after the revoke: %+v, want a prompt that allows", r.v)
+		}
+	})
+}
