@@ -23,7 +23,7 @@ var allowedImports = map[string][]string{
 	"app-server/session":          {"app-server/protocol", "app-server/netapproval", "app-server/session/rollout", "app-server/session/shellcmd", "github.com/google/uuid"},
 	"app-server/session/rollout":  {"app-server/protocol", "github.com/google/uuid"},
 	"app-server/session/shellcmd": {"app-server/protocol", "mvdan.cc/sh/v3"},
-	"app-server/rpc":              {"app-server/protocol", "app-server/session", "github.com/sourcegraph/jsonrpc2"},
+	"app-server/rpc":              {"app-server/protocol", "app-server/session"},
 	"app-server/termclient":       {"app-server/protocol", "github.com/sourcegraph/jsonrpc2", "golang.org/x/term"},
 }
 

@@ -5,9 +5,12 @@ import type { JSONRPCErrorError } from "./JSONRPCErrorError";
 import type { RequestId } from "./RequestId";
 
 /**
- * JSONRPCError is a failed response.
+ * JSONRPCError is a failed response. ID is null when the request's id could
+ * not be read (a line that is not JSON, an id of the wrong type), as
+ * JSON-RPC 2.0 says; the published schema has no null here, so this is a
+ * deliberate superset (schema/compat_check_test.go lists it).
  */
 export type JSONRPCError = {
-  id: RequestId,
+  id: RequestId | null,
   error: JSONRPCErrorError,
 };
