@@ -18,6 +18,7 @@ type rawProc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
+	outFD  *os.File      // the read end of the server's stdout pipe, under stdout
 	exited chan struct{} // closed when the process has exited
 	err    error         // Wait's result, set before exited closes
 }
@@ -42,7 +43,8 @@ func startRawBin(t *testing.T, bin string, args ...string) *rawProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &rawProc{t: t, cmd: cmd, stdin: stdin, stdout: bufio.NewReaderSize(out, 1<<20), exited: make(chan struct{})}
+	outFD, _ := out.(*os.File)
+	p := &rawProc{t: t, cmd: cmd, stdin: stdin, stdout: bufio.NewReaderSize(out, 1<<20), outFD: outFD, exited: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		stdin.Close()

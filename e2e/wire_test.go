@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 const initReq = `{"id":"init","method":"initialize","params":{"clientInfo":{"name":"raw","version":"1"}}}` + "\n"
@@ -24,17 +25,22 @@ func TestBadInputCorpusAgainstTheBinary(t *testing.T) {
 		name, input string
 		reply       string // the error reply the bad line gets, if any
 	}{
-		{"malformed JSON", `{"id":1,"method":`, ""},
-		{"truncated object", `{"id":2,"method":"thread/loaded/list"`, ""},
-		{"empty object", `{}`, ""},
-		{"batch", `[{"id":3,"method":"thread/loaded/list"}]`, ""},
-		{"number", `42`, ""},
-		{"method not a string", `{"id":4,"method":5}`, ""},
+		{"malformed JSON", `{"id":1,"method":`, `{"id":null,"error":{"code":-32700,`},
+		{"truncated object", `{"id":2,"method":"thread/loaded/list"`, `{"id":null,"error":{"code":-32700,`},
+		{"byte-order mark", "\xef\xbb\xbf" + `{"id":2,"method":"thread/loaded/list"}`, `{"id":null,"error":{"code":-32700,`},
+		{"invalid UTF-8", "{\"id\":5,\"method\":\"thread/loaded/list\",\"params\":{\"x\":\"\xff\xfe\"}}", `{"id":null,"error":{"code":-32700,"message":"Parse error: invalid UTF-8"}}`},
+		{"empty object", `{}`, `{"id":null,"error":{"code":-32600,`},
+		{"batch", `[{"id":3,"method":"thread/loaded/list"}]`, `{"id":null,"error":{"code":-32600,"message":"Invalid request: batch (JSON array) not supported"}}`},
+		{"number", `42`, `{"id":null,"error":{"code":-32600,`},
+		{"method not a string", `{"id":4,"method":5}`, `{"id":4,"error":{"code":-32600,`},
+		{"id true", `{"id":true,"method":"thread/loaded/list"}`, `{"id":null,"error":{"code":-32600,`},
+		{"id object", `{"id":{"a":1},"method":"thread/loaded/list"}`, `{"id":null,"error":{"code":-32600,`},
+		{"id null", `{"id":null,"method":"thread/loaded/list"}`, `{"id":null,"error":{"code":-32600,`},
 		{"fractional id", `{"id":1.5,"method":"thread/loaded/list"}`, `{"id":1.5,"error":{"code":-32600,`},
 		{"negative id", `{"id":-1,"method":"thread/loaded/list"}`, `{"id":-1,"error":{"code":-32600,`},
 		{"20 MiB line", huge, `{"id":77,"error":{"code":-32600,"message":"Invalid request: line too long"}}`},
-		{"invalid UTF-8", "{\"id\":5,\"method\":\"thread/loaded/list\",\"params\":{\"x\":\"\xff\xfe\"}}", ""},
 		{"response to an unknown id", `{"id":999,"result":{}}`, ""},
+		{"response with id null", `{"id":null,"error":{"code":-32700,"message":"x"}}`, ""},
 		{"10,000 blank lines", strings.Repeat("\n", 10000), ""},
 	}
 	for i, tc := range cases {
@@ -84,7 +90,9 @@ func TestOverloadSheds(t *testing.T) {
 		}
 		writeDone <- nil
 	}()
-	time.Sleep(time.Second) // the client is not reading: pipes and queue fill up
+	// The client is not reading: wait until the server's output pipe is
+	// full, so it is blocked with its queue at the bound.
+	waitPipeFull(t, p)
 	rss := vmKB(t, p.cmd.Process.Pid, "VmRSS")
 	answered, overloaded := 0, 0
 	for answered < n {
@@ -169,5 +177,44 @@ func TestSIGTERMDuringATurnExitsPromptly(t *testing.T) {
 	code, took := waitExit(t, p)
 	if code != 0 || took > 2*time.Second {
 		t.Errorf("exit code %d after %v, want 0 within 2s", code, took)
+	}
+}
+
+// waitPipeFull waits until the server's stdout pipe is full: FIONREAD within
+// a page of F_GETPIPE_SZ (the pipe fills page by page, so a small write may
+// not fit the last page's rest). From then on the server's writes block.
+func waitPipeFull(t *testing.T, p *rawProc) {
+	t.Helper()
+	rc, err := p.outFD.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// inPipe returns the bytes waiting in the pipe and its capacity.
+	inPipe := func() (n int32, size uintptr) {
+		var errno syscall.Errno
+		err := rc.Control(func(fd uintptr) {
+			size, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, 1032 /* F_GETPIPE_SZ */, 0)
+			if errno == 0 {
+				_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ /* FIONREAD */, uintptr(unsafe.Pointer(&n)))
+			}
+		})
+		if err == nil && errno != 0 {
+			err = errno
+		}
+		if err != nil {
+			t.Fatalf("reading the pipe's fill: %v", err)
+		}
+		return n, size
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, size := inPipe()
+		if uintptr(n)+4096 > size {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("output pipe holds %d of %d bytes after 30s", n, size)
+		}
+		time.Sleep(5 * time.Millisecond) // polls the condition; the order comes from it
 	}
 }
