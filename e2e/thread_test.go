@@ -83,6 +83,13 @@ func TestEphemeralThreadsAreNotWritten(t *testing.T) {
 	if len(entries) != 0 || r.Thread.Path != nil || !r.Thread.Ephemeral {
 		t.Errorf("ephemeral thread written: %d files, path %v", len(entries), r.Thread.Path)
 	}
+	var list protocol.ThreadListResponse
+	s.ok("thread/list", map[string]any{}, &list)
+	for _, th := range list.Data {
+		if th.ID == r.Thread.ID {
+			t.Error("thread/list lists the ephemeral thread")
+		}
+	}
 }
 
 func TestBadThreadAndTurnInputIsRefusedNamingTheProblem(t *testing.T) {

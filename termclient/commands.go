@@ -238,7 +238,7 @@ func cmdResume(s *session, args []string) {
 		s.r.errorf("thread/resume: %v", err)
 		return
 	}
-	s.threadID, s.settings = resp.Thread.ID, resp.ThreadSettings
+	s.threadID, s.ephemeral, s.settings = resp.Thread.ID, resp.Thread.Ephemeral, resp.ThreadSettings
 	s.r.resumed(resp)
 }
 

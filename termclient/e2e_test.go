@@ -405,3 +405,53 @@ func TestHelpFlag(t *testing.T) {
 	}
 	contains(t, "help", string(out), "Prompt keys", "/revoke [--persistent] HOST[:PORT]", "Exit codes")
 }
+
+// --exec runs in a scratch thread (ephemeral: no rollout, not listed)
+// unless --save keeps it; an interactive start is saved.
+func TestExecThreadIsScratchUnlessSave(t *testing.T) {
+	home := newHome(t)
+	rollouts := func() int {
+		entries, _ := os.ReadDir(filepath.Join(home, "threads"))
+		return len(entries)
+	}
+	p := startClient(t, home, "--exec", "echo scratch")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	contains(t, "stderr", p.stderr.String(), "(scratch: not saved)")
+	if n := rollouts(); n != 0 {
+		t.Errorf("--exec saved %d threads, want 0", n)
+	}
+
+	p = startClient(t, home, "--exec", "echo kept", "--save")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("--save: exit code %d", code)
+	}
+	if strings.Contains(p.stderr.String(), "scratch") {
+		t.Error("--save: the thread is called scratch")
+	}
+	if n := rollouts(); n != 1 {
+		t.Errorf("--exec --save saved %d threads, want 1", n)
+	}
+
+	// The interactive client lists what was saved: the --save thread and
+	// its own, not the scratch one.
+	p = startClient(t, home)
+	io.WriteString(p.stdin, "/threads\n")
+	p.stdin.Close()
+	if code := p.wait(); code != 0 {
+		t.Fatalf("interactive: exit code %d", code)
+	}
+	out := p.stdout.String()
+	if strings.Contains(out, "echo scratch") || !strings.Contains(out, "echo kept") {
+		t.Errorf("/threads lists the scratch thread or misses the saved one:\n%s", out)
+	}
+	if n := rollouts(); n != 2 {
+		t.Errorf("after an interactive start: %d threads saved, want 2", n)
+	}
+
+	p = startClient(t, home, "--save")
+	if code := p.wait(); code != ExitUsage {
+		t.Errorf("--save without --exec: exit code %d, want %d", code, ExitUsage)
+	}
+}

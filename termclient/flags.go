@@ -25,6 +25,7 @@ type options struct {
 	exec           string // --exec
 	execSet        bool   // --exec was given
 	serverLog      string // --server-log FILE
+	save           bool   // --save: keep the --exec thread (it is ephemeral otherwise)
 }
 
 // autoModes are the values of --auto.
@@ -72,8 +73,12 @@ func parseFlags(args []string) (*options, error) {
 		return nil
 	})
 	fs.StringVar(&o.serverLog, "server-log", "", "")
+	fs.BoolVar(&o.save, "save", false, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.save && !o.execSet {
+		return nil, errors.New("--save is for --exec (interactive threads are always saved)")
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (to run a command, use --exec %q)", fs.Arg(0), strings.Join(fs.Args(), " "))
@@ -103,7 +108,9 @@ Flags:
 		{"--approval-policy P", "untrusted | on-request | never (default: the server's approval_policy)"},
 		{"--auto DECISION", "answer every prompt without asking: accept | acceptForSession | decline"},
 		{"--exec CMD", "run CMD as one turn, then exit with its exit code (see Exit codes);"},
-		{"", "its output goes to stdout, everything else to stderr"},
+		{"", "its output goes to stdout, everything else to stderr. Its thread is"},
+		{"", "a scratch one (ephemeral: not saved, not in /threads) unless --save"},
+		{"--save", "with --exec: save the thread like an interactive one"},
 		{"--home DIR", "passed to the server (default $APP_SERVER_HOME, else ~/.app-server)"},
 		{"--config FILE", "passed to the server (default <home>/config.toml)"},
 		{"-c key=value", "passed to the server, repeatable (see app-server --help for the keys)"},

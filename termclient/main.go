@@ -123,7 +123,7 @@ func run(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Wri
 		ctx: ctx, opts: o, conn: c,
 		r:        newRenderer(out, uiOut, st, !execMode),
 		execMode: execMode, raw: raw,
-		threadID: start.Thread.ID,
+		threadID: start.Thread.ID, ephemeral: start.Thread.Ephemeral,
 		settings: start.ThreadSettings,
 		network:  start.network,
 		async:    make(chan func(), 16),
@@ -170,6 +170,10 @@ func handshake(ctx context.Context, c *conn, o *options, cwd string) (*started, 
 		return nil, fmt.Errorf("initialized: %w", err)
 	}
 	p := protocol.ThreadStartParams{Cwd: &cwd}
+	if o.execSet && !o.save {
+		scratch := true
+		p.Ephemeral = &scratch // not persisted, not listed
+	}
 	if o.approvalPolicy != "" {
 		pol := protocol.AskForApproval(o.approvalPolicy)
 		p.ApprovalPolicy = &pol

@@ -79,7 +79,11 @@ func (r *renderer) banner(threadID string, st state, interactive bool) {
 
 // status shows the thread and its state line.
 func (r *renderer) status(threadID string, st state) {
-	r.line(r.st.bold("app-server client") + r.st.dim(fmt.Sprintf(" - thread %s - %s", threadID, st.settings.Cwd)))
+	saved := ""
+	if st.ephemeral {
+		saved = " (scratch: not saved)"
+	}
+	r.line(r.st.bold("app-server client") + r.st.dim(fmt.Sprintf(" - thread %s%s - %s", threadID, saved, st.settings.Cwd)))
 	r.line(r.st.dim(st.line()))
 }
 

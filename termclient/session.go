@@ -37,6 +37,7 @@ type session struct {
 	lineShown bool       // raw mode: the prompt line is on screen
 
 	threadID     string
+	ephemeral    bool                                 // threadID is not saved
 	settings     protocol.ThreadSettings              // of threadID, from thread/start or thread/resume
 	network      protocol.NetworkSettingsReadResponse // the server's, read once
 	turnID       string                               // the running turn, "" when idle

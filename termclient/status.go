@@ -12,11 +12,14 @@ import (
 // when, and what the server does when nobody answers. It is built from the
 // wire only (thread/start or thread/resume, network/settings/read).
 type state struct {
-	settings protocol.ThreadSettings
-	network  protocol.NetworkSettingsReadResponse
+	ephemeral bool // the thread is not saved
+	settings  protocol.ThreadSettings
+	network   protocol.NetworkSettingsReadResponse
 }
 
-func (s *session) state() state { return state{settings: s.settings, network: s.network} }
+func (s *session) state() state {
+	return state{ephemeral: s.ephemeral, settings: s.settings, network: s.network}
+}
 
 // osEnforcesReportedSandbox says whether a sandbox the server reports
 // (other than danger-full-access) is enforced by the OS. The server never
