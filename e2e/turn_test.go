@@ -44,6 +44,7 @@ type flow struct {
 	items     []protocol.ThreadItem // completed items
 	approvals []protocol.CommandExecutionRequestApprovalParams
 	resolved  []protocol.ServerRequestResolvedNotification
+	warnings  []protocol.WarningNotification
 	statuses  []string
 	output    strings.Builder // deltas, concatenated
 	turn      protocol.Turn
@@ -68,6 +69,10 @@ func (s *server) runFlow(answer func(protocol.CommandExecutionRequestApprovalPar
 			var n protocol.ServerRequestResolvedNotification
 			m.decode(s.t, &n)
 			f.resolved = append(f.resolved, n)
+		case "warning":
+			var n protocol.WarningNotification
+			m.decode(s.t, &n)
+			f.warnings = append(f.warnings, n)
 		case "thread/status/changed":
 			var n protocol.ThreadStatusChangedNotification
 			m.decode(s.t, &n)

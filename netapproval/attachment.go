@@ -38,7 +38,7 @@ type Attachment struct {
 
 	mu     sync.Mutex // guards the fields below
 	closed bool
-	blocks []Block // bounded, newest last
+	blocks blockList
 }
 
 func newAttachment(m *Manager, t *Thread, info ExecInfo) *Attachment {
@@ -86,17 +86,22 @@ func (a *Attachment) proxyURL(scheme string, port uint16) string {
 	return u.String()
 }
 
-// Blocks returns the requests refused for this command, oldest first (at
-// most the last 256). It does not consume them.
-func (a *Attachment) Blocks() []Block {
+// Blocks returns the destinations refused for this command, one Block
+// each in the order they were first refused, and how many more were refused
+// past the first 1024. It does not consume them.
+func (a *Attachment) Blocks() ([]Block, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return newestBlocks(a.blocks, maxAttachmentBlocks)
+	return a.blocks.snapshot()
 }
 
 // Close revokes the credential: later requests with it get 407 (HTTP) or an
 // authentication failure (SOCKS5). Connections already open are left to end
-// with the command. Idempotent.
+// with the command. The prompts only this command asked for are resolved
+// as denied (the command ended before an answer), and Close returns once
+// their Prompter calls have returned (so the client has been told before
+// the command's item completes); an answer arriving later changes nothing.
+// Idempotent.
 func (a *Attachment) Close() {
 	a.mu.Lock()
 	if a.closed {
@@ -108,7 +113,21 @@ func (a *Attachment) Close() {
 	a.m.forgetCredential(a)
 	a.t.mu.Lock()
 	delete(a.t.attachments, a)
+	var orphans []*pending
+	for _, pd := range a.t.pending {
+		delete(pd.askers, a)
+		if len(pd.askers) == 0 {
+			orphans = append(orphans, pd)
+		}
+	}
 	a.t.mu.Unlock()
+	for _, pd := range orphans {
+		pd.cancel(errCommandEnded)
+		a.t.settle(pd, a.t.endedOutcome(pd))
+	}
+	for _, pd := range orphans {
+		<-pd.asked
+	}
 }
 
 // matches reports whether token is this attachment's secret, in constant
@@ -124,8 +143,8 @@ func (a *Attachment) recordBlock(k Key, d *Denial) {
 		Key: k, Reason: d.Reason, Source: d.Source, Message: d.Message, At: time.Now(),
 	}
 	a.mu.Lock()
-	a.blocks = appendBounded(a.blocks, b, maxAttachmentBlocks)
+	a.blocks.add(b)
 	a.mu.Unlock()
 	a.m.log.Info("network request blocked", "thread", a.t.id, "turn", a.info.TurnID, "command", a.info.CommandID,
-		"exec", a.info.Command, "key", k.String(), "reason", d.Reason.String(), "source", d.Source.String())
+		"exec", a.info.Command, "key", k.String(), "reason", d.Reason.String(), "source", d.Source.String(), "message", d.Message)
 }

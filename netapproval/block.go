@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Block records one refused request, so the command's item can say why it
-// failed. Blocks are kept per attachment, newest last.
+// Block records why requests to one destination were refused, so the
+// command's item can say why it failed.
 type Block struct {
 	ThreadID  string
 	TurnID    string
@@ -15,28 +15,36 @@ type Block struct {
 	Reason    Reason
 	Source    Source
 	Message   string
-	At        time.Time
+	At        time.Time // the latest refusal
 }
 
-// maxAttachmentBlocks bounds the remembered blocks of one command, so a
-// command hammering a blocked host cannot grow memory without limit; the
-// oldest are dropped first.
-const maxAttachmentBlocks = 256
+// maxBlockedDestinations bounds the destinations one command's blocks
+// name, so a command trying endless destinations cannot grow memory without
+// limit; past it, refused destinations are only counted.
+const maxBlockedDestinations = 1024
 
-// appendBounded appends b to list, which holds up to 2*limit entries of
-// which only the newest limit count (see newestBlocks): the oldest are
-// dropped limit at a time, in place, so a burst of refusals costs
-// amortized O(1) per append rather than a copy of the whole list each.
-func appendBounded(list []Block, b Block, limit int) []Block {
-	if len(list) >= 2*limit {
-		n := copy(list, list[len(list)-limit+1:])
-		clear(list[n:])
-		list = list[:n]
+// blockList keeps one Block per refused destination, in the order the
+// destinations were first refused, each with its latest refusal.
+type blockList struct {
+	list  []Block
+	index map[Key]int
+	more  int // destinations refused past maxBlockedDestinations
+}
+
+func (l *blockList) add(b Block) {
+	if i, ok := l.index[b.Key]; ok {
+		l.list[i] = b
+		return
 	}
-	return append(list, b)
+	if len(l.list) >= maxBlockedDestinations {
+		l.more++
+		return
+	}
+	if l.index == nil {
+		l.index = make(map[Key]int)
+	}
+	l.index[b.Key] = len(l.list)
+	l.list = append(l.list, b)
 }
 
-// newestBlocks returns a copy of the newest limit entries of list.
-func newestBlocks(list []Block, limit int) []Block {
-	return slices.Clone(list[max(0, len(list)-limit):])
-}
+func (l *blockList) snapshot() ([]Block, int) { return slices.Clone(l.list), l.more }

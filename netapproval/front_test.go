@@ -115,7 +115,7 @@ func TestConnectClientLeavingWhileWaitingIsAbandoned(t *testing.T) {
 	if err := w.m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if b := w.a.Blocks(); len(b) != 0 {
+	if b := blocksOf(w.a); len(b) != 0 {
 		t.Errorf("blocks = %+v, want none for an abandoned request", b)
 	}
 }
@@ -178,21 +178,6 @@ func TestConnectRefusalsOnTheFront(t *testing.T) {
 	}
 }
 
-func TestAppendBoundedKeepsNewest(t *testing.T) {
-	var list []Block
-	for i := range 1000 {
-		list = appendBounded(list, Block{Key: Key{Port: uint16(i)}}, 100)
-		if len(list) > 200 {
-			t.Fatalf("len %d beyond 2*limit", len(list))
-		}
-		got := newestBlocks(list, 100)
-		want := min(i+1, 100)
-		if len(got) != want || got[len(got)-1].Key.Port != uint16(i) || got[0].Key.Port != uint16(i+1-want) {
-			t.Fatalf("after %d: %d entries, first %d, last %d", i, len(got), got[0].Key.Port, got[len(got)-1].Key.Port)
-		}
-	}
-}
-
 func TestSOCKS5ClientLeavingWhileWaitingIsAbandoned(t *testing.T) {
 	w, release, asked := blockingWorld(t)
 	w.answer.Store(AnswerDecline)
@@ -205,7 +190,7 @@ func TestSOCKS5ClientLeavingWhileWaitingIsAbandoned(t *testing.T) {
 	if err := w.m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if b := w.a.Blocks(); len(b) != 0 {
+	if b := blocksOf(w.a); len(b) != 0 {
 		t.Errorf("blocks = %+v, want none for an abandoned request", b)
 	}
 }

@@ -43,3 +43,9 @@ func (t *Thread) check(ctx context.Context, a *Attachment, req Request) verdict 
 	v, _ := a.decide(ctx, destination{host: k.Host, port: strconv.Itoa(int(k.Port)), protocol: k.Protocol, method: req.Method}, nil)
 	return v
 }
+
+// blocksOf is the destinations refused for a.
+func blocksOf(a *Attachment) []Block {
+	b, _ := a.Blocks()
+	return b
+}

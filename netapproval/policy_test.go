@@ -95,7 +95,7 @@ func runDecideCases(t *testing.T, cfg Config, promptsAllowed bool, cases []decid
 			if got := w.prompts.Load() > 0; got != tc.wantPrompt {
 				t.Errorf("prompted = %v, want %v", got, tc.wantPrompt)
 			}
-			if blocks := w.a.Blocks(); tc.wantAllow == (len(blocks) > 0) {
+			if blocks := blocksOf(w.a); tc.wantAllow == (len(blocks) > 0) {
 				t.Errorf("blocks = %+v, want a block iff denied", blocks)
 			}
 		})

@@ -54,7 +54,7 @@ const (
 	AnswerAmendAllow                            // persisted host-wide allow rule
 	AnswerAmendDeny                             // persisted host-wide deny rule + session deny of the key
 	AnswerDecline                               // deny; the command keeps running
-	AnswerCancel                                // deny; the session also interrupts the turn
+	AnswerCancel                                // deny; Answer.Then interrupts the turn
 )
 
 var answerNames = names[AnswerKind]{
@@ -88,4 +88,9 @@ func ParseTimeoutDefault(s string) (AnswerKind, error) {
 type Answer struct {
 	Kind      AnswerKind
 	AmendHost string
+	// Then, if set, runs once the prompt has settled with this answer (not
+	// when the answer came too late to count), with no netapproval lock
+	// held. The session sets it on a cancel to interrupt the turn after the
+	// cancellation is the prompt's recorded outcome.
+	Then func()
 }

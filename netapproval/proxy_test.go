@@ -204,7 +204,7 @@ func TestHTTPDeniedBodyAndHeaders(t *testing.T) {
 			if want := fmt.Sprintf(tt.bodyFmt, targetPort(t, w.target)); string(body) != want {
 				t.Errorf("body\n got %s\nwant %s", body, want)
 			}
-			if b := w.a.Blocks(); len(b) != 1 || b[0].CommandID != "cmd-1" || b[0].Key.Port != targetPort(t, w.target) {
+			if b := blocksOf(w.a); len(b) != 1 || b[0].CommandID != "cmd-1" || b[0].Key.Port != targetPort(t, w.target) {
 				t.Errorf("blocks = %+v", b)
 			}
 		})
@@ -366,8 +366,8 @@ func TestTwoAttachmentsKeepSeparateBlocks(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	b1, b2 := w.a.Blocks(), a2.Blocks()
-	if len(b1) != 1 || b1[0].CommandID != "cmd-1" || len(b2) != 2 || b2[0].CommandID != "cmd-2" {
+	b1, b2 := blocksOf(w.a), blocksOf(a2)
+	if len(b1) != 1 || b1[0].CommandID != "cmd-1" || len(b2) != 1 || b2[0].CommandID != "cmd-2" {
 		t.Errorf("blocks cmd-1 %+v, cmd-2 %+v", b1, b2)
 	}
 }
@@ -457,7 +457,7 @@ func TestSOCKS5ConnectDenied(t *testing.T) {
 	if rep != repNotAllowed {
 		t.Fatalf("reply %d, want 0x02", rep)
 	}
-	if b := w.a.Blocks(); len(b) != 1 || b[0].Key.Protocol != ProtocolSOCKS5TCP || b[0].Source != SourceDecider {
+	if b := blocksOf(w.a); len(b) != 1 || b[0].Key.Protocol != ProtocolSOCKS5TCP || b[0].Source != SourceDecider {
 		t.Errorf("blocks %+v", b)
 	}
 }
@@ -496,7 +496,7 @@ func TestSOCKS5UDP(t *testing.T) {
 	if w.prompts.Load() != 1 {
 		t.Errorf("prompts = %d, want 1 per destination", w.prompts.Load())
 	}
-	b := w.a.Blocks()
+	b := blocksOf(w.a)
 	if len(b) != 1 || b[0].Key != (Key{Host: "127.0.0.2", Protocol: ProtocolSOCKS5UDP, Port: echo.Port()}) || b[0].Reason != ReasonDenied {
 		t.Errorf("blocks %+v", b)
 	}

@@ -51,9 +51,13 @@ type pending struct {
 	cancel context.CancelCauseFunc // ends ctx; cause says why
 	stop   func() bool             // disarms the ctx-done settlement
 
+	// askers are the commands whose requests joined the prompt; when the
+	// last of them ends, nobody is left to ask for (guarded by Thread.mu).
+	askers  map[*Attachment]struct{}
 	settled bool          // guarded by Thread.mu: a decision has been claimed
 	verdict verdict       // written before done is closed, read after
 	done    chan struct{} // closed once verdict is final
+	asked   chan struct{} // closed when the Prompter has returned
 }
 
 // verdict is the decision on one request.
@@ -78,11 +82,17 @@ type outcome struct {
 	amend        Action // persist a host-wide rule for the key's host
 }
 
+// maxOpenPrompts bounds the prompts open at once in one thread: past it, a
+// request for a new destination is denied without a prompt, and the denial
+// says why, so a command cannot bury the user under prompts.
+const maxOpenPrompts = 32
+
 // Causes for ending a prompt's context.
 var (
 	errPromptTimeout   = errors.New("netapproval: approval prompt timed out")
 	errInterrupted     = errors.New("netapproval: thread interrupted")
 	errThreadClosed    = errors.New("netapproval: thread closed")
+	errCommandEnded    = errors.New("netapproval: the command ended before an answer")
 	errPromptCompleted = errors.New("netapproval: approval prompt settled")
 )
 
@@ -147,6 +157,10 @@ func (t *Thread) begin(ctx context.Context, a *Attachment, req Request) (verdict
 		return verdict{denial: deny(ReasonNotAllowed, SourceBaselinePolicy)}, nil
 	}
 	pd, ok := t.pending[k]
+	if !ok && len(t.pending) >= maxOpenPrompts {
+		return verdict{denial: &Denial{Reason: ReasonNotAllowed, Source: SourceBaselinePolicy,
+			Message: fmt.Sprintf("Too many network approvals are open in this thread (%d); answer them first.", maxOpenPrompts)}}, nil
+	}
 	if !ok {
 		pd = t.newPendingLocked(a, k)
 		t.pending[k] = pd
@@ -155,6 +169,7 @@ func (t *Thread) begin(ctx context.Context, a *Attachment, req Request) (verdict
 	} else {
 		t.m.log.Debug("request waits on the open prompt", "thread", t.id, "key", k.String(), "command", a.info.CommandID)
 	}
+	pd.askers[a] = struct{}{}
 	return verdict{}, pd
 }
 
@@ -189,7 +204,7 @@ func (t *Thread) newPendingLocked(a *Attachment, k Key) *pending {
 		parentCancel := cancel
 		cancel = func(cause error) { parentCancel(cause); cancelDeadline() }
 	}
-	pd := &pending{key: k, req: req, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	pd := &pending{key: k, req: req, ctx: ctx, cancel: cancel, askers: make(map[*Attachment]struct{}), done: make(chan struct{}), asked: make(chan struct{})}
 	// Whatever ends the context first (timeout, Interrupt, Close) settles
 	// the prompt, without waiting for the Prompter to return.
 	pd.stop = context.AfterFunc(ctx, func() { t.settle(pd, t.endedOutcome(pd)) })
@@ -205,14 +220,18 @@ func (t *Thread) endedOutcome(pd *pending) outcome {
 		}
 		return outcome{v: verdict{denial: deny(ReasonTimeout, SourceDecider)}}
 	}
-	return outcome{v: verdict{denial: &Denial{Reason: ReasonUserDenied, Source: SourceDecider,
-		Message: "Network approval was interrupted before an answer."}}}
+	msg := "Network approval was interrupted before an answer."
+	if errors.Is(context.Cause(pd.ctx), errCommandEnded) {
+		msg = "The command ended before the network approval was answered."
+	}
+	return outcome{v: verdict{denial: &Denial{Reason: ReasonUserDenied, Source: SourceDecider, Message: msg}}}
 }
 
 // runPrompt asks the Prompter about one pending key and settles it with the
 // answer. It runs on a goroutine counted by t.wg.
 func (t *Thread) runPrompt(pd *pending) {
 	defer t.wg.Done()
+	defer close(pd.asked)
 	ans, err := t.prompter.PromptNetwork(pd.ctx, pd.req)
 	if pd.ctx.Err() != nil {
 		// The context ended first: the AfterFunc settled (or is settling)
@@ -225,7 +244,9 @@ func (t *Thread) runPrompt(pd *pending) {
 			Message: "Network approval could not be obtained."}}})
 		return
 	}
-	t.settle(pd, t.answerOutcome(pd, ans))
+	if t.settle(pd, t.answerOutcome(pd, ans)) && ans.Then != nil {
+		ans.Then()
+	}
 }
 
 // answerOutcome maps the user's answer to an outcome (NETWORK.md
@@ -259,14 +280,14 @@ func (t *Thread) answerOutcome(pd *pending, ans Answer) outcome {
 	return outcome{v: verdict{denial: deny(ReasonNotAllowed, SourceDecider)}}
 }
 
-// settle is the one path that ends a prompt. The first call wins; later
-// calls (a late answer, the timeout racing the answer) do nothing, so a late
-// answer never applies to this or any newer prompt.
-func (t *Thread) settle(pd *pending, o outcome) {
+// settle is the one path that ends a prompt. The first call wins (and
+// reports true); later calls (a late answer, the timeout racing the answer)
+// do nothing, so a late answer never applies to this or any newer prompt.
+func (t *Thread) settle(pd *pending, o outcome) bool {
 	t.mu.Lock()
 	if pd.settled {
 		t.mu.Unlock()
-		return
+		return false
 	}
 	pd.settled = true
 	t.mu.Unlock()
@@ -308,6 +329,7 @@ func (t *Thread) settle(pd *pending, o outcome) {
 	if changed {
 		t.notifyGrants()
 	}
+	return true
 }
 
 // Interrupt resolves every pending prompt of the thread as a denial (the

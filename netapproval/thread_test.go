@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -423,8 +424,8 @@ func TestInterruptAndCloseResolveOwnerAndWaiters(t *testing.T) {
 						t.Error("prompt context live after " + tc.name)
 					}
 				}
-				if len(a.Blocks()) != 3 {
-					t.Errorf("blocks = %d, want 3", len(a.Blocks()))
+				if len(blocksOf(a)) != 2 {
+					t.Errorf("blocks = %d, want 2 destinations", len(blocksOf(a)))
 				}
 			})
 		})
@@ -498,8 +499,8 @@ func TestOwnerGoneKeepsPromptForWaiters(t *testing.T) {
 		if r := <-waiter; !r.v.allow {
 			t.Fatal("waiter denied")
 		}
-		if len(a.Blocks()) != 0 {
-			t.Errorf("abandoned request recorded a block: %+v", a.Blocks())
+		if len(blocksOf(a)) != 0 {
+			t.Errorf("abandoned request recorded a block: %+v", blocksOf(a))
 		}
 	})
 }
@@ -567,6 +568,97 @@ func TestRevokePersistentDenyClearsItsSessionDeny(t *testing.T) {
 		answerNext(t, p, Answer{Kind: AnswerAllowOnce})
 		if r := <-out; !r.v.allow {
 			t.Fatalf("after the revoke: %+v, want a prompt that allows", r.v)
+		}
+	})
+}
+
+// A cancel settles the prompt as cancelled first; Answer.Then (the session
+// interrupting the turn) runs after, when the requesters already have the
+// cancellation as their verdict.
+func TestCancelSettlesBeforeThen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newServiceWorld(t, Config{})
+		th, a, p := w.thread(t, "t1")
+		out := make(chan result, 1)
+		checkAsync(t.Context(), th, a, httpsKey("a.com"), out)
+		synctest.Wait()
+		var got []result
+		then := func() {
+			got = append(got, <-out) // the verdict is already delivered
+			th.Interrupt()           // what the session does: nothing left to settle
+		}
+		answerNext(t, p, Answer{Kind: AnswerCancel, Then: then})
+		synctest.Wait()
+		if len(got) != 1 || got[0].v.allow || got[0].v.denial.Message != "Network access was denied by the user." {
+			t.Fatalf("verdict when Then ran: %+v", got)
+		}
+		if b := blocksOf(a); len(b) != 1 || b[0].Reason != ReasonUserDenied {
+			t.Errorf("blocks %+v, want the cancellation recorded", b)
+		}
+	})
+}
+
+// A prompt is resolved (denied, its Prompter context ended) when the last
+// command that asked for it ends; a later answer changes nothing.
+func TestPromptResolvedWhenItsCommandsEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newServiceWorld(t, Config{})
+		th, a, p := w.thread(t, "t1")
+		a2, err := w.m.Attach(ExecInfo{ThreadID: "t1", TurnID: "turn-t1", CommandID: "cmd-2", PromptsAllowed: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		out := make(chan result, 2)
+		checkAsync(ctx, th, a, httpsKey("a.com"), out)
+		checkAsync(ctx, th, a2, httpsKey("a.com"), out)
+		synctest.Wait()
+		calls := p.drain()
+		if len(calls) != 1 {
+			t.Fatalf("prompts = %d, want 1", len(calls))
+		}
+		cancel() // both requests leave, as a killed command's would
+		<-out
+		<-out
+		a.Close()
+		synctest.Wait()
+		if calls[0].ctx.Err() != nil {
+			t.Fatal("prompt resolved while cmd-2, which asked too, still runs")
+		}
+		a2.Close()
+		synctest.Wait()
+		if calls[0].ctx.Err() == nil {
+			t.Fatal("prompt still open after its commands ended")
+		}
+		calls[0].answer <- Answer{Kind: AnswerAllowForSession} // late
+		synctest.Wait()
+		if g := th.Grants(); len(g) != 0 {
+			t.Errorf("late answer remembered: %+v", g)
+		}
+	})
+}
+
+// Past maxOpenPrompts open prompts, a new destination is denied without a
+// prompt, and the denial says why.
+func TestOpenPromptsAreBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newServiceWorld(t, Config{AllowLocalBinding: true})
+		th, a, p := w.thread(t, "t1")
+		out := make(chan result, maxOpenPrompts+1)
+		for i := range maxOpenPrompts + 1 {
+			checkAsync(t.Context(), th, a, Key{Host: "10.0.0.1", Protocol: ProtocolHTTPS, Port: uint16(1000 + i)}, out)
+			synctest.Wait()
+		}
+		if n := len(p.drain()); n != maxOpenPrompts {
+			t.Fatalf("prompts = %d, want %d", n, maxOpenPrompts)
+		}
+		r := <-out
+		if r.v.allow || r.key.Port != 1000+maxOpenPrompts || !strings.Contains(r.v.denial.Message, "Too many network approvals are open") {
+			t.Fatalf("request past the bound: %+v", r)
+		}
+		th.Interrupt()
+		for range maxOpenPrompts {
+			<-out
 		}
 	})
 }

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -23,13 +25,45 @@ func (t *thread) askClient(ctx context.Context, params protocol.CommandExecution
 	if err != nil {
 		return protocol.CommandExecutionApprovalDecision{}, err
 	}
-	var resp protocol.CommandExecutionRequestApprovalResponse
-	err = call.Wait(ctx, &resp)
+	// The result is decoded here rather than by Wait, so that a decision
+	// the server cannot read is told apart from a failed call.
+	var raw json.RawMessage
+	err = call.Wait(ctx, &raw)
 	t.m.notify(protocol.MethodServerRequestResolve, protocol.ServerRequestResolvedNotification{ThreadID: t.id.String(), RequestID: call.ID()})
 	if err != nil {
 		return protocol.CommandExecutionApprovalDecision{}, err
 	}
+	var resp protocol.CommandExecutionRequestApprovalResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return protocol.CommandExecutionApprovalDecision{}, t.badDecision(call.ID(), params.ItemID, raw, err)
+	}
+	if resp.Decision.Kind == 0 {
+		return protocol.CommandExecutionApprovalDecision{}, t.badDecision(call.ID(), params.ItemID, raw, errors.New("no decision"))
+	}
 	return resp.Decision, nil
+}
+
+// maxQuotedDecision bounds how much of a bad answer a warning repeats.
+const maxQuotedDecision = 200
+
+// badDecision reports an answer whose decision the server cannot read. It
+// is treated as a decline (the caller fails closed), but a client bug must
+// not be silent: a warning goes to the log and to the client, naming the
+// request and the value.
+func (t *thread) badDecision(id protocol.RequestID, itemID string, raw json.RawMessage, err error) error {
+	value := raw
+	var probe struct{ Decision json.RawMessage }
+	if json.Unmarshal(raw, &probe) == nil && probe.Decision != nil {
+		value = probe.Decision
+	}
+	quoted := string(value)
+	if len(quoted) > maxQuotedDecision {
+		quoted = quoted[:maxQuotedDecision] + "..."
+	}
+	msg := fmt.Sprintf("approval request %s (item %s): unrecognized decision %s (%v); treated as decline", id, itemID, quoted, err)
+	t.m.log.Warn(msg, "thread", t.id)
+	t.m.warn(t.id, msg)
+	return errors.New(msg)
 }
 
 // PromptNetwork implements netapproval.Prompter: it puts one destination to
@@ -71,7 +105,9 @@ func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptReques
 		t.m.log.Warn("decision does not apply to a network approval; declining", "decision", d.Kind, "host", host)
 	}
 	if turnID, ok := parseID(req.TurnID); ok && ans.Kind == netapproval.AnswerCancel {
-		t.interrupt(turnID)
+		// One path: the prompt settles as cancelled (a recorded denial),
+		// then the turn is interrupted.
+		ans.Then = func() { t.interrupt(turnID) }
 	}
 	return ans, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"app-server/netapproval"
@@ -121,16 +123,16 @@ func (tu *turn) completeCommand(item *protocol.CommandExecutionItem, startMs int
 }
 
 // blockLines says, one line per destination, why the proxy refused the
-// command's requests, so the item shows why the command failed.
-func blockLines(blocks []netapproval.Block) string {
+// command's requests, so the item shows why the command failed; more
+// counts the destinations refused past the ones listed.
+func blockLines(blocks []netapproval.Block, more int) string {
 	var b strings.Builder
-	seen := make(map[netapproval.Key]bool)
 	for _, bl := range blocks {
-		if seen[bl.Key] {
-			continue
-		}
-		seen[bl.Key] = true
-		fmt.Fprintf(&b, "[network] %s %s:%d blocked: %s (%s)\n", bl.Key.Protocol, bl.Key.Host, bl.Key.Port, bl.Reason, bl.Source)
+		proto, _ := wireProtocols.wire(bl.Key.Protocol)
+		fmt.Fprintf(&b, "[network] %s %s blocked: %s (%s): %s\n", proto, net.JoinHostPort(bl.Key.Host, strconv.Itoa(int(bl.Key.Port))), bl.Reason, bl.Source, bl.Message)
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, "[network] %d more destinations blocked\n", more)
 	}
 	return b.String()
 }

@@ -1,0 +1,218 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"app-server/protocol"
+)
+
+// Hardening of the network approvals (issue 11): each test drives the built
+// binary the way an attacker or an unlucky client would.
+
+// A cancel on a network prompt is one path: the prompt settles as
+// cancelled (a recorded denial), then the turn is interrupted. Before, the
+// interrupt settled the same prompt as "interrupted before an answer" and
+// the cancel outcome was dropped.
+func TestNetworkCancelSettlesAsCancelledThenInterrupts(t *testing.T) {
+	tg := newTarget(t, false)
+	s := startServer(t, options{config: localConfig})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	s.startTurn(th, curl(tg.url+"/")+"; sleep 20", "echo never")
+	f := s.runFlow(netDecision(protocol.Cancel()))
+	if f.turn.Status != protocol.TurnInterrupted || len(f.commands()) != 1 {
+		t.Fatalf("turn %s with %d commands, want interrupted after 1", f.turn.Status, len(f.commands()))
+	}
+	s.waitForLog("Network access was denied by the user.", 10*time.Second)
+	if strings.Contains(s.stderrText(), "interrupted before an answer") {
+		t.Errorf("the cancelled prompt was settled by the interrupt instead")
+	}
+	if tg.hits.Load() != 0 {
+		t.Errorf("target reached after cancel")
+	}
+}
+
+// A decision the server cannot read is still a decline, but it is not
+// silent: a warning notification names the request and the bad value.
+func TestBadDecisionDeclinesWithAWarning(t *testing.T) {
+	tg := newTarget(t, false)
+	s := startServer(t, options{config: localConfig})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalUntrusted)
+	bad := func(protocol.CommandExecutionRequestApprovalParams) any {
+		return map[string]any{"decision": "maybe"}
+	}
+	// A command prompt, then (after an accept) a network prompt, both
+	// answered with a bad value.
+	s.startTurn(th, curl(tg.url+"/"))
+	f := s.runFlow(func(p protocol.CommandExecutionRequestApprovalParams) any {
+		if p.NetworkApprovalContext == nil {
+			return bad(p)
+		}
+		t.Fatal("network prompt for a declined command")
+		return nil
+	})
+	if c := oneCommand(t, f); c.Status != protocol.CommandDeclined {
+		t.Errorf("command %s, want declined", c.Status)
+	}
+	checkBadDecisionWarning(t, f)
+
+	s.startTurn(th, curl(tg.url+"/"))
+	f = s.runFlow(func(p protocol.CommandExecutionRequestApprovalParams) any {
+		if p.NetworkApprovalContext == nil {
+			return protocol.CommandExecutionRequestApprovalResponse{Decision: protocol.Accept()}
+		}
+		return bad(p)
+	})
+	if out := *oneCommand(t, f).AggregatedOutput; !strings.HasPrefix(out, "403") {
+		t.Errorf("curl saw %q, want 403", out)
+	}
+	checkBadDecisionWarning(t, f)
+	if tg.hits.Load() != 0 {
+		t.Errorf("target reached after a bad decision")
+	}
+}
+
+// checkBadDecisionWarning wants one warning naming the last resolved
+// request and the value "maybe".
+func checkBadDecisionWarning(t *testing.T, f *flow) {
+	t.Helper()
+	if len(f.warnings) != 1 || len(f.resolved) == 0 {
+		t.Fatalf("warnings %+v, resolved %+v", f.warnings, f.resolved)
+	}
+	w := f.warnings[0].Message
+	id := f.resolved[len(f.resolved)-1].RequestID.String()
+	if !strings.Contains(w, "approval request "+id+" ") || !strings.Contains(w, `"maybe"`) {
+		t.Errorf("warning %q does not name request %s and the value", w, id)
+	}
+}
+
+// A command that ends with its network prompt unanswered takes the prompt
+// with it: serverRequest/resolved comes without an answer, and answering
+// later (acceptForSession) creates no grant for the next turn.
+func TestOrphanedNetworkPromptIsResolvedAndALateAnswerChangesNothing(t *testing.T) {
+	tg := newTarget(t, false)
+	s := startServer(t, options{config: localConfig})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	// curl waits on the prompt in the background; the command ends first.
+	s.startTurn(th, curl(tg.url+"/")+" >/dev/null 2>&1 & sleep 1")
+	var prompt msg
+	var resolved []protocol.ServerRequestResolvedNotification
+	for done := false; !done; {
+		m := s.next()
+		switch m.Method {
+		case "item/commandExecution/requestApproval":
+			prompt = m
+		case "serverRequest/resolved":
+			var n protocol.ServerRequestResolvedNotification
+			m.decode(t, &n)
+			resolved = append(resolved, n)
+		case "turn/completed":
+			done = true
+		}
+	}
+	if prompt.Method == "" {
+		t.Fatal("no network prompt")
+	}
+	if len(resolved) != 1 || string(prompt.ID) != resolved[0].RequestID.String() {
+		t.Fatalf("prompt %s: resolved %+v, want it resolved when the command ended", prompt.ID, resolved)
+	}
+	s.answer(prompt, protocol.CommandExecutionRequestApprovalResponse{Decision: protocol.AcceptForSession()})
+	s.startTurn(th, curl(tg.url+"/"))
+	if f := s.runFlow(netDecision(protocol.Decline())); len(f.approvals) != 1 {
+		t.Errorf("the late answer granted the next turn: %d prompts, want 1", len(f.approvals))
+	}
+	var g protocol.NetworkGrantsListResponse
+	s.ok("network/grants/list", map[string]any{"threadId": th}, &g)
+	if len(g.Grants) != 0 {
+		t.Errorf("grants %+v after a late answer", g.Grants)
+	}
+	if tg.hits.Load() != 0 {
+		t.Errorf("target reached")
+	}
+}
+
+// A command cannot bury the user under prompts: past the bound, new
+// destinations are denied without a prompt and the denial says why.
+func TestOpenNetworkPromptsAreBounded(t *testing.T) {
+	const n = 40 // destinations at once; the bound is 32
+	s := startServer(t, options{config: localConfig})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	var line strings.Builder
+	for i := range n {
+		fmt.Fprintf(&line, "curl -s -o /dev/null http://127.0.0.1:%d/ & ", 20000+i)
+	}
+	line.WriteString("wait")
+	s.startTurn(th, line.String())
+	var prompts []msg
+	for done := false; !done; {
+		m := s.next()
+		switch m.Method {
+		case "item/commandExecution/requestApproval":
+			prompts = append(prompts, m)
+			if len(prompts) == 32 {
+				// Answer only once the rest have been refused (the
+				// command's output will say so), so none can still open a
+				// prompt afterwards.
+				s.waitForLogCount("Too many network approvals are open", n-32, 20*time.Second)
+				for _, p := range prompts {
+					s.answer(p, protocol.CommandExecutionRequestApprovalResponse{Decision: protocol.Decline()})
+				}
+			}
+		case "item/completed":
+			var c protocol.ItemCompletedNotification
+			m.decode(t, &c)
+			if c.Item.CommandExecution == nil {
+				continue
+			}
+			out := *c.Item.CommandExecution.AggregatedOutput
+			if got := strings.Count(out, "Too many network approvals are open in this thread (32)"); got != n-32 {
+				t.Errorf("%d destinations denied for the bound, want %d:\n%s", got, n-32, out)
+			}
+			for i := range n {
+				if !strings.Contains(out, fmt.Sprintf("127.0.0.1:%d blocked", 20000+i)) {
+					t.Errorf("output does not name port %d", 20000+i)
+				}
+			}
+		case "turn/completed":
+			done = true
+		}
+	}
+	if len(prompts) != 32 {
+		t.Errorf("%d prompts, want 32", len(prompts))
+	}
+}
+
+// The command's output names every destination that was blocked, even when
+// it was refused once long before hundreds of other refusals.
+func TestOutputNamesEveryBlockedDestination(t *testing.T) {
+	s := startServer(t, options{config: localConfig})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalNever)
+	// One refusal of port 9999, then 300 of port 9 (curl globbing: one
+	// process, 300 requests).
+	s.startTurn(th, "curl -s -o /dev/null http://127.0.0.1:9999/; curl -s 'http://127.0.0.1:9/[1-300]' >/dev/null")
+	out := *oneCommand(t, s.runFlow(nil)).AggregatedOutput
+	for _, want := range []string{"[network] http 127.0.0.1:9999 blocked: not_allowed", "[network] http 127.0.0.1:9 blocked: not_allowed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// waitForLogCount waits until the server's stderr contains text n times.
+func (s *server) waitForLogCount(text string, n int, limit time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(limit)
+	for strings.Count(s.stderrText(), text) < n {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the server did not log %q %d times within %v", text, n, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
