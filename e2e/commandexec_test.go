@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/base64"
+	"math"
 	"strings"
 	"testing"
 
@@ -43,6 +44,12 @@ func TestCommandExec(t *testing.T) {
 		t.Errorf("env: %q", r.Stdout)
 	}
 
+	// The longest timeout there is works.
+	s.ok("command/exec", map[string]any{"command": []string{"true"}, "timeoutMs": int64(9223372036854)}, &r)
+	if r.ExitCode != 0 {
+		t.Errorf("command with the longest timeout: exit code %d", r.ExitCode)
+	}
+
 	// Timeout kills the command.
 	s.ok("command/exec", map[string]any{"command": []string{"sleep", "10"}, "timeoutMs": 200}, &r)
 	if r.ExitCode == 0 {
@@ -64,6 +71,10 @@ func TestCommandExec(t *testing.T) {
 		{map[string]any{"command": []string{}}, "command must name a program"},
 		{map[string]any{"command": []string{"true"}, "cwd": "rel"}, "absolute"},
 		{map[string]any{"command": []string{"/no/such/program"}}, "cannot run"},
+		{map[string]any{"command": []string{"true"}, "timeoutMs": 0}, "timeoutMs"},
+		// One millisecond past what a time.Duration holds.
+		{map[string]any{"command": []string{"true"}, "timeoutMs": int64(9223372036855)}, "timeoutMs"},
+		{map[string]any{"command": []string{"true"}, "timeoutMs": int64(math.MaxInt64)}, "timeoutMs"},
 	} {
 		m := s.call("command/exec", tc.params)
 		if m.Error == nil || m.Error.Code != -32602 || !strings.Contains(m.Error.Message, tc.want) {

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"encoding/base64"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -34,8 +35,11 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 	}
 	timeout := defaultExecTimeout
 	if p.TimeoutMs != nil {
-		if *p.TimeoutMs <= 0 {
-			return nil, invalidParams("timeoutMs must be positive")
+		// A time.Duration counts nanoseconds in an int64: beyond this many
+		// milliseconds it would wrap around and end the command at once.
+		const maxTimeoutMs = math.MaxInt64 / int64(time.Millisecond)
+		if *p.TimeoutMs <= 0 || *p.TimeoutMs > maxTimeoutMs {
+			return nil, invalidParams("timeoutMs must be between 1 and %d (about 292 years), got %d; use disableTimeout for no timeout", maxTimeoutMs, *p.TimeoutMs)
 		}
 		timeout = time.Duration(*p.TimeoutMs) * time.Millisecond
 	}
