@@ -258,10 +258,15 @@ func (s *server) request(method string, params any) (id string, resp chan msg) {
 	s.waiting[id] = resp
 	s.methods[id] = method
 	s.mu.Unlock()
-	b, err := json.Marshal(map[string]any{"id": s.nextIDValue(id), "method": method, "params": params})
-	if err != nil {
+	// Without HTML escaping, as a client would write: a text of '<' stays
+	// as long as it is.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(map[string]any{"id": s.nextIDValue(id), "method": method, "params": params}); err != nil {
 		s.t.Fatal(err)
 	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
 	s.validateOutgoing(b)
 	s.send(string(b))
 	return id, resp

@@ -106,18 +106,18 @@ type networkPolicyAmendmentPayload struct {
 func (d CommandExecutionApprovalDecision) MarshalJSON() ([]byte, error) {
 	switch d.Kind {
 	case DecisionAccept, DecisionAcceptForSession, DecisionDecline, DecisionCancel:
-		return json.Marshal(decisionTags[d.Kind])
+		return marshal(decisionTags[d.Kind])
 	case DecisionAcceptWithExecpolicyAmendment:
 		prefix := d.ExecpolicyAmendment
 		if prefix == nil {
 			prefix = []string{}
 		}
-		return json.Marshal(map[string]execpolicyAmendmentPayload{tagAcceptWithExecpolicy: {prefix}})
+		return marshal(map[string]execpolicyAmendmentPayload{tagAcceptWithExecpolicy: {prefix}})
 	case DecisionApplyNetworkPolicyAmendment:
 		if d.NetworkPolicyAmendment == nil {
 			return nil, errors.New("applyNetworkPolicyAmendment decision without an amendment")
 		}
-		return json.Marshal(map[string]networkPolicyAmendmentPayload{tagApplyNetworkAmendment: {*d.NetworkPolicyAmendment}})
+		return marshal(map[string]networkPolicyAmendmentPayload{tagApplyNetworkAmendment: {*d.NetworkPolicyAmendment}})
 	}
 	return nil, fmt.Errorf("unknown decision kind %d", int(d.Kind))
 }

@@ -40,7 +40,7 @@ func (id RequestID) String() string {
 // MarshalJSON writes a JSON string or number.
 func (id RequestID) MarshalJSON() ([]byte, error) {
 	if id.isStr {
-		return json.Marshal(id.str)
+		return marshal(id.str)
 	}
 	return strconv.AppendInt(nil, id.num, 10), nil
 }

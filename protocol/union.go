@@ -112,14 +112,14 @@ func marshalTagged(u any) ([]byte, error) {
 	if set == nil {
 		return nil, fmt.Errorf("%s: no variant is set", t.Name())
 	}
-	body, err := json.Marshal(v.Field(set.index).Interface())
+	body, err := marshal(v.Field(set.index).Interface())
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(body) + len(set.tag) + 12)
 	buf.WriteString(`{"type":`)
-	tag, _ := json.Marshal(set.tag)
+	tag, _ := marshal(set.tag)
 	buf.Write(tag)
 	if len(body) > 2 { // body is {...}; splice its members after the tag
 		buf.WriteByte(',')

@@ -1,7 +1,5 @@
 package protocol
 
-import "encoding/json"
-
 // UserInput is one piece of a user's message.
 type UserInput struct {
 	Text       *TextInput       `union:"text,TextUserInput"`
@@ -28,7 +26,7 @@ func (t TextInput) MarshalJSON() ([]byte, error) {
 	if elems == nil {
 		elems = []TextElement{}
 	}
-	return json.Marshal(struct {
+	return marshal(struct {
 		Text         string        `json:"text"`
 		TextElements []TextElement `json:"text_elements"`
 	}{t.Text, elems})

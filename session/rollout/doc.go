@@ -30,10 +30,14 @@ const (
 	// rolloutVersion is written in the thread record; Load refuses files
 	// from a newer format rather than misreading them.
 	rolloutVersion = 1
-	// maxRolloutLine bounds one line in memory when reading. An item holds
-	// at most a 1 MiB output tail, which JSON escaping can grow about six
-	// times; anything far beyond that is not a line we wrote.
-	maxRolloutLine = 64 << 20
+	// maxRolloutLine bounds one line: Append refuses a longer record and
+	// Load refuses a longer line, so that whatever was written reads back.
+	// The largest record is a command item: its command line (a turn input,
+	// under the 16 MiB request cap) twice, as the command and in its
+	// actions, each at most twice as long once escaped (U+2028 is written
+	// \u2028; nothing is HTML-escaped), and a 1 MiB output tail, which
+	// escaping can grow six times.
+	defaultMaxRolloutLine = 128 << 20
 	// List page sizes.
 	listDefaultLimit = 25
 	listMaxLimit     = 100
@@ -47,3 +51,7 @@ var (
 	ErrNotArchived     = errors.New("thread is not archived")
 	ErrBadCursor       = errors.New("invalid cursor")
 )
+
+// maxRolloutLine is defaultMaxRolloutLine; a variable so that tests can
+// shorten it.
+var maxRolloutLine = defaultMaxRolloutLine

@@ -13,8 +13,11 @@ import (
 type File struct {
 	id   uuid.UUID
 	path string
-	mu   sync.Mutex // guards f, nil once closed
+	mu   sync.Mutex // guards f, nil once closed, and torn
 	f    *os.File
+	// torn: a failed append left part of a line that could not be cut
+	// off; the next record starts on a fresh line.
+	torn bool
 }
 
 // ID returns the thread's id.
@@ -61,15 +64,37 @@ func (r *File) Append(rec Record, sync bool) error {
 	if r.f == nil {
 		return fmt.Errorf("rollout: rollout %s: %w", r.id, os.ErrClosed)
 	}
-	if _, err := r.f.Write(line); err != nil {
+	if r.torn {
+		line = append([]byte{'\n'}, line...)
+	}
+	if err := r.write(line); err != nil {
 		return fmt.Errorf("rollout: rollout %s: %w", r.id, err)
 	}
+	r.torn = false
 	if sync {
 		if err := r.f.Sync(); err != nil {
 			return fmt.Errorf("rollout: rollout %s: %w", r.id, err)
 		}
 	}
 	return nil
+}
+
+// write appends line with one write. When the write fails part way (a
+// full disk), it cuts the file back to where it was, so that the fragment
+// is not glued to the next record; when it cannot (the size is not what
+// this write left: another process appended meanwhile), the next record
+// starts on a fresh line and Load skips the fragment.
+func (r *File) write(line []byte) error {
+	before, statErr := r.f.Stat()
+	n, err := r.f.Write(line)
+	if err == nil || n == 0 {
+		return err
+	}
+	after, err2 := r.f.Stat()
+	if statErr != nil || err2 != nil || after.Size() != before.Size()+int64(n) || r.f.Truncate(before.Size()) != nil {
+		r.torn = true
+	}
+	return err
 }
 
 // Close closes the file. Appending afterwards fails; closing twice is a

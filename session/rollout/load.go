@@ -27,10 +27,11 @@ type LoadedThread struct {
 	Path      string
 }
 
-// Load rebuilds a thread, archived or not. A last line that does not parse
-// is what a crash during a write leaves: it is skipped with a log, as is a
-// fragment that Open marked with a tornLine record. Any other line that
-// does not parse is an error naming the file and the line.
+// Load rebuilds a thread, archived or not. A line that does not parse
+// (what a crash or a full disk leaves behind) is skipped with a logged
+// warning naming the file and the line; only a first line that is not a
+// thread record of a known version, or a file that cannot be read, is an
+// error.
 func (s *Store) Load(id uuid.UUID) (*LoadedThread, error) {
 	path, archived, err := s.find(id)
 	if err != nil {
@@ -48,37 +49,29 @@ func (s *Store) Load(id uuid.UUID) (*LoadedThread, error) {
 
 	b := threadBuilder{turnIndex: make(map[string]int), itemIndex: make(map[[2]string]int)}
 	lr := lineReader{r: bufio.NewReaderSize(f, 64<<10)}
-	// bad is a line that did not parse; it is forgiven only if it turns
-	// out to be the last line or is followed by a tornLine record.
-	var bad error
 	sawThread := false
 	for {
 		line, lineNo, err := lr.next()
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
+		var rec Record
+		if err == nil {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			rec, err = decodeRecord(line, lineNo)
+		}
+		if err != nil && (!sawThread || errors.Is(err, errRead)) {
 			return nil, fmt.Errorf("rollout: %s: %w", path, err)
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
+		if err != nil {
+			// What a crash or a full disk left: the lines around it are
+			// whole, and the thread is still worth reading.
+			s.log().Warn("rollout: skipping a line that does not parse", "file", path, "err", err)
 			continue
 		}
-		rec, perr := decodeRecord(line, lineNo)
-		if perr == nil && rec.Type == recordTornLine {
-			if bad != nil {
-				s.log().Warn("rollout: skipping a line cut short by a crash", "file", path, "err", bad)
-			}
-			bad = nil
-			continue
-		}
-		if bad != nil {
-			return nil, fmt.Errorf("rollout: %s: %w", path, bad)
-		}
-		if perr != nil {
-			if !sawThread {
-				return nil, fmt.Errorf("rollout: %s: %w", path, perr)
-			}
-			bad = perr
+		if rec.Type == recordTornLine {
 			continue
 		}
 		if !sawThread {
@@ -95,14 +88,11 @@ func (s *Store) Load(id uuid.UUID) (*LoadedThread, error) {
 			continue
 		}
 		if err := b.apply(rec); err != nil {
-			return nil, fmt.Errorf("rollout: %s: line %d: %w", path, lineNo, err)
+			s.log().Warn("rollout: skipping a record", "file", path, "line", lineNo, "err", err)
 		}
 	}
 	if !sawThread {
 		return nil, fmt.Errorf("rollout: %s: no thread record", path)
-	}
-	if bad != nil {
-		s.log().Warn("rollout: ignoring a torn last line", "file", path, "err", bad)
 	}
 	return &LoadedThread{
 		Meta:      b.meta,
@@ -203,25 +193,37 @@ type lineReader struct {
 	n   int
 }
 
+// errRead wraps a failure to read the file, as opposed to a line that
+// does not parse.
+var errRead = errors.New("reading")
+
 // next returns the next line without its newline; the last line may lack
-// one. A line longer than maxRolloutLine is an error. io.EOF ends.
+// one. A line longer than maxRolloutLine is read past and reported as an
+// error of its own (no record is that long). A failure to read wraps
+// errRead. io.EOF ends.
 func (lr *lineReader) next() ([]byte, int, error) {
 	lr.buf = lr.buf[:0]
+	tooLong := false
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
-		if len(lr.buf)+len(chunk) > maxRolloutLine {
-			return nil, lr.n + 1, fmt.Errorf("line %d is longer than %d bytes", lr.n+1, maxRolloutLine)
+		if !tooLong && len(lr.buf)+len(chunk) > maxRolloutLine {
+			tooLong, lr.buf = true, lr.buf[:0]
 		}
-		lr.buf = append(lr.buf, chunk...)
+		if !tooLong {
+			lr.buf = append(lr.buf, chunk...)
+		}
 		switch {
 		case err == bufio.ErrBufferFull:
 			continue
-		case err == io.EOF && len(lr.buf) == 0:
+		case err == io.EOF && len(lr.buf) == 0 && !tooLong:
 			return nil, lr.n, io.EOF
 		case err != nil && err != io.EOF:
-			return nil, lr.n + 1, err
+			return nil, lr.n + 1, fmt.Errorf("%w line %d: %w", errRead, lr.n+1, err)
 		}
 		lr.n++
+		if tooLong {
+			return nil, lr.n, fmt.Errorf("line %d is longer than %d bytes", lr.n, maxRolloutLine)
+		}
 		return bytes.TrimSuffix(lr.buf, []byte{'\n'}), lr.n, nil
 	}
 }

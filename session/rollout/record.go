@@ -1,11 +1,13 @@
 package rollout
 
 import (
-	"app-server/protocol"
+	"bytes"
 	"encoding/json"
 	"fmt"
 
 	"github.com/google/uuid"
+
+	"app-server/protocol"
 )
 
 // RecordType tags a Record.
@@ -143,9 +145,18 @@ func encodeRecord(rec Record) ([]byte, error) {
 		t.Items = []protocol.ThreadItem{}
 		rec.Turn = &t
 	}
-	b, err := json.Marshal(rec)
-	if err != nil {
+	// No HTML escaping: a text of '<' would grow six times (\u003c) and
+	// nothing reads rollouts as HTML. The encoder ends the line with a
+	// newline; newlines inside strings are escaped, so it is one line.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rec); err != nil {
 		return nil, err
+	}
+	b := buf.Bytes()
+	if len(b) > maxRolloutLine {
+		return nil, fmt.Errorf("%s record of %d bytes is over the %d a rollout line may hold", rec.Type, len(b), maxRolloutLine)
 	}
 	// Settings are decoded strictly (an unknown approval policy is an
 	// error), so a bad value written now would make the thread unloadable
@@ -155,8 +166,7 @@ func encodeRecord(rec Record) ([]byte, error) {
 			return nil, fmt.Errorf("record would not load back: %w", err)
 		}
 	}
-	// json.Marshal escapes newlines inside strings, so b is one line.
-	return append(b, '\n'), nil
+	return b, nil
 }
 
 // isID reports whether s is a turn id as the server writes them: a UUID,

@@ -234,7 +234,7 @@ func TestRolloutTornLastLine(t *testing.T) {
 	// A crash in the middle of a write leaves half a line.
 	roAppendRaw(t, want.Path, `{"type":"itemCompleted","turnId":"00000000-0000-7000-8000-000000000003","item":{"type":"userMess`)
 	roLoadCompare(t, s, id, want)
-	if !strings.Contains(logs.String(), "torn last line") {
+	if !strings.Contains(logs.String(), "skipping a line that does not parse") || !strings.Contains(logs.String(), "line 12") {
 		t.Errorf("no log about the torn line: %q", logs.String())
 	}
 	if sums, _, err := s.List(false, "", 0); err != nil || len(sums) != 1 {
@@ -253,8 +253,9 @@ func TestRolloutTornLastLine(t *testing.T) {
 		ID: turn3ID.String(), Items: []protocol.ThreadItem{user3}, ItemsView: protocol.ItemsFull,
 		Status: protocol.TurnInterrupted, StartedAt: ptrTo(int64(1700000005)),
 	})
+	logs.Reset()
 	roLoadCompare(t, s, id, want)
-	if !strings.Contains(logs.String(), "cut short by a crash") {
+	if !strings.Contains(logs.String(), "line 12") {
 		t.Errorf("no log about the skipped fragment: %q", logs.String())
 	}
 
@@ -270,8 +271,10 @@ func TestRolloutTornLastLine(t *testing.T) {
 	}
 }
 
-func TestRolloutCorruptLineIsNamed(t *testing.T) {
-	s, _ := roStore(t)
+// A line in the middle that does not parse costs that line only: the rest
+// of the thread loads, and the log names the file and the line.
+func TestRolloutCorruptMiddleLineIsSkipped(t *testing.T) {
+	s, logs := roStore(t)
 	id := roNewID(t)
 	r, err := s.Create(roMeta(id))
 	if err != nil {
@@ -282,9 +285,15 @@ func TestRolloutCorruptLineIsNamed(t *testing.T) {
 	roAppend(t, r, TurnCompletedRecord(protocol.Turn{ID: turn1ID.String(), Status: protocol.TurnCompleted}))
 	r.Close()
 
-	_, err = s.Load(id)
-	if err == nil || !strings.Contains(err.Error(), r.Path()) || !strings.Contains(err.Error(), "line 4") {
-		t.Fatalf("Load error = %v; want one naming %s and line 4", err, r.Path())
+	got, err := s.Load(id)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if len(got.Turns) != 1 || got.Turns[0].Status != protocol.TurnCompleted || len(got.Turns[0].Items) != 1 {
+		t.Errorf("turns around a corrupt line: %+v", got.Turns)
+	}
+	if !strings.Contains(logs.String(), r.Path()) || !strings.Contains(logs.String(), "line 4") {
+		t.Errorf("log %q does not name %s and line 4", logs.String(), r.Path())
 	}
 
 	// A record that parses but breaks the format counts as corrupt too.
@@ -293,8 +302,12 @@ func TestRolloutCorruptLineIsNamed(t *testing.T) {
 	roAppendRaw(t, r2.Path(), `{"type":"itemCompleted","turnId":"00000000-0000-7000-8000-000000000001"}`+"\n")
 	roAppend(t, r2, TurnStartedRecord(turn1ID, 1))
 	r2.Close()
-	if _, err := s.Load(id2); err == nil || !strings.Contains(err.Error(), "line 2") {
-		t.Errorf("Load error = %v; want line 2", err)
+	logs.Reset()
+	if got, err := s.Load(id2); err != nil || len(got.Turns) != 1 || len(got.Turns[0].Items) != 0 {
+		t.Errorf("Load = %+v, %v; want the one turn", got, err)
+	}
+	if !strings.Contains(logs.String(), "line 2") {
+		t.Errorf("log %q does not name line 2", logs.String())
 	}
 }
 
