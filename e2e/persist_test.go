@@ -100,7 +100,9 @@ func TestFullDiskMidTurnThenRestart(t *testing.T) {
 // restart (it used to become a 69 MB line, over the reader's limit).
 func TestHugeInputReadsBackAfterRestart(t *testing.T) {
 	home := t.TempDir()
-	s := startServer(t, options{home: home})
+	// A plain build: under the race detector, reading 11.5 MB a few times
+	// takes longer than the harness waits for a message.
+	s := startServer(t, options{home: home, bin: plainBin})
 	// The wire copies of the text are not what this test is about: opt out
 	// of the notifications that carry it.
 	s.ok("initialize", map[string]any{
@@ -130,7 +132,7 @@ func TestHugeInputReadsBackAfterRestart(t *testing.T) {
 	if fi, err := os.Stat(matches[0]); err != nil || fi.Size() > 4*int64(len(text)) {
 		t.Errorf("rollout of a %d-byte input: %v, %v", len(text), fi.Size(), err)
 	}
-	s2 := startServer(t, options{home: home})
+	s2 := startServer(t, options{home: home, bin: plainBin})
 	s2.initialize()
 	var r protocol.ThreadReadResponse
 	s2.ok("thread/read", map[string]any{"threadId": th}, &r)

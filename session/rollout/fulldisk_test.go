@@ -104,7 +104,7 @@ func TestRolloutUncutFragmentIsNotGluedToTheNextRecord(t *testing.T) {
 	defer r.Close()
 	roAppend(t, r, TurnStartedRecord(turn1ID, 1))
 	roAppendRaw(t, r.Path(), `{"type":"itemCompleted","turnId":"`) // what the failed write left
-	r.torn = true                                                     // and could not cut
+	r.torn = true                                                  // and could not cut
 	roAppend(t, r, ItemCompletedRecord(turn1ID, roUserItem("u1", "after")))
 	got, err := s.Load(id)
 	if err != nil {
