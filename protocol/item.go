@@ -5,6 +5,8 @@ type ThreadItem struct {
 	UserMessage      *UserMessageItem      `union:"userMessage,UserMessageThreadItem"`
 	AgentMessage     *AgentMessageItem     `union:"agentMessage,AgentMessageThreadItem"`
 	CommandExecution *CommandExecutionItem `union:"commandExecution,CommandExecutionThreadItem"`
+	Reasoning        *ReasoningItem        `union:"reasoning,ReasoningThreadItem"`
+	FileChange       *FileChangeItem       `union:"fileChange,FileChangeThreadItem"`
 }
 
 func (ThreadItem) UnionKind() UnionKind            { return TaggedUnion }
@@ -21,6 +23,10 @@ func (u ThreadItem) ID() string {
 		return u.AgentMessage.ID
 	case u.CommandExecution != nil:
 		return u.CommandExecution.ID
+	case u.Reasoning != nil:
+		return u.Reasoning.ID
+	case u.FileChange != nil:
+		return u.FileChange.ID
 	}
 	return ""
 }

@@ -64,8 +64,10 @@ const (
 	MethodGrantsList       = "network/grants/list"
 	MethodGrantsRevoke     = "network/grants/revoke"
 	MethodNetworkSettings  = "network/settings/read"
+	MethodModelList        = "model/list"
 
-	MethodCommandApproval = "item/commandExecution/requestApproval"
+	MethodCommandApproval    = "item/commandExecution/requestApproval"
+	MethodFileChangeApproval = "item/fileChange/requestApproval"
 
 	MethodThreadStarted        = "thread/started"
 	MethodThreadStatusChanged  = "thread/status/changed"
@@ -81,6 +83,10 @@ const (
 	MethodError                = "error"
 	MethodWarning              = "warning"
 	MethodGrantsUpdated        = "network/grants/updated"
+	MethodAgentMessageDelta    = "item/agentMessage/delta"
+	MethodReasoningPartAdded   = "item/reasoning/summaryPartAdded"
+	MethodReasoningTextDelta   = "item/reasoning/summaryTextDelta"
+	MethodTokenUsageUpdated    = "thread/tokenUsage/updated"
 )
 
 // InitializedParams is the (empty) params of the initialized notification.
@@ -113,12 +119,15 @@ var Methods = []Method{
 	request[TurnStartParams, TurnStartResponse](MethodTurnStart, ScopeThread),
 	request[TurnInterruptParams, TurnInterruptResponse](MethodTurnInterrupt, ScopeThread),
 	request[CommandExecParams, CommandExecResponse](MethodCommandExec, ScopeRequest),
+	request[ModelListParams, ModelListResponse](MethodModelList, ScopeConnection),
 	extension(request[NetworkGrantsListParams, NetworkGrantsListResponse](MethodGrantsList, ScopeThread)),
 	extension(request[NetworkGrantsRevokeParams, NetworkGrantsRevokeResponse](MethodGrantsRevoke, ScopeThread)),
 	extension(request[NetworkSettingsReadParams, NetworkSettingsReadResponse](MethodNetworkSettings, ScopeConnection)),
 
 	{Name: MethodCommandApproval, Direction: ServerRequest,
 		Params: reflect.TypeFor[CommandExecutionRequestApprovalParams](), Result: reflect.TypeFor[CommandExecutionRequestApprovalResponse]()},
+	{Name: MethodFileChangeApproval, Direction: ServerRequest,
+		Params: reflect.TypeFor[FileChangeRequestApprovalParams](), Result: reflect.TypeFor[FileChangeRequestApprovalResponse]()},
 
 	notification[ErrorNotification](MethodError),
 	notification[ThreadStartedNotification](MethodThreadStarted),
@@ -133,6 +142,10 @@ var Methods = []Method{
 	notification[CommandExecutionOutputDeltaNotification](MethodCommandOutputDelta),
 	notification[ServerRequestResolvedNotification](MethodServerRequestResolve),
 	notification[WarningNotification](MethodWarning),
+	notification[AgentMessageDeltaNotification](MethodAgentMessageDelta),
+	notification[ReasoningSummaryPartAddedNotification](MethodReasoningPartAdded),
+	notification[ReasoningSummaryTextDeltaNotification](MethodReasoningTextDelta),
+	notification[ThreadTokenUsageUpdatedNotification](MethodTokenUsageUpdated),
 	extension(notification[NetworkGrantsUpdatedNotification](MethodGrantsUpdated)),
 }
 

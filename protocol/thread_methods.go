@@ -9,8 +9,13 @@ type ThreadStartParams struct {
 	Sandbox        *SandboxMode    `json:"sandbox,omitempty"`
 	// Ephemeral threads are never written to disk.
 	Ephemeral *bool `json:"ephemeral,omitempty"`
-	// Model selects the agent; only "shell" is available.
+	// Model selects the model (one the provider serves), or "shell" for the
+	// built-in shell agent. Without it, the configured model runs the
+	// thread's turns when one is configured, the shell agent otherwise.
 	Model *string `json:"model,omitempty"`
+	// ModelProvider selects the provider (a [model_providers] id or a
+	// built-in: openai, ollama, lmstudio) instead of the configured one.
+	ModelProvider *string `json:"modelProvider,omitempty"`
 }
 
 // ThreadStartResponse describes the new thread and its effective settings.
@@ -22,7 +27,7 @@ type ThreadStartResponse struct {
 // ThreadSettings are the effective settings of a thread, reported by
 // thread/start and thread/resume.
 type ThreadSettings struct {
-	// Model is the agent: "shell" for the built-in shell agent.
+	// Model is the thread's model, or "shell" for the built-in shell agent.
 	Model              string            `json:"model"`
 	ModelProvider      string            `json:"modelProvider"`
 	ServiceTier        *string           `json:"serviceTier"`
@@ -43,6 +48,9 @@ type ThreadResumeParams struct {
 	Cwd            *string         `json:"cwd,omitempty"`
 	ApprovalPolicy *AskForApproval `json:"approvalPolicy,omitempty"`
 	Sandbox        *SandboxMode    `json:"sandbox,omitempty"`
+	// Model and ModelProvider switch the thread's model, as on thread/start.
+	Model         *string `json:"model,omitempty"`
+	ModelProvider *string `json:"modelProvider,omitempty"`
 }
 
 // ThreadResumeResponse is like ThreadStartResponse; the thread carries its turns.

@@ -54,27 +54,6 @@ type TurnError struct {
 	Misalignment *MisalignmentErrorDetails `json:"misalignment"`
 }
 
-// CodexErrorInfo is the class of a turn error. The published type also has
-// object forms carrying an HTTP status; this server sends none of them.
-type CodexErrorInfo string
-
-const (
-	ErrorInfoSandboxError CodexErrorInfo = "sandboxError"
-	ErrorInfoOther        CodexErrorInfo = "other"
-)
-
-// EnumValues implements Enum.
-func (CodexErrorInfo) EnumValues() []string {
-	return []string{
-		"contextWindowExceeded", "sessionBudgetExceeded", "usageLimitExceeded",
-		"rateLimitExceeded", "flexUnavailable", "serverOverloaded", "modelNotFound",
-		"policyCapacityUnavailable", "cyberPolicy", "misalignmentPolicyViolation",
-		"tooManyDenials", "internalServerError", "unauthorized", "badRequest",
-		"threadRollbackFailed", string(ErrorInfoSandboxError), string(ErrorInfoOther),
-		"inferenceHookDenied",
-	}
-}
-
 // MisalignmentErrorDetails explains a misalignment block and how to go on.
 type MisalignmentErrorDetails struct {
 	ErrorType           *string            `json:"errorType"`

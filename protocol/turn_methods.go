@@ -8,6 +8,11 @@ type TurnStartParams struct {
 	// ApprovalPolicy and Cwd override the thread's for this turn and later ones.
 	ApprovalPolicy *AskForApproval `json:"approvalPolicy,omitempty"`
 	Cwd            *string         `json:"cwd,omitempty"`
+	// Model switches the thread's model (of its provider) for this turn and
+	// later ones; "shell" switches to the shell agent.
+	Model *string `json:"model,omitempty"`
+	// Effort overrides model_reasoning_effort for this turn and later ones.
+	Effort *string `json:"effort,omitempty"`
 }
 
 // TurnStartResponse carries the started turn.

@@ -3,6 +3,7 @@
 
 import type { CommandExecParams } from "./CommandExecParams";
 import type { InitializeParams } from "./InitializeParams";
+import type { ModelListParams } from "./ModelListParams";
 import type { NetworkGrantsListParams } from "./NetworkGrantsListParams";
 import type { NetworkGrantsRevokeParams } from "./NetworkGrantsRevokeParams";
 import type { NetworkSettingsReadParams } from "./NetworkSettingsReadParams";
@@ -32,6 +33,7 @@ export type ClientRequest =
   | { "method": "turn/start", id: RequestId, params: TurnStartParams }
   | { "method": "turn/interrupt", id: RequestId, params: TurnInterruptParams }
   | { "method": "command/exec", id: RequestId, params: CommandExecParams }
+  | { "method": "model/list", id: RequestId, params: ModelListParams }
   /**
    * Extension: not part of the Codex app-server protocol.
    */

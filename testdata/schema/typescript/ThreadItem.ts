@@ -7,8 +7,10 @@ import type { AsyncUserInputQuestion } from "./AsyncUserInputQuestion";
 import type { CommandAction } from "./CommandAction";
 import type { CommandExecutionSource } from "./CommandExecutionSource";
 import type { CommandExecutionStatus } from "./CommandExecutionStatus";
+import type { FileUpdateChange } from "./FileUpdateChange";
 import type { MemoryCitation } from "./MemoryCitation";
 import type { MessagePhase } from "./MessagePhase";
+import type { PatchApplyStatus } from "./PatchApplyStatus";
 import type { UserInput } from "./UserInput";
 
 /**
@@ -74,6 +76,36 @@ export type ThreadItem =
     aggregatedOutput: string | null,
     exitCode: number | null,
     durationMs: number | null,
+    startedAtMs: number | null,
+    completedAtMs: number | null,
+  }
+  /**
+   * ReasoningItem is the model's reasoning: its summary parts (when the
+   * provider sends summaries) and its raw reasoning text (when it sends that).
+   */
+  | {
+    "type": "reasoning",
+    id: string,
+    summary: Array<string>,
+    content: Array<string>,
+    /**
+     * StartedAtMs and CompletedAtMs are unix ms; null until known.
+     */
+    startedAtMs: number | null,
+    completedAtMs: number | null,
+  }
+  /**
+   * FileChangeItem is one apply_patch call: the files it changes and whether
+   * the changes were applied.
+   */
+  | {
+    "type": "fileChange",
+    id: string,
+    changes: Array<FileUpdateChange>,
+    status: PatchApplyStatus,
+    /**
+     * StartedAtMs and CompletedAtMs are unix ms; null until known.
+     */
     startedAtMs: number | null,
     completedAtMs: number | null,
   };

@@ -14,4 +14,9 @@ export type ThreadResumeParams = {
   cwd?: string | null,
   approvalPolicy?: AskForApproval | null,
   sandbox?: SandboxMode | null,
+  /**
+   * Model and ModelProvider switch the thread's model, as on thread/start.
+   */
+  model?: string | null,
+  modelProvider?: string | null,
 };

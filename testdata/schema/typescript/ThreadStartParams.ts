@@ -20,7 +20,14 @@ export type ThreadStartParams = {
    */
   ephemeral?: boolean | null,
   /**
-   * Model selects the agent; only "shell" is available.
+   * Model selects the model (one the provider serves), or "shell" for the
+   * built-in shell agent. Without it, the configured model runs the
+   * thread's turns when one is configured, the shell agent otherwise.
    */
   model?: string | null,
+  /**
+   * ModelProvider selects the provider (a [model_providers] id or a
+   * built-in: openai, ollama, lmstudio) instead of the configured one.
+   */
+  modelProvider?: string | null,
 };

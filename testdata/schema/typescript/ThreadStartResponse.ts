@@ -12,7 +12,7 @@ import type { Thread } from "./Thread";
 export type ThreadStartResponse = {
   thread: Thread,
   /**
-   * Model is the agent: "shell" for the built-in shell agent.
+   * Model is the thread's model, or "shell" for the built-in shell agent.
    */
   model: string,
   modelProvider: string,

@@ -16,4 +16,13 @@ export type TurnStartParams = {
    */
   approvalPolicy?: AskForApproval | null,
   cwd?: string | null,
+  /**
+   * Model switches the thread's model (of its provider) for this turn and
+   * later ones; "shell" switches to the shell agent.
+   */
+  model?: string | null,
+  /**
+   * Effort overrides model_reasoning_effort for this turn and later ones.
+   */
+  effort?: string | null,
 };
