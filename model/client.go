@@ -1,0 +1,386 @@
+package model
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+)
+
+// Client calls one provider. It is safe for concurrent use.
+type Client struct {
+	p    Provider
+	http *http.Client
+	// backoff is the delay before retry n (1-based); a field so that tests
+	// can shorten it.
+	backoff func(n int) time.Duration
+}
+
+// NewClient returns a client of p. httpClient nil means a client of its
+// own (no overall timeout: a stream lasts as long as the response).
+func NewClient(p Provider, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	return &Client{p: p, http: httpClient, backoff: defaultBackoff}
+}
+
+// Provider returns the client's provider.
+func (c *Client) Provider() Provider { return c.p }
+
+// defaultBackoff is Codex's: 200 ms doubling per retry, ±10 % jitter.
+func defaultBackoff(n int) time.Duration {
+	d := 200 * time.Millisecond << min(n-1, 10)
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// Handler receives a response's events as they arrive, on the goroutine
+// that called Stream. A retry starts the response over: the items of the
+// broken attempt are never completed, and Retrying says so first.
+type Handler interface {
+	// ItemAdded: the model began an output item.
+	ItemAdded(item Item)
+	// TextDelta: text of a message item.
+	TextDelta(itemID, delta string)
+	// ReasoningSummaryPart: a reasoning item starts summary part index.
+	ReasoningSummaryPart(itemID string, index int64)
+	// ReasoningSummaryDelta: text of a reasoning summary part.
+	ReasoningSummaryDelta(itemID string, index int64, delta string)
+	// ItemDone: an output item is complete.
+	ItemDone(item Item)
+	// Retrying: the call failed with err and is tried again after delay;
+	// attempt counts the retries (1 for the first), of at most max.
+	Retrying(err *Error, attempt, max int, delay time.Duration)
+}
+
+// Result is a completed response.
+type Result struct {
+	// Output is every output item, in order.
+	Output []Item
+	Usage  Usage
+}
+
+// Usage is the token count of one response.
+type Usage struct {
+	InputTokens, CachedInputTokens, OutputTokens, ReasoningOutputTokens, TotalTokens int64
+}
+
+// Stream sends req and streams the response to h, retrying as the
+// provider's configuration allows. It returns when response.completed
+// arrives (without waiting for the connection to close), or with an
+// *Error, or with ctx's error once ctx is done (the request is aborted at
+// once).
+func (c *Client) Stream(ctx context.Context, req *Request, h Handler) (*Result, error) {
+	key := ""
+	if c.p.EnvKey != "" {
+		if key = os.Getenv(c.p.EnvKey); key == "" {
+			msg := fmt.Sprintf("Missing environment variable: `%s` (the API key of model provider %s).", c.p.EnvKey, c.p.ID)
+			if c.p.EnvKeyInstructions != "" {
+				msg += " " + c.p.EnvKeyInstructions
+			}
+			return nil, &Error{Kind: ErrMissingKey, Message: msg, Attempts: 0}
+		}
+	}
+	body, err := req.body()
+	if err != nil {
+		return nil, err
+	}
+	opts := c.options(key)
+	requestRetries, streamRetries := 0, 0
+	for attempt := 1; ; attempt++ {
+		res, err := c.attempt(ctx, body, opts, h)
+		if err == nil {
+			return res, nil
+		}
+		var merr *Error
+		if ctx.Err() != nil || !errors.As(err, &merr) {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		merr.Attempts = attempt
+		if !merr.Retryable {
+			return nil, merr
+		}
+		var n, max int
+		if merr.Kind == ErrStreamDropped {
+			streamRetries++
+			n, max = streamRetries, c.p.streamRetries()
+		} else {
+			requestRetries++
+			n, max = requestRetries, c.p.requestRetries()
+		}
+		if n > max {
+			return nil, merr
+		}
+		delay := c.backoff(n)
+		h.Retrying(merr, n, max, delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// options are the SDK options of every request: the provider's URL,
+// headers and query, the key, and no SDK retries (Stream retries, and
+// reports each retry).
+func (c *Client) options(key string) []option.RequestOption {
+	opts := []option.RequestOption{
+		option.WithBaseURL(c.p.BaseURL),
+		option.WithHTTPClient(c.http),
+		option.WithMaxRetries(0),
+	}
+	if key != "" {
+		opts = append(opts, option.WithAPIKey(key))
+	}
+	for _, k := range sortedKeys(c.p.HTTPHeaders) {
+		opts = append(opts, option.WithHeader(k, c.p.HTTPHeaders[k]))
+	}
+	for _, k := range sortedKeys(c.p.EnvHTTPHeaders) {
+		if v := os.Getenv(c.p.EnvHTTPHeaders[k]); v != "" {
+			opts = append(opts, option.WithHeader(k, v))
+		}
+	}
+	for _, k := range sortedKeys(c.p.QueryParams) {
+		opts = append(opts, option.WithQuery(k, c.p.QueryParams[k]))
+	}
+	return opts
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// errIdle is the cause of an attempt cancelled by the idle timeout.
+var errIdle = errors.New("stream idle timeout")
+
+// attempt makes one request and reads its stream.
+func (c *Client) attempt(ctx context.Context, body []byte, opts []option.RequestOption, h Handler) (*Result, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := c.p.idleTimeout()
+	timer := time.AfterFunc(idle, func() { cancel(errIdle) })
+	defer timer.Stop()
+
+	svc := responses.NewResponseService(opts...)
+	stream := svc.NewStreaming(actx, responses.ResponseNewParams{}, option.WithRequestBody("application/json", body))
+	defer stream.Close()
+	var st streamState
+	for stream.Next() {
+		timer.Reset(idle)
+		done, err := st.event(&c.p, stream.Current(), h)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return &st.result, nil
+		}
+	}
+	err := stream.Err()
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case context.Cause(actx) == errIdle:
+		return nil, &Error{Kind: ErrStreamDropped, Retryable: true,
+			Message: fmt.Sprintf("model provider %s sent nothing for %s: stream idle timeout", c.p.ID, idle)}
+	case err == nil:
+		return nil, &Error{Kind: ErrStreamDropped, Retryable: true,
+			Message: fmt.Sprintf("stream from model provider %s closed before response.completed", c.p.ID)}
+	}
+	return nil, c.classify(err, st.events > 0)
+}
+
+// classify turns an SDK or transport error into an *Error.
+func (c *Client) classify(err error, streaming bool) *Error {
+	var apiErr *responses.Error
+	if errors.As(err, &apiErr) {
+		msg := apiErr.Message
+		if msg == "" {
+			msg = strings.TrimSpace(apiErr.RawJSON())
+		}
+		e := statusError(&c.p, apiErr.StatusCode, msg)
+		e.Code = apiErr.Code
+		return e
+	}
+	var netErr net.Error
+	transport := errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+	switch {
+	case transport && streaming:
+		return &Error{Kind: ErrStreamDropped, Retryable: true, Message: fmt.Sprintf("stream from model provider %s broke: %v", c.p.ID, err)}
+	case transport:
+		return &Error{Kind: ErrConnection, Retryable: true, Message: fmt.Sprintf("cannot reach model provider %s at %s: %v", c.p.ID, c.p.BaseURL, err)}
+	}
+	return &Error{Kind: ErrMalformed, Message: fmt.Sprintf("malformed response stream from model provider %s: %v", c.p.ID, err)}
+}
+
+// streamState follows one response's events.
+type streamState struct {
+	events int
+	result Result
+}
+
+// event handles one event; done reports response.completed.
+func (s *streamState) event(p *Provider, ev responses.ResponseStreamEventUnion, h Handler) (bool, error) {
+	s.events++
+	switch ev.Type {
+	case "response.output_item.added":
+		item, err := itemOf(ev.Item)
+		if err != nil {
+			return false, &Error{Kind: ErrMalformed, Message: fmt.Sprintf("malformed response stream from model provider %s: %v", p.ID, err)}
+		}
+		h.ItemAdded(item)
+	case "response.output_text.delta":
+		h.TextDelta(ev.ItemID, ev.Delta)
+	case "response.reasoning_summary_part.added":
+		h.ReasoningSummaryPart(ev.ItemID, ev.SummaryIndex)
+	case "response.reasoning_summary_text.delta":
+		h.ReasoningSummaryDelta(ev.ItemID, ev.SummaryIndex, ev.Delta)
+	case "response.output_item.done":
+		item, err := itemOf(ev.Item)
+		if err != nil {
+			return false, &Error{Kind: ErrMalformed, Message: fmt.Sprintf("malformed response stream from model provider %s: %v", p.ID, err)}
+		}
+		s.result.Output = append(s.result.Output, item)
+		h.ItemDone(item)
+	case "response.completed":
+		u := ev.Response.Usage
+		s.result.Usage = Usage{
+			InputTokens: u.InputTokens, CachedInputTokens: u.InputTokensDetails.CachedTokens,
+			OutputTokens: u.OutputTokens, ReasoningOutputTokens: u.OutputTokensDetails.ReasoningTokens,
+			TotalTokens: u.TotalTokens,
+		}
+		return true, nil
+	case "response.failed", "response.incomplete":
+		e := &Error{Kind: ErrResponseFailed, Code: string(ev.Response.Error.Code)}
+		switch msg := ev.Response.Error.Message; {
+		case msg != "":
+			e.Message = fmt.Sprintf("model provider %s: response failed: %s", p.ID, msg)
+		case ev.Response.IncompleteDetails.Reason != "":
+			e.Message = fmt.Sprintf("model provider %s: response incomplete: %s", p.ID, ev.Response.IncompleteDetails.Reason)
+		default:
+			e.Message = fmt.Sprintf("model provider %s: %s", p.ID, ev.Type)
+		}
+		// A server error or rate limit inside the stream is worth another try.
+		e.Retryable = e.Code == "server_error" || e.Code == "rate_limit_exceeded"
+		if e.Retryable {
+			e.Kind = ErrStreamDropped
+		}
+		return false, e
+	case "error":
+		return false, &Error{Kind: ErrResponseFailed, Code: ev.Code, Message: fmt.Sprintf("model provider %s: error: %s", p.ID, ev.Message)}
+	case "":
+		return false, &Error{Kind: ErrMalformed, Message: fmt.Sprintf("malformed response stream from model provider %s: an event without a type: %.200s", p.ID, ev.RawJSON())}
+	}
+	return false, nil
+}
+
+// Item is an output item of the model.
+type Item struct {
+	// Type is the Responses item type: "message", "reasoning",
+	// "function_call", "custom_tool_call", or another the caller ignores.
+	Type string
+	ID   string
+	// Text is a message's output text.
+	Text string
+	// Summary are a reasoning item's summary texts; Content its raw
+	// reasoning texts when the provider sends them.
+	Summary, Content []string
+	// CallID, Name: a function or custom tool call. Arguments is a
+	// function call's JSON arguments, Input a custom tool call's input.
+	CallID, Name, Arguments, Input string
+	// Replay is what the item becomes in the next request's input (nil for
+	// an item that is not sent back, such as reasoning without encrypted
+	// content).
+	Replay json.RawMessage
+}
+
+// rawItem is the part of an output item this package reads.
+type rawItem struct {
+	Type    string `json:"type"`
+	ID      string `json:"id"`
+	Role    string `json:"role"`
+	Content []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	} `json:"content"`
+	Summary []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	} `json:"summary"`
+	EncryptedContent *string `json:"encrypted_content"`
+	CallID           string  `json:"call_id"`
+	Name             string  `json:"name"`
+	Arguments        string  `json:"arguments"`
+	Input            string  `json:"input"`
+}
+
+// itemOf reads an output item and builds its replay: the item as input,
+// without the server-side id (nothing is stored at the provider).
+func itemOf(u responses.ResponseOutputItemUnion) (Item, error) {
+	raw := u.RawJSON()
+	var r rawItem
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return Item{}, fmt.Errorf("output item: %v", err)
+	}
+	if r.Type == "" {
+		return Item{}, fmt.Errorf("output item without a type: %.200s", raw)
+	}
+	it := Item{Type: r.Type, ID: r.ID, CallID: r.CallID, Name: r.Name, Arguments: r.Arguments, Input: r.Input}
+	switch r.Type {
+	case "message":
+		var b strings.Builder
+		content := []map[string]string{}
+		for _, c := range r.Content {
+			if c.Type == "output_text" {
+				b.WriteString(c.Text)
+				content = append(content, map[string]string{"type": "output_text", "text": c.Text})
+			}
+		}
+		it.Text = b.String()
+		role := r.Role
+		if role == "" {
+			role = "assistant"
+		}
+		it.Replay = mustJSON(map[string]any{"type": "message", "role": role, "content": content})
+	case "reasoning":
+		summary := []map[string]string{}
+		for _, s := range r.Summary {
+			it.Summary = append(it.Summary, s.Text)
+			summary = append(summary, map[string]string{"type": "summary_text", "text": s.Text})
+		}
+		for _, c := range r.Content {
+			it.Content = append(it.Content, c.Text)
+		}
+		if r.EncryptedContent != nil {
+			it.Replay = mustJSON(map[string]any{"type": "reasoning", "summary": summary, "encrypted_content": *r.EncryptedContent})
+		}
+	case "function_call":
+		it.Replay = mustJSON(map[string]string{"type": "function_call", "call_id": r.CallID, "name": r.Name, "arguments": r.Arguments})
+	case "custom_tool_call":
+		it.Replay = mustJSON(map[string]string{"type": "custom_tool_call", "call_id": r.CallID, "name": r.Name, "input": r.Input})
+	}
+	return it, nil
+}
