@@ -22,6 +22,7 @@ func (s *Server) RegisterSession(m *session.Manager) {
 	s.RegisterInline(protocol.MethodTurnInterrupt, Typed(m.InterruptTurn))
 	s.Register(protocol.MethodCommandExec, Typed(m.ExecCommand))
 	s.RegisterInline(protocol.MethodGrantsList, Typed(m.ListGrants))
+	s.RegisterInline(protocol.MethodModelList, Typed(m.ListModels))
 	s.Register(protocol.MethodGrantsRevoke, Typed(m.RevokeGrants))
 	s.RegisterInline(protocol.MethodNetworkSettings, Typed(m.ReadNetworkSettings))
 }

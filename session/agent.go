@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,7 +22,8 @@ type Agent interface {
 	Run(ctx context.Context, input []protocol.UserInput, do Actions) error
 }
 
-// Actions are what an agent can do in a turn. Both block until done.
+// Actions are what an agent can do in a turn. Each blocks until done and is
+// called from the turn's goroutine only.
 type Actions interface {
 	// RunCommand runs a command line (through the configured shell), after
 	// the approval policy allows it, streaming its output as the item's
@@ -29,6 +31,54 @@ type Actions interface {
 	RunCommand(ctx context.Context, commandLine string) CommandOutcome
 	// Say adds an agent message to the turn.
 	Say(ctx context.Context, text string)
+
+	// The model agent's actions (modelagent.go): a tool call's command or
+	// patch, streamed items, the conversation the model sees.
+
+	// RunCommandCall runs a command a model asked for: the same path as
+	// RunCommand, with the call's id as the item id and its directory.
+	RunCommandCall(ctx context.Context, call CommandCall) CommandOutcome
+	// ApplyPatch applies an apply_patch call as a fileChange item, after
+	// the approval policy allows it.
+	ApplyPatch(ctx context.Context, callID, patchText string) PatchOutcome
+	// Items streams agentMessage and reasoning items.
+	Items() ItemStream
+	// Conversation is what the model has seen in this thread, as Responses
+	// input items; Remember appends to it (and persists it).
+	Conversation() []json.RawMessage
+	Remember(items ...json.RawMessage)
+	// TokenUsage reports the usage of one model response.
+	TokenUsage(last protocol.TokenUsageBreakdown)
+	// Retrying announces that the model call failed and is retried.
+	Retrying(turnErr protocol.TurnError)
+}
+
+// CommandCall is a command a model asked for.
+type CommandCall struct {
+	// ID is the tool call's id; it becomes the item's id.
+	ID   string
+	Line string
+	// Dir is the absolute working directory.
+	Dir string
+}
+
+// PatchOutcome is what an agent learns about a patch.
+type PatchOutcome struct {
+	Status protocol.PatchApplyStatus
+	// Message says what changed, or why nothing did.
+	Message string
+}
+
+// ItemStream shows the model's text and reasoning as it arrives. Every
+// started item is completed.
+type ItemStream interface {
+	StartMessage(id string)
+	MessageDelta(id, delta string)
+	CompleteMessage(id, text string)
+	StartReasoning(id string)
+	ReasoningPart(id string, index int64)
+	ReasoningDelta(id string, index int64, delta string)
+	CompleteReasoning(id string, summary, content []string)
 }
 
 // CommandOutcome is what an agent learns about a command.

@@ -31,10 +31,15 @@ const (
 // the client when the policy says so, runs the command with the thread's
 // network attachment, streams its output and completes the item.
 func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
+	return tu.runCommand(ctx, newID().String(), line, tu.settings.cwd)
+}
+
+// runCommand is RunCommand with the item's id and the command's directory.
+func (tu *turn) runCommand(ctx context.Context, itemID, line, cwd string) CommandOutcome {
 	t, m := tu.t, tu.t.m
 	startMs := m.nowMs()
 	item := &protocol.CommandExecutionItem{
-		ID: newID().String(), Command: line, Cwd: tu.settings.cwd, Source: protocol.SourceAgent,
+		ID: itemID, Command: line, Cwd: cwd, Source: protocol.SourceAgent,
 		Status: protocol.CommandInProgress, CommandActions: shellcmd.ParseCommandActions(line), StartedAtMs: &startMs,
 	}
 	tu.itemStarted(protocol.ThreadItem{CommandExecution: ptrCopy(item)}, startMs)
@@ -75,7 +80,7 @@ func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
 
 	argv := append(slices.Clone(m.cfg.Shell), line)
 	res := RunProcess(ctx, ProcessSpec{
-		Argv: argv, Dir: tu.settings.cwd, Env: env,
+		Argv: argv, Dir: cwd, Env: env,
 		OnOutput: func(chunk []byte) {
 			m.notify(protocol.MethodCommandOutputDelta, protocol.CommandExecutionOutputDeltaNotification{
 				ThreadID: t.id.String(), TurnID: tu.id.String(), ItemID: item.ID, Delta: string(chunk),

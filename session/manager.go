@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"app-server/model"
 	"app-server/netapproval"
 	"app-server/protocol"
 	"app-server/session/rollout"
@@ -35,6 +36,10 @@ type Config struct {
 	// Network is what network/settings/read reports: the configuration
 	// Options.Network was built with (Enabled false when it is nil).
 	Network protocol.NetworkSettingsReadResponse
+	// Model names the model and its providers (Codex's keys). With no
+	// model configured, threads run the shell agent unless they ask for a
+	// model.
+	Model model.Config
 }
 
 // Options are a Manager's collaborators.
@@ -68,7 +73,7 @@ type Manager struct {
 	net    *netapproval.Manager
 	log    *slog.Logger
 	now    func() time.Time
-	agent  Agent
+	models modelClients
 
 	// ctx is the parent of every turn and command context; cancelled by
 	// Shutdown.
@@ -114,7 +119,6 @@ func NewManager(opts Options) (*Manager, error) {
 		net:     opts.Network,
 		log:     opts.Logger,
 		now:     opts.Now,
-		agent:   shellAgent{},
 		threads: make(map[uuid.UUID]*thread),
 	}
 	if m.log == nil {

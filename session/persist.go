@@ -12,7 +12,7 @@ func (m *Manager) createRollout(t *thread) (*rollout.File, error) {
 	meta := rollout.ThreadMeta{
 		ID: t.id, CreatedAt: t.createdAt, Cwd: t.settings.cwd,
 		ApprovalPolicy: t.settings.policy, Sandbox: t.settings.sandbox,
-		Model: shellModel, ModelProvider: shellProvider, Preview: t.preview, CLIVersion: m.cfg.Version,
+		Model: t.settings.model, ModelProvider: t.settings.provider, Preview: t.preview, CLIVersion: m.cfg.Version,
 	}
 	t.mu.Unlock()
 	return m.store.Create(meta)
@@ -49,13 +49,20 @@ func (t *thread) persistSettings() {
 	t.mu.Lock()
 	s, preview := t.settings, t.preview
 	t.mu.Unlock()
-	t.persist(rollout.MetaRecord(rollout.MetaUpdate{Cwd: &s.cwd, ApprovalPolicy: &s.policy, Sandbox: &s.sandbox, Preview: &preview}), true)
+	t.persist(rollout.MetaRecord(rollout.MetaUpdate{
+		Cwd: &s.cwd, ApprovalPolicy: &s.policy, Sandbox: &s.sandbox, Preview: &preview,
+		Model: &s.model, ModelProvider: &s.provider, ReasoningEffort: &s.effort,
+	}), true)
 }
 
 // threadFromLoaded rebuilds a thread from its rollout. Settings missing
 // from the file fall back to the server's defaults.
 func threadFromLoaded(m *Manager, lt *rollout.LoadedThread) *thread {
-	s := settings{cwd: lt.Meta.Cwd, policy: lt.Meta.ApprovalPolicy, sandbox: lt.Meta.Sandbox}
+	s := settings{cwd: lt.Meta.Cwd, policy: lt.Meta.ApprovalPolicy, sandbox: lt.Meta.Sandbox,
+		model: lt.Meta.Model, provider: lt.Meta.ModelProvider, effort: lt.Meta.ReasoningEffort}
+	if s.model == "" || s.provider == "" {
+		s.model, s.provider = shellModel, shellProvider
+	}
 	if s.policy == "" {
 		s.policy = m.cfg.ApprovalPolicy
 	}
@@ -66,12 +73,17 @@ func threadFromLoaded(m *Manager, lt *rollout.LoadedThread) *thread {
 	t.preview = lt.Meta.Preview
 	t.updatedAt = lt.UpdatedAt
 	t.turns = lt.Turns
+	t.conversation = lt.ModelInput
 	return t
 }
 
 // summaryThread is the protocol view of a thread that is listed, not loaded.
 func (m *Manager) summaryThread(s rollout.ThreadSummary) protocol.Thread {
 	th := m.threadShell(s.Meta.ID, false, s.Meta.CreatedAt, s.UpdatedAt, s.Meta.Preview, s.Meta.Cwd)
+	if s.Meta.Model != "" {
+		model := s.Meta.Model
+		th.Model, th.ModelProvider = &model, s.Meta.ModelProvider
+	}
 	path := s.Path
 	th.Path = &path
 	return th

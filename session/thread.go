@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"sync"
 
 	"app-server/netapproval"
@@ -22,6 +23,10 @@ type settings struct {
 	cwd     string
 	policy  protocol.AskForApproval
 	sandbox protocol.SandboxMode
+	// model and provider choose the agent (models.go): shellModel and
+	// shellProvider for the shell agent. effort overrides the configured
+	// reasoning effort when set.
+	model, provider, effort string
 }
 
 // thread is a loaded thread. Its turns run one at a time in a goroutine the
@@ -50,12 +55,19 @@ type thread struct {
 	lastStatus string          // tag of the last status sent, to skip repeats
 	// sessionCommands holds command lines accepted for the session.
 	sessionCommands map[string]bool
+	// sessionPatchPaths holds files whose changes were accepted for the
+	// session.
+	sessionPatchPaths map[string]bool
+	// conversation is what the model has seen, as Responses input items.
+	conversation []json.RawMessage
+	// tokenTotal is the token usage of the thread's model calls.
+	tokenTotal protocol.TokenUsageBreakdown
 }
 
 func newThread(m *Manager, id uuid.UUID, ephemeral bool, createdAt int64, s settings) *thread {
 	return &thread{
 		id: id, m: m, ephemeral: ephemeral, createdAt: createdAt,
-		settings: s, updatedAt: createdAt, sessionCommands: make(map[string]bool),
+		settings: s, updatedAt: createdAt, sessionCommands: make(map[string]bool), sessionPatchPaths: make(map[string]bool),
 	}
 }
 
@@ -117,6 +129,8 @@ func (t *thread) snapshot(withTurns bool) protocol.Thread {
 	defer t.mu.Unlock()
 	th := t.m.threadShell(t.id, t.ephemeral, t.createdAt, t.updatedAt, t.preview, t.settings.cwd)
 	th.Status = t.statusLocked()
+	model := t.settings.model
+	th.Model, th.ModelProvider = &model, t.settings.provider
 	if t.rollout != nil {
 		p := t.rollout.Path()
 		th.Path = &p
@@ -134,15 +148,32 @@ func (t *thread) responseSettings() protocol.ThreadSettings {
 	s := t.settings
 	t.mu.Unlock()
 	return protocol.ThreadSettings{
-		Model:              shellModel,
-		ModelProvider:      shellProvider,
+		Model:              s.model,
+		ModelProvider:      s.provider,
 		DisabledPluginIDs:  []string{},
 		Cwd:                s.cwd,
 		InstructionSources: []string{},
 		ApprovalPolicy:     s.policy,
 		ApprovalsReviewer:  protocol.ReviewerUser,
 		Sandbox:            protocol.SandboxPolicyFor(s.sandbox),
+		ReasoningEffort:    reasoningEffort(s, t.m.cfg.Model.ModelReasoningEffort),
 	}
+}
+
+// reasoningEffort is the effort a thread's model calls send; nil for the
+// shell agent or when none is configured.
+func reasoningEffort(s settings, configured string) *string {
+	if s.model == shellModel {
+		return nil
+	}
+	e := s.effort
+	if e == "" {
+		e = configured
+	}
+	if e == "" {
+		return nil
+	}
+	return &e
 }
 
 // threadShell fills the fields every Thread message has.

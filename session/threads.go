@@ -14,6 +14,7 @@ import (
 // after the response is written, announces it with thread/started.
 func (m *Manager) StartThread(_ context.Context, p *protocol.ThreadStartParams) (*protocol.ThreadStartResponse, func(), error) {
 	s := settings{cwd: m.cfg.Cwd, policy: m.cfg.ApprovalPolicy, sandbox: m.cfg.Sandbox}
+	s.model, s.provider = m.defaultModel()
 	if p.Cwd != nil {
 		cwd, err := resolveCwd(*p.Cwd)
 		if err != nil {
@@ -27,8 +28,9 @@ func (m *Manager) StartThread(_ context.Context, p *protocol.ThreadStartParams) 
 	if p.Sandbox != nil {
 		s.sandbox = *p.Sandbox
 	}
-	if p.Model != nil && *p.Model != shellModel {
-		return nil, nil, invalidParams("unknown model %q: this server offers %q", *p.Model, shellModel)
+	s, err := m.chooseModel(s, p.Model, p.ModelProvider)
+	if err != nil {
+		return nil, nil, err
 	}
 	ephemeral := (p.Ephemeral != nil && *p.Ephemeral) || m.store == nil
 
@@ -100,6 +102,12 @@ func (m *Manager) ResumeThread(_ context.Context, p *protocol.ThreadResumeParams
 	}
 	if p.Sandbox != nil && *p.Sandbox != t.settings.sandbox {
 		t.settings.sandbox, changed = *p.Sandbox, true
+	}
+	if next, err := m.chooseModel(t.settings, p.Model, p.ModelProvider); err != nil {
+		t.mu.Unlock()
+		return nil, err
+	} else if next != t.settings {
+		t.settings, changed = next, true
 	}
 	t.mu.Unlock()
 	if changed {

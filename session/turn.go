@@ -21,7 +21,11 @@ type turn struct {
 	t         *thread
 	input     []protocol.UserInput
 	settings  settings // as of the turn's start
+	agent     Agent    // as of the turn's start
 	startedAt int64    // unix ms
+	// streamStarted holds when the streamed items in progress started
+	// (unix ms, by item id); the turn's goroutine only.
+	streamStarted map[string]int64
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -37,9 +41,6 @@ func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*pr
 	t, err := m.loaded(p.ThreadID)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := m.agent.Validate(p.Input); err != nil {
-		return nil, nil, invalidParams("%v", err)
 	}
 	var cwd string
 	if p.Cwd != nil {
@@ -61,10 +62,26 @@ func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*pr
 	if p.ApprovalPolicy != nil && *p.ApprovalPolicy != t.settings.policy {
 		t.settings.policy, changed = *p.ApprovalPolicy, true
 	}
+	next, err := m.turnModel(t.settings, p)
+	if err != nil {
+		t.mu.Unlock()
+		return nil, nil, err
+	}
+	if next != t.settings {
+		t.settings, changed = next, true
+	}
+	agent, err := m.agentFor(t.id, t.settings)
+	if err == nil {
+		err = agent.Validate(p.Input)
+	}
+	if err != nil {
+		t.mu.Unlock()
+		return nil, nil, invalidParams("%v", err)
+	}
 	if t.preview == "" {
 		t.preview, changed = previewOf(p.Input), true
 	}
-	tu := &turn{id: newID(), t: t, input: p.Input, settings: t.settings, startedAt: m.nowMs()}
+	tu := &turn{id: newID(), t: t, input: p.Input, settings: t.settings, agent: agent, startedAt: m.nowMs(), streamStarted: map[string]int64{}}
 	tu.ctx, tu.cancel = context.WithCancelCause(m.ctx)
 	t.running = tu
 	t.updatedAt = tu.startedAt / 1000
@@ -131,10 +148,13 @@ func (tu *turn) run() {
 	user.UserMessage.CompletedAtMs = &now
 	tu.itemCompleted(user, now)
 
-	err := m.agent.Run(tu.ctx, tu.input, tu)
+	err := tu.agent.Run(tu.ctx, tu.input, tu)
+	var failure *turnFailure
 	switch {
 	case tu.ctx.Err() != nil:
 		tu.finish(protocol.TurnInterrupted, nil)
+	case errors.As(err, &failure):
+		tu.finish(protocol.TurnFailed, &failure.te)
 	case err != nil:
 		tu.finish(protocol.TurnFailed, &protocol.TurnError{Message: err.Error()})
 	default:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"app-server/model"
 	"app-server/netapproval"
 	"app-server/protocol"
 )
@@ -31,6 +32,10 @@ type Config struct {
 	Shell []string `toml:"shell"`
 	// Network configures the managed proxy ([network]).
 	Network NetworkConfig `toml:"network"`
+	// Config holds Codex's model keys (model, model_provider,
+	// [model_providers.<id>], model_reasoning_*), at the top level as in
+	// a Codex config.toml (MODEL.md).
+	model.Config
 }
 
 // NetworkConfig is the [network] table. Mode and ApprovalTimeoutDefault
@@ -74,6 +79,11 @@ var configKeys = []configKey{
 	{"network.allow_local_binding", "false", "local and private addresses are prompted for instead of refused"},
 	{"network.approval_timeout_ms", "0", "network prompt timeout; 0 waits forever"},
 	{"network.approval_timeout_default", `"decline"`, "decline | accept, applied on timeout"},
+	{"model", "", "model new threads use (unset: the shell agent runs each input as a command)"},
+	{"model_provider", "", "provider id: openai (default), ollama, lmstudio or a [model_providers.<id>]"},
+	{"model_reasoning_effort", "", "minimal | low | medium | high, sent as reasoning.effort"},
+	{"model_reasoning_summary", "", "auto | concise | detailed | none, sent as reasoning.summary"},
+	{"model_providers", "", "[model_providers.<id>] name, base_url, env_key, wire_api, http_headers, env_http_headers, query_params, request_max_retries, stream_max_retries, stream_idle_timeout_ms"},
 }
 
 // defaultConfig returns the configuration of an empty config.toml: the
@@ -165,7 +175,7 @@ func (c *Config) Validate() error {
 	if err := pol.Validate(); err != nil {
 		return fmt.Errorf("network.%w", err)
 	}
-	return nil
+	return c.Config.Validate()
 }
 
 // checkEnum refuses a value outside the protocol's closed set.

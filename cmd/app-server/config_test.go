@@ -267,6 +267,10 @@ func TestConfigKeysDocumented(t *testing.T) {
 	var walk func(prefix string, typ reflect.Type)
 	walk = func(prefix string, typ reflect.Type) {
 		for f := range typ.Fields() {
+			if f.Anonymous { // embedded: its keys are at this level
+				walk(prefix, f.Type)
+				continue
+			}
 			key := prefix + f.Tag.Get("toml")
 			if f.Type.Kind() == reflect.Struct {
 				walk(key+".", f.Type)

@@ -86,6 +86,7 @@ func serve(ctx context.Context, env *serveEnv) error {
 			Shell:          cfg.Shell,
 			Version:        env.Version,
 			Network:        cfg.Network.Settings(),
+			Model:          cfg.Config,
 		},
 		Client:  client,
 		Store:   store,

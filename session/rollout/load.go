@@ -25,6 +25,9 @@ type LoadedThread struct {
 	UpdatedAt int64
 	Archived  bool
 	Path      string
+	// ModelInput is the conversation the thread's model has seen, in
+	// order (its modelInput records).
+	ModelInput []json.RawMessage
 }
 
 // Load rebuilds a thread, archived or not. A line that does not parse
@@ -95,11 +98,12 @@ func (s *Store) Load(id uuid.UUID) (*LoadedThread, error) {
 		return nil, fmt.Errorf("rollout: %s: no thread record", path)
 	}
 	return &LoadedThread{
-		Meta:      b.meta,
-		Turns:     b.finish(),
-		UpdatedAt: fi.ModTime().Unix(),
-		Archived:  archived,
-		Path:      path,
+		Meta:       b.meta,
+		Turns:      b.finish(),
+		UpdatedAt:  fi.ModTime().Unix(),
+		Archived:   archived,
+		Path:       path,
+		ModelInput: b.modelInput,
 	}, nil
 }
 
@@ -117,10 +121,11 @@ func decodeRecord(line []byte, lineNo int) (Record, error) {
 
 // threadBuilder applies records to a thread being rebuilt.
 type threadBuilder struct {
-	meta      ThreadMeta
-	turns     []protocol.Turn
-	turnIndex map[string]int    // turn id -> index in turns
-	itemIndex map[[2]string]int // (turn id, item id) -> index in the turn's items
+	meta       ThreadMeta
+	turns      []protocol.Turn
+	turnIndex  map[string]int    // turn id -> index in turns
+	itemIndex  map[[2]string]int // (turn id, item id) -> index in the turn's items
+	modelInput []json.RawMessage
 }
 
 func (b *threadBuilder) apply(rec Record) error {
@@ -142,6 +147,8 @@ func (b *threadBuilder) apply(rec Record) error {
 			b.itemIndex[key] = len(t.Items)
 			t.Items = append(t.Items, *rec.Item)
 		}
+	case RecordModelInput:
+		b.modelInput = append(b.modelInput, rec.Input...)
 	case RecordTurnCompleted:
 		t := b.turn(rec.Turn.ID)
 		items := t.Items

@@ -20,6 +20,9 @@ const (
 	RecordItemStarted   RecordType = "itemStarted"
 	RecordItemCompleted RecordType = "itemCompleted"
 	RecordTurnCompleted RecordType = "turnCompleted"
+	// RecordModelInput appends to the conversation a model has seen
+	// (Responses input items), so that a resumed thread sends it all again.
+	RecordModelInput RecordType = "modelInput"
 	// recordTornLine follows a line that a crash cut short: Open writes it
 	// so that the fragment, now ended by a newline, is skipped by Load
 	// instead of being taken for corruption in the middle of the file.
@@ -35,19 +38,25 @@ type ThreadMeta struct {
 	// ApprovalPolicy and Sandbox are omitted when empty (unset).
 	ApprovalPolicy protocol.AskForApproval `json:"approvalPolicy,omitempty"`
 	Sandbox        protocol.SandboxMode    `json:"sandbox,omitempty"`
-	// Model is the agent ("shell").
+	// Model and ModelProvider choose the agent: "shell" and "builtin" for
+	// the shell agent, else a model and its provider id.
 	Model         string `json:"model"`
 	ModelProvider string `json:"modelProvider"`
-	Preview       string `json:"preview"`
-	CLIVersion    string `json:"cliVersion"`
+	// ReasoningEffort overrides the configured effort when set.
+	ReasoningEffort string `json:"reasoningEffort,omitempty"`
+	Preview         string `json:"preview"`
+	CLIVersion      string `json:"cliVersion"`
 }
 
 // MetaUpdate changes the thread's settings; nil fields stay as they were.
 type MetaUpdate struct {
-	Cwd            *string                  `json:"cwd,omitempty"`
-	ApprovalPolicy *protocol.AskForApproval `json:"approvalPolicy,omitempty"`
-	Sandbox        *protocol.SandboxMode    `json:"sandbox,omitempty"`
-	Preview        *string                  `json:"preview,omitempty"`
+	Cwd             *string                  `json:"cwd,omitempty"`
+	ApprovalPolicy  *protocol.AskForApproval `json:"approvalPolicy,omitempty"`
+	Sandbox         *protocol.SandboxMode    `json:"sandbox,omitempty"`
+	Preview         *string                  `json:"preview,omitempty"`
+	Model           *string                  `json:"model,omitempty"`
+	ModelProvider   *string                  `json:"modelProvider,omitempty"`
+	ReasoningEffort *string                  `json:"reasoningEffort,omitempty"`
 }
 
 func (u MetaUpdate) apply(m *ThreadMeta) {
@@ -62,6 +71,15 @@ func (u MetaUpdate) apply(m *ThreadMeta) {
 	}
 	if u.Preview != nil {
 		m.Preview = *u.Preview
+	}
+	if u.Model != nil {
+		m.Model = *u.Model
+	}
+	if u.ModelProvider != nil {
+		m.ModelProvider = *u.ModelProvider
+	}
+	if u.ReasoningEffort != nil {
+		m.ReasoningEffort = *u.ReasoningEffort
 	}
 }
 
@@ -80,6 +98,8 @@ type Record struct {
 	// Turn: turnStarted, turnCompleted. Its items are not written; they
 	// have records of their own.
 	Turn *protocol.Turn `json:"turn,omitempty"`
+	// Input: modelInput, the items appended to the model's conversation.
+	Input []json.RawMessage `json:"input,omitempty"`
 }
 
 // MetaRecord records a settings change (for example the preview, once the
@@ -107,6 +127,11 @@ func ItemCompletedRecord(turnID uuid.UUID, item protocol.ThreadItem) Record {
 	return Record{Type: RecordItemCompleted, TurnID: turnID, Item: &item}
 }
 
+// ModelInputRecord records items appended to the model's conversation.
+func ModelInputRecord(items []json.RawMessage) Record {
+	return Record{Type: RecordModelInput, Input: items}
+}
+
 // TurnCompletedRecord records how a turn ended. turn.Items is not written.
 func TurnCompletedRecord(turn protocol.Turn) Record {
 	return Record{Type: RecordTurnCompleted, Turn: &turn}
@@ -124,6 +149,8 @@ func (r Record) check() error {
 		ok = r.Turn != nil && isID(r.Turn.ID)
 	case RecordItemStarted, RecordItemCompleted:
 		ok = r.TurnID != uuid.Nil && r.Item != nil && r.Item.ID() != ""
+	case RecordModelInput:
+		ok = len(r.Input) > 0
 	case recordTornLine:
 		ok = true
 	default:

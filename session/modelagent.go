@@ -1,0 +1,393 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"app-server/model"
+	"app-server/protocol"
+)
+
+// modelAgent runs a turn as Codex does (MODEL.md): it sends the whole
+// conversation to the model, streams the model's text and reasoning as
+// items, runs the tool calls through the same command and approval path as
+// the shell agent, sends their outputs back, and asks again until the
+// model answers without a tool call.
+type modelAgent struct {
+	client *model.Client
+	model  string
+	// effort and summary are the reasoning settings ("" to send none).
+	effort, summary string
+	// threadID is the prompt cache key; cwd, sandbox and policy go into
+	// the instructions.
+	threadID string
+	settings settings
+	shell    []string
+}
+
+// Validate implements Agent: a model takes any text (and images by URL).
+func (a *modelAgent) Validate(input []protocol.UserInput) error {
+	for _, in := range input {
+		if in.Text != nil && strings.TrimSpace(in.Text.Text) != "" {
+			return nil
+		}
+	}
+	return errors.New("input has no text for the model")
+}
+
+// Run implements Agent.
+func (a *modelAgent) Run(ctx context.Context, input []protocol.UserInput, do Actions) error {
+	if missing := unansweredCalls(do.Conversation()); len(missing) > 0 {
+		do.Remember(missing...)
+	}
+	do.Remember(userMessage(input))
+	for {
+		req := &model.Request{
+			Model: a.model, Instructions: a.instructions(), Input: do.Conversation(), Tools: model.Tools,
+			ReasoningEffort: a.effort, ReasoningSummary: a.summary, PromptCacheKey: a.threadID,
+		}
+		h := &streamHandler{items: do.Items(), do: do, ids: map[string]string{}}
+		res, err := a.client.Stream(ctx, req, h)
+		h.closeOpen()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &turnFailure{turnErrorOf(err)}
+		}
+		do.TokenUsage(protocol.TokenUsageBreakdown{
+			InputTokens: res.Usage.InputTokens, CachedInputTokens: res.Usage.CachedInputTokens,
+			OutputTokens: res.Usage.OutputTokens, ReasoningOutputTokens: res.Usage.ReasoningOutputTokens,
+			TotalTokens: res.Usage.TotalTokens,
+		})
+		var calls []model.Item
+		for _, it := range res.Output {
+			if it.Replay != nil {
+				do.Remember(it.Replay)
+			}
+			if it.Type == "function_call" || it.Type == "custom_tool_call" {
+				calls = append(calls, it)
+			}
+		}
+		if len(calls) == 0 {
+			return nil
+		}
+		// parallel_tool_calls is false, but a model may send several calls
+		// anyway: they run one at a time, in order, and each gets its
+		// output, so the conversation stays well formed.
+		for _, c := range calls {
+			out := "aborted: the turn was interrupted"
+			if ctx.Err() == nil {
+				out = a.call(ctx, do, c)
+			}
+			if c.Type == "custom_tool_call" {
+				do.Remember(model.CustomToolCallOutput(c.CallID, out))
+			} else {
+				do.Remember(model.FunctionCallOutput(c.CallID, out))
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// unansweredCalls returns an output for every tool call of conv that has
+// none: the server stopped while the call ran. Providers refuse a
+// conversation with a call left unanswered.
+func unansweredCalls(conv []json.RawMessage) []json.RawMessage {
+	type entry struct {
+		Type   string `json:"type"`
+		CallID string `json:"call_id"`
+	}
+	var open []entry
+	for _, raw := range conv {
+		var e entry
+		if json.Unmarshal(raw, &e) != nil {
+			continue
+		}
+		switch e.Type {
+		case "function_call", "custom_tool_call":
+			open = append(open, e)
+		case "function_call_output", "custom_tool_call_output":
+			for i, o := range open {
+				if o.CallID == e.CallID {
+					open = append(open[:i], open[i+1:]...)
+					break
+				}
+			}
+		}
+	}
+	var out []json.RawMessage
+	for _, o := range open {
+		const msg = "aborted: the server stopped before the call finished"
+		if o.Type == "custom_tool_call" {
+			out = append(out, model.CustomToolCallOutput(o.CallID, msg))
+		} else {
+			out = append(out, model.FunctionCallOutput(o.CallID, msg))
+		}
+	}
+	return out
+}
+
+// userMessage is the turn's input as the model's user message.
+func userMessage(input []protocol.UserInput) json.RawMessage {
+	var texts []string
+	for _, in := range input {
+		if in.Text != nil {
+			texts = append(texts, in.Text.Text)
+		}
+	}
+	return model.UserMessage(strings.Join(texts, "\n"))
+}
+
+// instructions is the system prompt: the tools and the turn's setting.
+func (a *modelAgent) instructions() string {
+	return fmt.Sprintf(`You are a coding agent working in a user's workspace through tools.
+- exec_command runs a shell command (%s) and returns its exit code and output.
+- apply_patch edits files; its input is a patch in the apply_patch format.
+Commands and file changes may need the user's approval; a declined call says so in its output: do not retry it, adapt.
+Working directory: %s
+Sandbox: %s. Approval policy: %s.
+Keep answers short. When the task is done, say what you did.`,
+		strings.Join(a.shell, " "), a.settings.cwd, a.settings.sandbox, a.settings.policy)
+}
+
+// call runs one tool call and returns its output for the model.
+func (a *modelAgent) call(ctx context.Context, do Actions, c model.Item) string {
+	switch c.Name {
+	case model.ToolExecCommand:
+		var args model.ExecCommandArgs
+		if err := json.Unmarshal([]byte(c.Arguments), &args); err != nil {
+			return fmt.Sprintf("invalid exec_command arguments: %v; want {\"cmd\": \"...\", \"workdir\"?: \"...\"}", err)
+		}
+		if strings.TrimSpace(args.Cmd) == "" {
+			return "invalid exec_command arguments: cmd is empty"
+		}
+		dir := a.settings.cwd
+		if args.Workdir != "" {
+			dir = args.Workdir
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(a.settings.cwd, dir)
+			}
+			if _, err := resolveCwd(dir); err != nil {
+				return fmt.Sprintf("invalid workdir %q: not an existing directory", args.Workdir)
+			}
+		}
+		out := do.RunCommandCall(ctx, CommandCall{ID: c.CallID, Line: args.Cmd, Dir: dir})
+		return commandOutput(out, args.MaxOutputTokens)
+	case model.ToolApplyPatch:
+		text := c.Input
+		if c.Type == "function_call" {
+			var args model.ApplyPatchArgs
+			if err := json.Unmarshal([]byte(c.Arguments), &args); err != nil {
+				return fmt.Sprintf("invalid apply_patch arguments: %v; want {\"input\": \"*** Begin Patch ...\"}", err)
+			}
+			text = args.Input
+		}
+		return do.ApplyPatch(ctx, c.CallID, text).Message
+	}
+	return fmt.Sprintf("unknown tool %q: the tools are %s and %s", c.Name, model.ToolExecCommand, model.ToolApplyPatch)
+}
+
+// defaultOutputBytes bounds a command's output sent to the model when the
+// call names no max_output_tokens (about 10000 tokens).
+const defaultOutputBytes = 40_000
+
+// commandOutput is a command's result as the model reads it.
+func commandOutput(out CommandOutcome, maxTokens *int64) string {
+	switch out.Status {
+	case protocol.CommandDeclined:
+		return "The command did not run: " + strings.TrimSpace(out.Output) + ". Do not run it again; continue without it or ask the user."
+	}
+	limit := defaultOutputBytes
+	if maxTokens != nil && *maxTokens > 0 {
+		limit = int(min(*maxTokens*4, 1<<20))
+	}
+	text := out.Output
+	if len(text) > limit {
+		text = "[... output truncated ...]\n" + text[len(text)-limit:]
+	}
+	code := "none (the command did not finish)"
+	if out.ExitCode != nil {
+		code = fmt.Sprint(*out.ExitCode)
+	}
+	return fmt.Sprintf("Exit code: %s\nOutput:\n%s", code, text)
+}
+
+// streamHandler turns a response's events into items. Items are keyed by
+// the provider's item ids, which are not unique across responses (or
+// present at all with some local servers), so every streamed item gets an
+// id of ours.
+type streamHandler struct {
+	items ItemStream
+	do    Actions
+	ids   map[string]string // provider item id -> our item id, open items
+	// kinds of the open items, by our id, in start order.
+	open []*openItem
+}
+
+type openItem struct {
+	id, kind string
+	text     strings.Builder
+	summary  []string
+}
+
+func (h *streamHandler) find(providerID string) *openItem {
+	id, ok := h.ids[providerID]
+	if !ok {
+		return nil
+	}
+	for _, o := range h.open {
+		if o.id == id {
+			return o
+		}
+	}
+	return nil
+}
+
+func (h *streamHandler) ItemAdded(it model.Item) {
+	if it.Type != "message" && it.Type != "reasoning" {
+		return
+	}
+	o := &openItem{id: newID().String(), kind: it.Type}
+	h.ids[it.ID] = o.id
+	h.open = append(h.open, o)
+	if it.Type == "message" {
+		h.items.StartMessage(o.id)
+	} else {
+		h.items.StartReasoning(o.id)
+	}
+}
+
+func (h *streamHandler) TextDelta(itemID, delta string) {
+	if o := h.find(itemID); o != nil && o.kind == "message" {
+		o.text.WriteString(delta)
+		h.items.MessageDelta(o.id, delta)
+	}
+}
+
+func (h *streamHandler) ReasoningSummaryPart(itemID string, index int64) {
+	if o := h.find(itemID); o != nil && o.kind == "reasoning" {
+		h.items.ReasoningPart(o.id, index)
+	}
+}
+
+func (h *streamHandler) ReasoningSummaryDelta(itemID string, index int64, delta string) {
+	if o := h.find(itemID); o != nil && o.kind == "reasoning" {
+		for int64(len(o.summary)) <= index {
+			o.summary = append(o.summary, "")
+		}
+		o.summary[index] += delta
+		h.items.ReasoningDelta(o.id, index, delta)
+	}
+}
+
+func (h *streamHandler) ItemDone(it model.Item) {
+	o := h.find(it.ID)
+	switch {
+	case it.Type == "message":
+		if o == nil { // a server that skips output_item.added
+			h.ItemAdded(it)
+			o = h.find(it.ID)
+		}
+		h.items.CompleteMessage(o.id, it.Text)
+	case it.Type == "reasoning":
+		if o == nil {
+			h.ItemAdded(it)
+			o = h.find(it.ID)
+		}
+		h.items.CompleteReasoning(o.id, it.Summary, it.Content)
+	default:
+		return
+	}
+	h.forget(o)
+	delete(h.ids, it.ID)
+}
+
+func (h *streamHandler) forget(o *openItem) {
+	for i, x := range h.open {
+		if x == o {
+			h.open = append(h.open[:i], h.open[i+1:]...)
+			return
+		}
+	}
+}
+
+// Retrying ends the broken attempt's items with what they had and
+// announces the retry.
+func (h *streamHandler) Retrying(err *model.Error, attempt, max int, delay time.Duration) {
+	h.closeOpen()
+	te := turnErrorOf(err)
+	te.Message = fmt.Sprintf("Reconnecting... %d/%d (%s)", attempt, max, err.Message)
+	h.do.Retrying(te)
+}
+
+// closeOpen completes the items a broken or interrupted stream left open.
+func (h *streamHandler) closeOpen() {
+	for _, o := range h.open {
+		if o.kind == "message" {
+			h.items.CompleteMessage(o.id, o.text.String())
+		} else {
+			h.items.CompleteReasoning(o.id, o.summary, nil)
+		}
+	}
+	h.open = nil
+	clear(h.ids)
+}
+
+// turnFailure is an agent error that carries the TurnError to report.
+type turnFailure struct{ te protocol.TurnError }
+
+func (f *turnFailure) Error() string { return f.te.Message }
+
+// turnErrorOf shapes a model call's failure as Codex does: the class in
+// codexErrorInfo, with the provider's HTTP status where there is one.
+func turnErrorOf(err error) protocol.TurnError {
+	var merr *model.Error
+	if !errors.As(err, &merr) {
+		return protocol.TurnError{Message: err.Error(), CodexErrorInfo: &protocol.ErrorInfoOther}
+	}
+	te := protocol.TurnError{Message: merr.Error()}
+	switch merr.Kind {
+	case model.ErrMissingKey:
+		te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorUnauthorized}
+	case model.ErrStatus:
+		switch s := merr.StatusCode; {
+		case merr.Retryable && merr.Attempts > 1:
+			te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorResponseTooManyFailedAttempt, s)
+		case s == http.StatusUnauthorized || s == http.StatusForbidden:
+			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorUnauthorized}
+		case s == http.StatusBadRequest:
+			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorBadRequest}
+		case s == http.StatusTooManyRequests:
+			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorRateLimitExceeded}
+		case s >= 500:
+			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorInternalServerError}
+		default:
+			te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorResponseStreamConnectFailed, s)
+		}
+	case model.ErrConnection:
+		te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorHTTPConnectionFailed, 0)
+	case model.ErrStreamDropped:
+		te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorResponseStreamDisconnected, 0)
+	case model.ErrResponseFailed:
+		switch merr.Code {
+		case "context_length_exceeded":
+			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorContextWindowExceeded}
+		case "insufficient_quota":
+			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorUsageLimitExceeded}
+		default:
+			te.CodexErrorInfo = &protocol.ErrorInfoOther
+		}
+	default:
+		te.CodexErrorInfo = &protocol.ErrorInfoOther
+	}
+	return te
+}
