@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,5 +217,86 @@ func (s *server) waitForLogCount(text string, n int, limit time.Duration) {
 			s.t.Fatalf("the server did not log %q %d times within %v", text, n, limit)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// With allow_local_binding on, a command still cannot make the proxy
+// connect to itself (its own credential would then carry another command's
+// request through): 0.0.0.0 and [::] with the proxy's port are refused.
+func TestProxyRefusesItselfAsADestination(t *testing.T) {
+	s := startServer(t, options{config: localConfig})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	// %{http_connect} is the proxy's answer to the CONNECT.
+	s.startTurn(th, `port=${HTTP_PROXY##*:}; for h in 0.0.0.0 '[::]'; do curl -s -p -o /dev/null -w '%{http_connect}\n' "http://$h:$port/"; done;`+
+		` curl -s -o /dev/null -w 'socks %{http_code}\n' -x "$ALL_PROXY" "http://0.0.0.0:$port/"`)
+	f := s.runFlow(netDecision(protocol.Accept()))
+	out := *oneCommand(t, f).AggregatedOutput
+	if !strings.HasPrefix(out, "403\n403\nsocks 000\n") {
+		t.Errorf("self-connections not refused:\n%s", out)
+	}
+	if !strings.Contains(out, "The proxy cannot connect to itself.") {
+		t.Errorf("the item does not say why:\n%s", out)
+	}
+}
+
+var (
+	e2etestBinOnce sync.Once
+	e2etestBin     string
+)
+
+// e2etestBinary builds the server with the e2etest tag, whose only
+// difference is a resolver the test can script (cmd/app-server
+// resolver_e2etest.go), and returns its path.
+func e2etestBinary(t *testing.T) string {
+	t.Helper()
+	e2etestBinOnce.Do(func() {
+		bin := filepath.Join(filepath.Dir(plainBin), "app-server-e2etest")
+		args := []string{"build", "-tags", "e2etest", "-o", bin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "app-server/cmd/app-server")...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("building the e2etest server: %v\n%s", err, out)
+		}
+		e2etestBin = bin
+	})
+	if e2etestBin == "" {
+		t.Fatal("no e2etest server binary")
+	}
+	return e2etestBin
+}
+
+// DNS rebinding: a name that a rule allows (an exact allowed_domains entry,
+// or an applyNetworkPolicyAmendment answered while the name resolved to a
+// public address) and that then resolves to 127.0.0.1 is refused at dial
+// time, through forward HTTP, CONNECT and SOCKS5.
+func TestNameRuleDoesNotReachLoopback(t *testing.T) {
+	tg := newTarget(t, false)
+	t.Setenv("APP_SERVER_E2E_HOSTS", "listed.test=127.0.0.1,amended.test=203.0.114.7|127.0.0.1")
+	s := startServer(t, options{bin: e2etestBinary(t), config: "[network]\nallowed_domains = [\"listed.test\"]\n"})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	url := fmt.Sprintf("http://listed.test:%d/", tg.port)
+	s.startTurn(th, curl(url)+"; curl -s -p -o /dev/null -w '%{http_connect}\\n' "+url+`; curl -s -o /dev/null -w '%{http_code}\n' -x "$ALL_PROXY" `+url)
+	out := *oneCommand(t, s.runFlow(nil)).AggregatedOutput
+	if !strings.HasPrefix(out, "403\n403\n000\n") || !strings.Contains(out, "listed.test:") || !strings.Contains(out, "not_allowed_local") {
+		t.Errorf("listed name reached loopback:\n%s", out)
+	}
+
+	// The amendment is answered while the name resolves to a public address;
+	// the dial then finds 127.0.0.1.
+	url = fmt.Sprintf("http://amended.test:%d/", tg.port)
+	s.startTurn(th, curl(url))
+	f := s.runFlow(netDecision(protocol.ApplyNetworkPolicyAmendment(protocol.NetworkPolicyAmendment{Host: "amended.test", Action: protocol.RuleAllow})))
+	if len(f.approvals) != 1 {
+		t.Fatalf("%d prompts, want 1", len(f.approvals))
+	}
+	if out := *oneCommand(t, f).AggregatedOutput; !strings.HasPrefix(out, "403\n") {
+		t.Errorf("amended name reached loopback:\n%s", out)
+	}
+	if tg.hits.Load() != 0 {
+		t.Errorf("target on 127.0.0.1 reached %d times", tg.hits.Load())
 	}
 }

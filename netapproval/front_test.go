@@ -217,3 +217,24 @@ func TestSOCKS5EarlyDataWhileWaitingOnPrompt(t *testing.T) {
 		t.Fatalf("echo %q, %v", buf, err)
 	}
 }
+
+// A destination that lands on one of the proxy's own listeners is refused,
+// whatever address spells it: loopback, unspecified (0.0.0.0 and [::]
+// reach the local machine) or IPv4-mapped.
+func TestProxyRefusesToConnectToItself(t *testing.T) {
+	w := newProxyWorld(t, Config{AllowLocalBinding: true})
+	for _, port := range []uint16{w.m.HTTPAddr().Port(), w.m.SOCKSAddr().Port()} {
+		for _, host := range []string{"127.0.0.1", "0.0.0.0", "[::]", "[::ffff:127.0.0.1]", "[::ffff:0.0.0.0]", "localhost.", "127.1.2.3"} {
+			target := fmt.Sprintf("%s:%d", host, port)
+			c := dialProxy(t, w.m)
+			io.WriteString(c, connectHead(w.a, target))
+			resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: "CONNECT"})
+			if err != nil {
+				t.Fatalf("%s: %v", target, err)
+			}
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("CONNECT %s: %d, want 403", target, resp.StatusCode)
+			}
+		}
+	}
+}

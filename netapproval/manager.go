@@ -374,11 +374,17 @@ func (m *Manager) dialTCP(ctx context.Context, k Key) (net.Conn, error) {
 	return nil, errors.Join(errs...)
 }
 
-// isSelf reports whether ap is one of the proxy's own listeners.
+// isSelf reports whether a connection to ap would land on one of the
+// proxy's own listeners: their port on a loopback or unspecified address
+// (0.0.0.0 and [::] reach the local machine), IPv4-mapped forms included.
 func (m *Manager) isSelf(ap netip.AddrPort) bool {
+	a := ap.Addr().Unmap()
+	if !a.IsLoopback() && !a.IsUnspecified() {
+		return false
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.started && (ap == m.httpAddr || ap == m.socksAddr)
+	return m.started && (ap.Port() == m.httpAddr.Port() || ap.Port() == m.socksAddr.Port())
 }
 
 // closerFunc adapts a function to io.Closer.

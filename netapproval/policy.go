@@ -35,8 +35,8 @@ type Config struct {
 	// AllowedDomains are host patterns allowed without a prompt:
 	// "example.com" (exact), "*.example.com" (subdomains only),
 	// "**.example.com" (apex and subdomains), "*" (everything), and
-	// "region*.cdn.example" ('*' within one label). Only exact entries lift
-	// the local/private protection for that literal host.
+	// "region*.cdn.example" ('*' within one label). Only an exact IP
+	// literal entry lifts the local/private protection, for that address.
 	AllowedDomains []string
 	// DeniedDomains are host patterns denied without a prompt; deny wins
 	// over every allow. "*" is rejected.
@@ -157,10 +157,19 @@ func (p *policy) allowed(host string) (grantRef, bool) {
 }
 
 // localOK reports whether local/private protection is lifted for host:
-// globally by AllowLocalBinding, or for an exact literal entry (never a
-// wildcard) in the allow list or the persisted allow rules.
+// globally by AllowLocalBinding, or for an IP literal listed exactly in
+// the allow list or the persisted allow rules. A name never lifts it,
+// whatever rule allowed the name: what a name resolves to is not trusted
+// (it can be made to resolve to 127.0.0.1 at any time, DNS rebinding), so
+// every address it resolves to is checked, at the prompt and at dial time.
 func (p *policy) localOK(host string) bool {
-	return p.allowLocal || p.allow.hasExact(host) || p.rules.cur.Load().allow.hasExact(host)
+	if p.allowLocal {
+		return true
+	}
+	if _, ok := hostAddr(host); !ok {
+		return false
+	}
+	return p.allow.hasExact(host) || p.rules.cur.Load().allow.hasExact(host)
 }
 
 // checkLocal denies a local/private destination unless localOK. Names are

@@ -124,7 +124,7 @@ func TestDecideOrder(t *testing.T) {
 		{name: "loopback literal", key: httpKey("127.0.0.1"), wantReason: ReasonNotAllowedLocal, wantSource: SourceBaselinePolicy},
 		{name: "ipv6 loopback literal", key: httpKey("::1"), wantReason: ReasonNotAllowedLocal, wantSource: SourceBaselinePolicy},
 		{name: "private literal exact allowlisted", key: httpKey("10.0.0.5"), wantAllow: true},
-		{name: "local name exact allowlisted", key: httpKey("local.allowed.test"), wantAllow: true},
+		{name: "local name exact allowlisted", key: httpKey("local.allowed.test"), wantReason: ReasonNotAllowedLocal, wantSource: SourceBaselinePolicy},
 		{name: "wildcard never allows local", key: httpKey("wp.wild.test"), wantReason: ReasonNotAllowedLocal, wantSource: SourceBaselinePolicy},
 		{name: "dns failure denies", key: httpKey("nxdomain.test"), wantReason: ReasonNotAllowedLocal, wantSource: SourceBaselinePolicy},
 	})
@@ -200,6 +200,49 @@ func TestRebindingRefusedAtDial(t *testing.T) {
 	}
 	if calls.Load() != 2 {
 		t.Errorf("resolver calls = %d, want 2 (check, then dial)", calls.Load())
+	}
+}
+
+// Whatever rule allowed a name (an exact config entry, a persisted
+// amendment), the name's addresses are checked at dial time: only an IP
+// literal rule or AllowLocalBinding lifts the local/private protection.
+func TestNameRulesNeverLiftLocalProtection(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		amend bool
+	}{
+		{"config exact name", Config{AllowedDomains: []string{"rebind.test"}}, false},
+		{"persisted amendment", Config{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			rebinding := resolverFunc(func(ctx context.Context, _, host string) ([]netip.Addr, error) {
+				if calls.Add(1) == 1 {
+					return []netip.Addr{netip.MustParseAddr("8.8.8.8")}, nil
+				}
+				return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+			})
+			w := newPolicyWorld(t, tc.cfg, rebinding, true)
+			if tc.amend {
+				if err := w.m.rules.AddHostRule("rebind.test", ActionAllow); err != nil {
+					t.Fatal(err)
+				}
+			}
+			k := Key{Host: "rebind.test", Protocol: ProtocolHTTPS, Port: 443}
+			if v := w.t.check(t.Context(), w.a, Request{Key: k}); !v.allow {
+				t.Fatalf("check while public: %v", v.denial)
+			}
+			_, err := w.m.dialTCP(t.Context(), k) // refusingDialer fails the test on any dial
+			var d *Denial
+			if !errors.As(err, &d) || d.Reason != ReasonNotAllowedLocal {
+				t.Fatalf("dial after rebinding: err = %v, want a not_allowed_local denial", err)
+			}
+			// Once the name resolves locally, the check refuses it too.
+			if v := w.t.check(t.Context(), w.a, Request{Key: k}); v.allow || v.denial.Reason != ReasonNotAllowedLocal {
+				t.Fatalf("check after rebinding: %+v", v)
+			}
+		})
 	}
 }
 

@@ -64,6 +64,7 @@ func serve(ctx context.Context, env *serveEnv) error {
 	var network *netapproval.Manager
 	if cfg.Network.Enabled {
 		network, err = netapproval.NewManager(netapproval.Options{
+			Resolver: proxyResolver(),
 			Config:   cfg.Network.Policy(),
 			Rules:    rules,
 			Logger:   log.With("component", "netapproval"),
