@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -298,5 +303,122 @@ func TestNameRuleDoesNotReachLoopback(t *testing.T) {
 	}
 	if tg.hits.Load() != 0 {
 		t.Errorf("target on 127.0.0.1 reached %d times", tg.hits.Load())
+	}
+}
+
+// socks5Dial authenticates to a SOCKS5 proxy URL (socks5h://user:pass@host:port).
+func socks5Dial(t *testing.T, proxy string) net.Conn {
+	t.Helper()
+	u, err := url.Parse(proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	user := u.User.Username()
+	pass, _ := u.User.Password()
+	c.Write([]byte{5, 1, 2})
+	msg := append([]byte{1, byte(len(user))}, user...)
+	msg = append(append(msg, byte(len(pass))), pass...)
+	c.Write(msg)
+	reply := make([]byte, 4)
+	if _, err := io.ReadFull(c, reply); err != nil || reply[1] != 2 || reply[3] != 0 {
+		t.Fatalf("socks auth: %v %v", reply, err)
+	}
+	return c
+}
+
+// udpDatagram is a SOCKS5 UDP request header for an IPv4 destination.
+func udpDatagram(dest netip.AddrPort, payload string) []byte {
+	ip := dest.Addr().As4()
+	b := append([]byte{0, 0, 0, 1}, ip[:]...)
+	b = binary.BigEndian.AppendUint16(b, dest.Port())
+	return append(b, payload...)
+}
+
+// Another local user who sends the first datagram to a UDP association's
+// relay (the client announced 0.0.0.0:0) does not get the association:
+// its datagram is dropped and prompts nothing in the victim's name; the
+// victim's own datagram is prompted for and answered.
+func TestSOCKS5UDPAssociationCannotBeHijacked(t *testing.T) {
+	echo, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := echo.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			echo.WriteToUDPAddrPort(append([]byte("echo:"), buf[:n]...), from)
+		}
+	}()
+	dest := echo.LocalAddr().(*net.UDPAddr).AddrPort()
+
+	s := startServer(t, options{config: localConfig})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	turnID := s.startTurn(th, `echo "$ALL_PROXY"; sleep 30`)
+	// The victim is the command; the test speaks for it with its credential.
+	var proxy string
+	for proxy == "" {
+		if m := s.next(); m.Method == "item/commandExecution/outputDelta" {
+			var n protocol.CommandExecutionOutputDeltaNotification
+			m.decode(t, &n)
+			proxy = strings.TrimSpace(n.Delta)
+		}
+	}
+	ctrl := socks5Dial(t, proxy)
+	ctrl.Write([]byte{5, 3, 0, 1, 0, 0, 0, 0, 0, 0}) // UDP ASSOCIATE 0.0.0.0:0
+	reply := make([]byte, 10)
+	if _, err := io.ReadFull(ctrl, reply); err != nil || reply[1] != 0 {
+		t.Fatalf("associate: %v %v", reply, err)
+	}
+	relay := netip.AddrPortFrom(netip.AddrFrom4([4]byte(reply[4:8])), binary.BigEndian.Uint16(reply[8:]))
+
+	attacker, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer attacker.Close()
+	victim, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer victim.Close()
+	attacker.WriteToUDPAddrPort(udpDatagram(dest, "hijack"), relay)
+	victim.WriteToUDPAddrPort(udpDatagram(dest, "mine"), relay)
+
+	prompts := 0
+	for prompts == 0 {
+		if m := s.next(); m.Method == "item/commandExecution/requestApproval" {
+			prompts++
+			s.answer(m, protocol.CommandExecutionRequestApprovalResponse{Decision: protocol.Accept()})
+		}
+	}
+	victim.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	n, err := victim.Read(buf)
+	if err != nil || !strings.HasSuffix(string(buf[:n]), "echo:mine") {
+		t.Errorf("victim's datagram: %q, %v", buf[:n], err)
+	}
+	attacker.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, err := attacker.Read(buf); err == nil {
+		t.Errorf("the attacker got a reply: %q", buf[:n])
+	}
+	s.ok("turn/interrupt", map[string]any{"threadId": th, "turnId": turnID}, nil)
+	f := s.runFlow(func(protocol.CommandExecutionRequestApprovalParams) any {
+		t.Error("a second prompt: the attacker's datagram was prompted for")
+		return protocol.CommandExecutionRequestApprovalResponse{Decision: protocol.Decline()}
+	})
+	if f.turn.Status != protocol.TurnInterrupted {
+		t.Errorf("turn %s", f.turn.Status)
 	}
 }

@@ -501,3 +501,43 @@ func TestSOCKS5UDP(t *testing.T) {
 		t.Errorf("blocks %+v", b)
 	}
 }
+
+// With the 0.0.0.0:0 hint, a datagram from another address reaching the
+// relay first (another local user) does not take the association: it is
+// dropped, nothing is prompted in its name, and the client's own
+// datagrams still go through.
+func TestSOCKS5UDPAcceptsOnlyTheControlConnectionsIP(t *testing.T) {
+	w := newProxyWorld(t, Config{AllowLocalBinding: true})
+	c := w.socks(t, w.a)
+	_, relay := socksCommand(t, c, cmdUDPAssociate, netip.MustParseAddrPort("0.0.0.0:0"))
+	echo := w.udpEcho.LocalAddr().(*net.UDPAddr).AddrPort()
+	dgram := func(payload string) []byte { return append(appendSocksAddr([]byte{0, 0, 0}, echo), payload...) }
+	attacker, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer attacker.Close()
+	victim, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer victim.Close()
+	attacker.WriteToUDPAddrPort(dgram("hijack"), relay)
+	victim.WriteToUDPAddrPort(dgram("mine"), relay)
+	victim.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	n, err := victim.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, payload, _ := parseUDPDatagram(buf[:n]); string(payload) != "echo:mine" {
+		t.Fatalf("victim got %q", payload)
+	}
+	if w.prompts.Load() != 1 {
+		t.Errorf("prompts = %d, want 1 (the victim's)", w.prompts.Load())
+	}
+	attacker.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, err := attacker.Read(buf); err == nil {
+		t.Errorf("attacker got %q", buf[:n])
+	}
+}

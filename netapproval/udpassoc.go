@@ -24,7 +24,9 @@ type udpAssoc struct {
 	ctrl     net.Conn     // the TCP control connection
 	relay    *net.UDPConn // client-facing, on 127.0.0.1
 	upstream *net.UDPConn // destination-facing
-	hint     netip.AddrPort
+	// owner is where the client's datagrams must come from: the control
+	// connection's IP, and the port the request declared (0: any).
+	owner netip.AddrPort
 	once     sync.Once
 	// ctx ends with the association, so a decision in progress (a prompt)
 	// stops waiting when the client goes away.
@@ -45,8 +47,8 @@ func newUDPAssoc(m *Manager, a *Attachment, ctrl net.Conn, relay, upstream *net.
 		allowed: make(map[Key]netip.AddrPort), denied: make(map[Key]bool), peers: make(map[netip.AddrPort]bool),
 	}
 	as.ctx, as.cancel = context.WithCancel(m.ctx)
-	if ip, err := netip.ParseAddr(req.host); err == nil {
-		as.hint = netip.AddrPortFrom(ip.Unmap(), req.port)
+	if ctl, err := netip.ParseAddrPort(ctrl.RemoteAddr().String()); err == nil {
+		as.owner = netip.AddrPortFrom(ctl.Addr().Unmap(), req.port)
 	}
 	return as
 }
@@ -115,8 +117,12 @@ func (as *udpAssoc) relayFromUpstream(done chan<- struct{}) {
 	}
 }
 
-// acceptClient pins the association to the first sender that matches the
-// address the client announced (RFC 1928 section 7), and drops others.
+// acceptClient pins the association to its client: the first datagram
+// from the control connection's IP (and the port the request declared,
+// when it declared one) (RFC 1928 section 7). Datagrams from anywhere else
+// are dropped: with the 0.0.0.0:0 hint, another local user sending first
+// must not take over the association and have its destinations prompted
+// for in the victim command's name.
 func (as *udpAssoc) acceptClient(from netip.AddrPort) bool {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	as.mu.Lock()
@@ -124,10 +130,8 @@ func (as *udpAssoc) acceptClient(from netip.AddrPort) bool {
 	if as.client.IsValid() {
 		return from == as.client
 	}
-	if h := as.hint; h.Addr().IsValid() && !h.Addr().IsUnspecified() {
-		if h.Addr() != from.Addr() || (h.Port() != 0 && h.Port() != from.Port()) {
-			return false
-		}
+	if !as.owner.Addr().IsValid() || from.Addr() != as.owner.Addr() || (as.owner.Port() != 0 && from.Port() != as.owner.Port()) {
+		return false
 	}
 	as.client = from
 	return true
