@@ -27,7 +27,7 @@ type udpAssoc struct {
 	// owner is where the client's datagrams must come from: the control
 	// connection's IP, and the port the request declared (0: any).
 	owner netip.AddrPort
-	once     sync.Once
+	once  sync.Once
 	// ctx ends with the association, so a decision in progress (a prompt)
 	// stops waiting when the client goes away.
 	ctx    context.Context
