@@ -140,7 +140,7 @@ func (a *Attachment) matches(token string) bool {
 func (a *Attachment) recordBlock(k Key, d *Denial) {
 	b := Block{
 		ThreadID: a.t.id, TurnID: a.info.TurnID, CommandID: a.info.CommandID,
-		Key: k, Reason: d.Reason, Source: d.Source, Message: d.Message, At: time.Now(),
+		Key: k, Reason: d.Reason, Source: d.Source, Message: d.Message, Detail: d.Detail, At: time.Now(),
 	}
 	a.mu.Lock()
 	a.blocks.add(b)

@@ -15,6 +15,7 @@ type Block struct {
 	Reason    Reason
 	Source    Source
 	Message   string
+	Detail    string    // Denial.Detail
 	At        time.Time // the latest refusal
 }
 

@@ -70,6 +70,34 @@ func IsNonPublic(a netip.Addr) bool {
 	return false
 }
 
+// addrKind names the kind of a non-public address, with its article: "a
+// loopback address", "a private address". IPv4 embedded in IPv6 (mapped,
+// NAT64, 6to4) is named by the IPv4 address.
+func addrKind(a netip.Addr) string {
+	a = a.WithZone("")
+	switch {
+	case a.Is4In6():
+		return addrKind(a.Unmap())
+	case a.Is6() && nat64.Contains(a):
+		b := a.As16()
+		return addrKind(netip.AddrFrom4([4]byte(b[12:16])))
+	case a.Is6() && sixToFour.Contains(a):
+		b := a.As16()
+		return addrKind(netip.AddrFrom4([4]byte(b[2:6])))
+	case !a.IsValid(), a.IsUnspecified():
+		return "an unspecified"
+	case a.IsLoopback():
+		return "a loopback"
+	case a.IsPrivate():
+		return "a private"
+	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast(), a.IsInterfaceLocalMulticast():
+		return "a link-local"
+	case a.IsMulticast():
+		return "a multicast"
+	}
+	return "a reserved"
+}
+
 // isLocalName reports names that are local by definition (RFC 6761), so
 // they are refused without asking a resolver that might say otherwise.
 func isLocalName(host string) bool {

@@ -194,16 +194,25 @@ func (p *policy) checkLocal(ctx context.Context, host string) *Denial {
 // with a *Denial if any address is non-public or the lookup fails.
 func (p *policy) publicAddrs(ctx context.Context, host string) ([]netip.Addr, error) {
 	if isLocalName(host) {
-		return nil, deny(ReasonNotAllowedLocal, SourceBaselinePolicy)
+		d := deny(ReasonNotAllowedLocal, SourceBaselinePolicy)
+		d.Detail = host + " is a local name"
+		return nil, d
 	}
 	addrs, err := p.resolve(ctx, host)
 	if err != nil {
 		return nil, &Denial{Reason: ReasonNotAllowedLocal, Source: SourceBaselinePolicy,
-			Message: fmt.Sprintf("Could not resolve %s to check it is not a local/private address.", host)}
+			Message: fmt.Sprintf("Could not resolve %s to check it is not a local/private address.", host),
+			Detail:  fmt.Sprintf("%s did not resolve here, so it cannot be checked to be public", host)}
 	}
 	for _, a := range addrs {
 		if IsNonPublic(a) {
-			return nil, deny(ReasonNotAllowedLocal, SourceBaselinePolicy)
+			d := deny(ReasonNotAllowedLocal, SourceBaselinePolicy)
+			if lit, ok := hostAddr(host); ok && lit == a {
+				d.Detail = fmt.Sprintf("%s is %s address", host, addrKind(a))
+			} else {
+				d.Detail = fmt.Sprintf("%s resolved to %s, %s address", host, a, addrKind(a))
+			}
+			return nil, d
 		}
 	}
 	return addrs, nil

@@ -261,3 +261,37 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// A local/private denial says what the host resolved to and why that is
+// protected, so a user behind a VPN or corporate DNS can tell; the block
+// carries it to the command's item.
+func TestLocalDenialSaysWhatTheHostResolvedTo(t *testing.T) {
+	names := map[string]string{"corp.test": "10.20.0.5", "doc.test": "203.0.113.80", "v6.test": "fe80::1", "mapped.test": "::ffff:127.0.0.1"}
+	for _, tc := range []struct{ host, want string }{
+		{"corp.test", "corp.test resolved to 10.20.0.5, a private address"},
+		{"doc.test", "doc.test resolved to 203.0.113.80, a reserved address"},
+		{"v6.test", "v6.test resolved to fe80::1, a link-local address"},
+		{"mapped.test", "mapped.test resolved to ::ffff:127.0.0.1, a loopback address"},
+		{"127.0.0.1", "127.0.0.1 is a loopback address"},
+		{"192.168.1.9", "192.168.1.9 is a private address"},
+		{"localhost", "localhost is a local name"},
+		{"nowhere.test", "nowhere.test did not resolve here, so it cannot be checked to be public"},
+	} {
+		t.Run(tc.host, func(t *testing.T) {
+			w := newPolicyWorld(t, Config{}, staticResolver(names), true)
+			v := w.t.check(t.Context(), w.a, Request{Key: httpKey(tc.host), Method: "GET"})
+			if v.allow || v.denial.Reason != ReasonNotAllowedLocal {
+				t.Fatalf("verdict = %+v, want a not_allowed_local denial", v)
+			}
+			if v.denial.Detail != tc.want {
+				t.Errorf("detail %q, want %q", v.denial.Detail, tc.want)
+			}
+			if b := w.a.Blocks(); len(b) != 1 || b[0].Detail != tc.want {
+				t.Errorf("blocks = %+v, want one with the detail", b)
+			}
+			if w.prompts.Load() != 0 {
+				t.Error("a local destination prompted")
+			}
+		})
+	}
+}

@@ -109,6 +109,11 @@ type Denial struct {
 	Reason  Reason
 	Source  Source
 	Message string // human sentence; Reason's default when built by deny
+	// Detail says what this request hit, when the reason alone does not:
+	// "registry.example resolved to 10.0.0.5, a private address", so a
+	// user on a VPN or behind corporate DNS can tell why. The 403 body
+	// keeps Message (the published wording).
+	Detail string
 }
 
 func deny(r Reason, s Source) *Denial {

@@ -49,22 +49,24 @@ type Method struct {
 
 // Method names.
 const (
-	MethodInitialize       = "initialize"
-	MethodInitialized      = "initialized"
-	MethodThreadStart      = "thread/start"
-	MethodThreadResume     = "thread/resume"
-	MethodThreadRead       = "thread/read"
-	MethodThreadList       = "thread/list"
-	MethodThreadLoadedList = "thread/loaded/list"
-	MethodThreadArchive    = "thread/archive"
-	MethodThreadUnarchive  = "thread/unarchive"
-	MethodTurnStart        = "turn/start"
-	MethodTurnInterrupt    = "turn/interrupt"
-	MethodCommandExec      = "command/exec"
-	MethodGrantsList       = "network/grants/list"
-	MethodGrantsRevoke     = "network/grants/revoke"
-	MethodNetworkSettings  = "network/settings/read"
-	MethodModelList        = "model/list"
+	MethodInitialize         = "initialize"
+	MethodInitialized        = "initialized"
+	MethodThreadStart        = "thread/start"
+	MethodThreadResume       = "thread/resume"
+	MethodThreadRead         = "thread/read"
+	MethodThreadList         = "thread/list"
+	MethodThreadLoadedList   = "thread/loaded/list"
+	MethodThreadArchive      = "thread/archive"
+	MethodThreadUnarchive    = "thread/unarchive"
+	MethodTurnStart          = "turn/start"
+	MethodTurnInterrupt      = "turn/interrupt"
+	MethodCommandExec        = "command/exec"
+	MethodGrantsList         = "network/grants/list"
+	MethodGrantsRevoke       = "network/grants/revoke"
+	MethodNetworkSettings    = "network/settings/read"
+	MethodModelList          = "model/list"
+	MethodCommandRulesList   = "command/rules/list"
+	MethodCommandRulesRevoke = "command/rules/revoke"
 
 	MethodCommandApproval    = "item/commandExecution/requestApproval"
 	MethodFileChangeApproval = "item/fileChange/requestApproval"
@@ -123,6 +125,8 @@ var Methods = []Method{
 	extension(request[NetworkGrantsListParams, NetworkGrantsListResponse](MethodGrantsList, ScopeThread)),
 	extension(request[NetworkGrantsRevokeParams, NetworkGrantsRevokeResponse](MethodGrantsRevoke, ScopeThread)),
 	extension(request[NetworkSettingsReadParams, NetworkSettingsReadResponse](MethodNetworkSettings, ScopeConnection)),
+	extension(request[CommandRulesListParams, CommandRulesListResponse](MethodCommandRulesList, ScopeThread)),
+	extension(request[CommandRulesRevokeParams, CommandRulesRevokeResponse](MethodCommandRulesRevoke, ScopeThread)),
 
 	{Name: MethodCommandApproval, Direction: ServerRequest,
 		Params: reflect.TypeFor[CommandExecutionRequestApprovalParams](), Result: reflect.TypeFor[CommandExecutionRequestApprovalResponse]()},

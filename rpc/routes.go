@@ -25,6 +25,8 @@ func (s *Server) RegisterSession(m *session.Manager) {
 	s.RegisterInline(protocol.MethodModelList, Typed(m.ListModels))
 	s.Register(protocol.MethodGrantsRevoke, Typed(m.RevokeGrants))
 	s.RegisterInline(protocol.MethodNetworkSettings, Typed(m.ReadNetworkSettings))
+	s.RegisterInline(protocol.MethodCommandRulesList, Typed(m.ListCommandRules))
+	s.Register(protocol.MethodCommandRulesRevoke, Typed(m.RevokeCommandRules))
 }
 
 // SessionClient is the Server as the session's Client.

@@ -134,7 +134,13 @@ func blockLines(blocks []netapproval.Block, more int) string {
 	var b strings.Builder
 	for _, bl := range blocks {
 		proto, _ := wireProtocols.wire(bl.Key.Protocol)
-		fmt.Fprintf(&b, "[network] %s %s blocked: %s (%s): %s\n", proto, net.JoinHostPort(bl.Key.Host, strconv.Itoa(int(bl.Key.Port))), bl.Reason, bl.Source, bl.Message)
+		// The detail (what a local name resolved to) says more than the
+		// reason's message when there is one.
+		why := bl.Message
+		if bl.Detail != "" {
+			why = bl.Detail
+		}
+		fmt.Fprintf(&b, "[network] %s %s blocked: %s (%s): %s\n", proto, net.JoinHostPort(bl.Key.Host, strconv.Itoa(int(bl.Key.Port))), bl.Reason, bl.Source, why)
 	}
 	if more > 0 {
 		fmt.Fprintf(&b, "[network] %d more destinations blocked\n", more)

@@ -195,3 +195,50 @@ func forbiddenByRule(rules *CommandRules, line string) bool {
 	}
 	return false
 }
+
+// List returns the rules, oldest first.
+func (r *CommandRules) List() []CommandRule { return slices.Clone(*r.cur.Load()) }
+
+// Remove deletes the rules whose prefix is exactly prefix, whatever their
+// decision, and returns them.
+func (r *CommandRules) Remove(prefix []string) ([]CommandRule, error) {
+	split := func(rules []CommandRule) (kept, removed []CommandRule) {
+		for _, c := range rules {
+			if slices.Equal(c.Prefix, prefix) {
+				removed = append(removed, c)
+			} else {
+				kept = append(kept, c)
+			}
+		}
+		return kept, removed
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.path == "" {
+		kept, removed := split(*r.cur.Load())
+		r.cur.Store(&kept)
+		return removed, nil
+	}
+	var removed []CommandRule
+	err := netapproval.EditRulesFile(r.path, func(f *commandRulesFile, raw []byte) (bool, error) {
+		rules, err := compileCommandRules(r.path, raw, f.Command)
+		if err != nil {
+			return false, err
+		}
+		var kept []CommandRule
+		kept, removed = split(rules)
+		r.cur.Store(&kept)
+		if len(removed) == 0 {
+			return false, nil
+		}
+		f.Command = f.Command[:0]
+		for _, c := range kept {
+			f.Command = append(f.Command, fileCommandRule{Prefix: c.Prefix, Decision: c.Decision.String(), AddedAt: c.AddedAt})
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	return removed, nil
+}

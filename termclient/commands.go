@@ -22,8 +22,9 @@ var slashCommands []slashCommand
 
 func init() {
 	slashCommands = []slashCommand{
-		{"/grants", "", "list this thread's network grants and the persistent rules (network/grants/list)", cmdGrants},
-		{"/revoke", "[--persistent] HOST[:PORT]", "revoke the session grants for HOST (only PORT's if given); with --persistent (-p), the persistent rules for HOST instead (network/grants/revoke)", cmdRevoke},
+		{"/grants", "", "list what is remembered: this thread's network allows and denies and the persistent host rules (network/grants/list), then the commands accepted for the session and the persistent command rules (command/rules/list)", cmdGrants},
+		{"/revoke", "[--persistent] HOST[:PORT]", "forget this thread's allows and denies for HOST (only PORT's if given); with --persistent (-p), the persistent rules for HOST instead (network/grants/revoke). The next request prompts again", cmdRevoke},
+		{"/revoke", "[--persistent] --command WORDS...", "forget the session approval of the command line WORDS; with --persistent, the persistent command rule whose prefix is WORDS (command/rules/revoke)", cmdRevoke},
 		{"/threads", "", "list the 20 most recent threads; * marks this one (thread/list)", cmdThreads},
 		{"/resume", "ID", "switch to thread ID, or a unique prefix of it (thread/resume)", cmdResume},
 		{"/status", "", "show the state line again: policy, sandbox, network, prompt timeout", cmdStatus},
@@ -60,20 +61,41 @@ func parseCommand(line string) (*slashCommand, []string, bool) {
 }
 
 func cmdGrants(s *session, _ []string) {
-	var resp protocol.NetworkGrantsListResponse
-	if err := s.call(protocol.MethodGrantsList, protocol.NetworkGrantsListParams{ThreadID: s.threadID}, &resp); err != nil {
+	var net protocol.NetworkGrantsListResponse
+	if err := s.call(protocol.MethodGrantsList, protocol.NetworkGrantsListParams{ThreadID: s.threadID}, &net); err != nil {
 		s.r.errorf("network/grants/list: %v", err)
 		return
 	}
-	s.r.grants(resp.Grants)
-}
-
-func cmdRevoke(s *session, args []string) {
-	p, err := parseRevoke(args)
-	if err != nil {
-		s.r.errorf("%v (usage: /revoke [--persistent] HOST[:PORT])", err)
+	var cmds protocol.CommandRulesListResponse
+	if err := s.call(protocol.MethodCommandRulesList, protocol.CommandRulesListParams{ThreadID: s.threadID}, &cmds); err != nil {
+		s.r.errorf("command/rules/list: %v", err)
 		return
 	}
+	s.r.grants(net.Grants)
+	s.r.commandRules(cmds.Rules)
+}
+
+// revokeUsage is /revoke's usage, for its errors.
+const revokeUsage = "usage: /revoke [--persistent] HOST[:PORT], or /revoke [--persistent] --command WORDS..."
+
+func cmdRevoke(s *session, args []string) {
+	r, err := parseRevoke(args)
+	if err != nil {
+		s.r.errorf("%v (%s)", err, revokeUsage)
+		return
+	}
+	if r.command != nil {
+		p := r.command
+		p.ThreadID = s.threadID
+		var resp protocol.CommandRulesRevokeResponse
+		if err := s.call(protocol.MethodCommandRulesRevoke, p, &resp); err != nil {
+			s.r.errorf("command/rules/revoke: %v", err)
+			return
+		}
+		s.r.revokedCommands(resp.Revoked, p.Scope, strings.Join(r.words, " "))
+		return
+	}
+	p := r.network
 	p.ThreadID = s.threadID
 	var resp protocol.NetworkGrantsRevokeResponse
 	if err := s.call(protocol.MethodGrantsRevoke, p, &resp); err != nil {
@@ -96,35 +118,59 @@ func cmdRevoke(s *session, args []string) {
 	}
 }
 
+// revokeRequest is a parsed /revoke: network grants of a host, or command
+// rules (words: what followed --command).
+type revokeRequest struct {
+	network *protocol.NetworkGrantsRevokeParams
+	command *protocol.CommandRulesRevokeParams
+	words   []string
+}
+
 // parseRevoke parses /revoke's arguments into its params (without the
-// thread id).
-func parseRevoke(args []string) (protocol.NetworkGrantsRevokeParams, error) {
-	p := protocol.NetworkGrantsRevokeParams{Scope: protocol.ScopeSession}
+// thread id). After --command the rest of the line is the command: a
+// session approval's command line, or a persistent rule's prefix.
+func parseRevoke(args []string) (revokeRequest, error) {
+	scope := protocol.ScopeSession
 	var target string
-	for _, a := range args {
+	for i, a := range args {
 		switch {
 		case a == "--persistent" || a == "-p":
-			p.Scope = protocol.ScopePersistent
+			scope = protocol.ScopePersistent
+		case a == "--command":
+			words := args[i+1:]
+			if len(words) == 0 {
+				return revokeRequest{}, errors.New("which command?")
+			}
+			if target != "" {
+				return revokeRequest{}, errors.New("a host or --command, not both")
+			}
+			p := &protocol.CommandRulesRevokeParams{Scope: scope}
+			if scope == protocol.ScopePersistent {
+				p.Prefix = words
+			} else {
+				line := strings.Join(words, " ")
+				p.Command = &line
+			}
+			return revokeRequest{command: p, words: words}, nil
 		case strings.HasPrefix(a, "-"):
-			return p, fmt.Errorf("unknown option %s", a)
+			return revokeRequest{}, fmt.Errorf("unknown option %s", a)
 		case target != "":
-			return p, errors.New("one host at a time")
+			return revokeRequest{}, errors.New("one host at a time")
 		default:
 			target = a
 		}
 	}
 	if target == "" {
-		return p, errors.New("which host?")
+		return revokeRequest{}, errors.New("which host?")
 	}
 	host, port, err := splitHostPort(target)
 	if err != nil {
-		return p, err
+		return revokeRequest{}, err
 	}
-	if port != nil && p.Scope == protocol.ScopePersistent {
-		return p, errors.New("persistent rules cover every port: give the host only")
+	if port != nil && scope == protocol.ScopePersistent {
+		return revokeRequest{}, errors.New("persistent rules cover every port: give the host only")
 	}
-	p.Host, p.Port = host, port
-	return p, nil
+	return revokeRequest{network: &protocol.NetworkGrantsRevokeParams{Host: host, Port: port, Scope: scope}}, nil
 }
 
 // splitHostPort splits "host", "host:port", "[v6]:port" or a bare IPv6

@@ -26,7 +26,7 @@ func TestParseRevoke(t *testing.T) {
 		{args: []string{"--all", "a"}, wantErr: true},
 		{args: []string{"a:99999"}, wantErr: true},
 	} {
-		p, err := parseRevoke(tc.args)
+		r, err := parseRevoke(tc.args)
 		if tc.wantErr {
 			if err == nil {
 				t.Errorf("%q: no error", tc.args)
@@ -37,12 +37,29 @@ func TestParseRevoke(t *testing.T) {
 			t.Errorf("%q: %v", tc.args, err)
 			continue
 		}
+		p := r.network
 		port := 0
 		if p.Port != nil {
 			port = int(*p.Port)
 		}
 		if p.Host != tc.host || port != tc.port || p.Scope != tc.scope {
 			t.Errorf("%q: %+v port %d", tc.args, p, port)
+		}
+	}
+}
+
+func TestParseRevokeCommand(t *testing.T) {
+	r, err := parseRevoke([]string{"--command", "touch", "made"})
+	if err != nil || r.command == nil || r.command.Scope != protocol.ScopeSession || r.command.Command == nil || *r.command.Command != "touch made" || r.command.Prefix != nil {
+		t.Errorf("session: %+v, %v", r.command, err)
+	}
+	r, err = parseRevoke([]string{"-p", "--command", "git", "fetch"})
+	if err != nil || r.command == nil || r.command.Scope != protocol.ScopePersistent || len(r.command.Prefix) != 2 || r.command.Command != nil {
+		t.Errorf("persistent: %+v, %v", r.command, err)
+	}
+	for _, bad := range [][]string{{"--command"}, {"a.com", "--command", "ls"}} {
+		if _, err := parseRevoke(bad); err == nil {
+			t.Errorf("%q: no error", bad)
 		}
 	}
 }

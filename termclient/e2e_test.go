@@ -251,7 +251,7 @@ func TestExecAuto(t *testing.T) {
 				t.Errorf("%d prompts, want %d", n, tc.nPrompts)
 			}
 			if tc.denial {
-				contains(t, "stderr", stderr, fmt.Sprintf("!! network: 127.0.0.1:%d over http denied (not_allowed, declined at the prompt)", tg.port))
+				contains(t, "stderr", stderr, fmt.Sprintf("!! network: 127.0.0.1:%d over http denied (not_allowed; declined at the prompt)", tg.port))
 			}
 			if tg.hits.Load() != tc.hits {
 				t.Errorf("target hit %d times, want %d", tg.hits.Load(), tc.hits)
@@ -342,7 +342,7 @@ func TestLinesAnswerPromptsAndCommands(t *testing.T) {
 	contains(t, "stdout", out,
 		fmt.Sprintf("?? allow 127.0.0.1:%d over http?", tg.port),
 		"[a] once  [s] session  [p] always allow 127.0.0.1  [x] always deny 127.0.0.1  [d] decline  [c] cancel turn",
-		"-> allowed for this session", grant, "revoked 1 session grant(s)", "no grants:", "* ")
+		"-> allowed for this session", grant, "revoked 1 session rule:", "network: nothing remembered", "* ")
 	if n := strings.Count(out, "?? "); n != 1 {
 		t.Errorf("%d prompts, want 1 (the second request is covered by the session grant)", n)
 	}
@@ -391,7 +391,7 @@ func TestPromptResolvedByServer(t *testing.T) {
 	p := startClient(t, newHome(t), "-c", "network.approval_timeout_ms=300")
 	p.send(curl(tg.url))
 	p.waitFor(p.stdout, "-- turn completed", 1)
-	contains(t, "stdout", p.stdout.String(), "?? allow", "-> closed by the server before an answer", "403\n", "denied (timeout, the prompt timed out)")
+	contains(t, "stdout", p.stdout.String(), "?? allow", "-> closed by the server before an answer", "403\n", "denied (timeout; the prompt timed out)")
 	p.send("/quit")
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit code %d", code)
@@ -453,5 +453,86 @@ func TestExecThreadIsScratchUnlessSave(t *testing.T) {
 	p = startClient(t, home, "--save")
 	if code := p.wait(); code != ExitUsage {
 		t.Errorf("--save without --exec: exit code %d, want %d", code, ExitUsage)
+	}
+}
+
+// TestCommandRulesListedAndRevoked: under untrusted, "s" on a command and
+// "p" (a persistent prefix rule) are both listed by /grants and removed by
+// /revoke --command; the next run of each prompts again. "x" then "/revoke
+// --persistent" on a network prompt leaves nothing behind: the next
+// request prompts instead of being refused.
+func TestCommandRulesListedAndRevoked(t *testing.T) {
+	tg := newTarget(t)
+	p := startClient(t, newHome(t), "--approval-policy", "untrusted")
+	p.send("touch made", "s")
+	p.waitFor(p.stdout, "-- turn completed", 1)
+	p.send("touch made") // no prompt: accepted for the session
+	p.waitFor(p.stdout, "-- turn completed", 2)
+	p.send("mkdir -p d/e", "p")
+	p.waitFor(p.stdout, "-- turn completed", 3)
+	p.send("/grants")
+	p.waitFor(p.stdout, "mkdir -p d/e ...", 1)
+	p.send("/revoke --command touch made", "/revoke -p --command mkdir -p d/e", "/grants")
+	p.waitFor(p.stdout, "commands: nothing remembered", 1)
+	p.send("touch made", "d")
+	p.waitFor(p.stdout, "-- turn completed", 4)
+	p.send("mkdir -p d/e", "d")
+	p.waitFor(p.stdout, "-- turn completed", 5)
+
+	// curl is asked about as a command first (untrusted), then its
+	// destination.
+	p.send(curl(tg.url), "a", "x")
+	p.waitFor(p.stdout, "-- turn completed", 6)
+	p.send("/revoke -p 127.0.0.1", "/grants", curl(tg.url), "a", "a")
+	p.waitFor(p.stdout, "-- turn completed", 7)
+	p.stdin.Close()
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	out := p.stdout.String()
+	rows := 0
+	for _, l := range strings.Split(out, "\n") {
+		row := strings.Join(strings.Fields(l), " ")
+		if strings.HasPrefix(row, "touch made allow session ") || strings.HasPrefix(row, "mkdir -p d/e ... allow persistent ") {
+			rows++
+		}
+	}
+	if rows != 4 { // listed, then echoed by the revoke
+		t.Errorf("%d command rule rows, want 4 (each rule listed and revoked)", rows)
+	}
+	contains(t, "stdout", out,
+		"revoked 1 session rule:", "revoked 1 persistent rule:",
+		"denied; rule saved: always deny 127.0.0.1", "network: nothing remembered")
+	if n := strings.Count(out, "?? run `touch made`"); n != 2 {
+		t.Errorf("touch made asked %d times, want 2 (before the session approval and after its revoke)", n)
+	}
+	if n := strings.Count(out, "?? run `mkdir -p d/e`"); n != 2 {
+		t.Errorf("mkdir asked %d times, want 2 (before the rule and after its revoke)", n)
+	}
+	if n := strings.Count(out, fmt.Sprintf("?? allow 127.0.0.1:%d", tg.port)); n != 2 || tg.hits.Load() != 1 {
+		t.Errorf("network asked %d times and %d hits, want 2 and 1 (the revoke of the deny leaves no session deny)", n, tg.hits.Load())
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "grant") {
+			t.Errorf("a message calls a rule a grant: %q", l)
+		}
+	}
+}
+
+// Without allow_local_binding a local target is refused without a prompt,
+// and the denial line says what the address is and how to have it asked
+// about instead.
+func TestLocalDenialLineExplains(t *testing.T) {
+	tg := newTarget(t)
+	p := startClient(t, t.TempDir(), "--exec", curl(tg.url))
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit code %d, want curl's 0", code)
+	}
+	stderr := p.stderr.String()
+	contains(t, "stderr", stderr,
+		"local addresses refused (network.allow_local_binding = true makes them prompt)",
+		fmt.Sprintf("!! network: 127.0.0.1:%d over http denied (not_allowed_local: 127.0.0.1 is a loopback address; local and private addresses are refused without a prompt; network.allow_local_binding = true makes them prompt)", tg.port))
+	if strings.Contains(stderr, "?? ") || tg.hits.Load() != 0 {
+		t.Errorf("a local target was asked about or reached (%d hits)", tg.hits.Load())
 	}
 }

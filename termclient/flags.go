@@ -99,7 +99,7 @@ with one keypress.
 
 Usage:
   app-server client [flags]
-  app-server client --exec "curl -s http://127.0.0.1:8080/" --auto accept
+  app-server client --exec "curl -sI https://example.com" --auto accept
 
 Flags:
 `)
@@ -120,6 +120,8 @@ Flags:
 		{"-h, --help", "print this help"},
 	})
 	b.WriteString("\n")
+	b.WriteString(whatPromptsWhen)
+	b.WriteString("\n")
 	writeKeysAndCommands(&b)
 	fmt.Fprintf(&b, `
 Exit codes:
@@ -138,6 +140,31 @@ Colour is used when the output is a terminal and NO_COLOR is not set.
 `, ExitOK, ExitUsage, ExitFailure, ExitDeclined, ExitInterrupted)
 	io.WriteString(w, b.String())
 }
+
+// whatPromptsWhen is the --help section (and the README's table) on which
+// commands and destinations are asked about.
+const whatPromptsWhen = `What prompts when (approval_policy, or --approval-policy):
+  policy               commands                            new network destinations
+  untrusted            prompt, unless known read-only      prompt
+                       (ls, cat, git status, ...) or
+                       allowed by a rule or for the session
+  on-request (default) run without a prompt                prompt
+  never                run without a prompt                refused, no prompt
+  A forbidden command rule declines without a prompt under every policy.
+
+Network, by destination (when the proxy is on, the default):
+  denied_domains, a persisted deny, or     refused, no prompt
+  denied for the session
+  a local or private address (127.0.0.1,   refused, no prompt; with
+  10.x, 192.168.x, link-local, a name      network.allow_local_binding = true
+  resolving to one, a name that does not   it is treated like any other
+  resolve)
+  allowed_domains, a persisted allow, or   allowed, no prompt
+  allowed for the session
+  anything else (https://example.com)      prompt (refused under never)
+  With network.mode = "limited" only GET, HEAD and OPTIONS over plain http
+  get that far; the rest is refused.
+`
 
 func table(b *strings.Builder, rows [][2]string) {
 	tw := tabwriter.NewWriter(b, 0, 8, 2, ' ', 0)

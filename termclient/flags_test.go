@@ -47,6 +47,7 @@ func TestHelpDocumentsEverything(t *testing.T) {
 		want = append(want, "\n  "+c.name)
 	}
 	want = append(want, autoModes...)
+	want = append(want, "What prompts when", "network.allow_local_binding = true", "https://example.com", "--save", "Ctrl-L")
 	want = append(want, "Ctrl-C", "Ctrl-D", "NO_COLOR", "--exec", "--cwd", "--approval-policy", "--home", "--config", "-c key=value", "--server-log")
 	for _, code := range []string{"0 ", "2 ", "125", "126", "130"} {
 		want = append(want, "\n  "+code)

@@ -191,7 +191,8 @@ func formatDuration(ms int64) string {
 }
 
 // formatDenial renders a "[network] <protocol> <host:port> blocked: <reason>
-// (<source>)" line of an item's output; ok is false for other lines.
+// (<source>)[: <detail>]" line of an item's output; ok is false for other
+// lines.
 func formatDenial(l string, st style) (string, bool) {
 	rest, ok := strings.CutPrefix(l, "[network] ")
 	if !ok {
@@ -199,11 +200,15 @@ func formatDenial(l string, st style) (string, bool) {
 	}
 	proto, rest, _ := strings.Cut(rest, " ")
 	dest, rest, _ := strings.Cut(rest, " blocked: ")
-	reason, source, _ := strings.Cut(rest, " (")
-	source = strings.TrimSuffix(source, ")")
+	reason, rest, _ := strings.Cut(rest, " (")
+	source, detail, _ := strings.Cut(rest, ")")
+	detail = strings.TrimSuffix(strings.TrimPrefix(detail, ": "), ".")
 	why := reason
+	if detail != "" {
+		why += ": " + detail
+	}
 	if e := denialExplanation(reason, source); e != "" {
-		why += ", " + e
+		why += "; " + e
 	}
 	return st.red(fmt.Sprintf("!! network: %s over %s denied (%s)", dest, proto, why)), true
 }
@@ -217,7 +222,7 @@ func denialExplanation(reason, source string) string {
 		}
 		return "not in the allowlist and no prompt was possible"
 	case "not_allowed_local":
-		return "a local or private address; set network.allow_local_binding = true to allow"
+		return "local and private addresses are refused without a prompt; network.allow_local_binding = true makes them prompt"
 	case "denied":
 		if source == "session" {
 			return "denied earlier in this session"
@@ -324,16 +329,16 @@ func formatTurnEnd(t protocol.Turn, st style) string {
 	return st.red("-- turn " + string(t.Status) + dur + msg)
 }
 
-// grants shows network/grants/list.
+// grants shows network/grants/list: allows and denies alike.
 func (r *renderer) grants(g []protocol.NetworkGrant) { r.block(formatGrants(g, r.now())) }
 
 func formatGrants(g []protocol.NetworkGrant, now time.Time) string {
 	if len(g) == 0 {
-		return "no grants: no session grants in this thread and no persistent rules\n"
+		return "network: nothing remembered (no session allows or denies in this thread, no persistent rules)\n"
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tPROTOCOL\tPORT\tACTION\tSCOPE\tHITS\tOPEN\tGRANTED")
+	fmt.Fprintln(tw, "HOST\tPROTOCOL\tPORT\tACTION\tSCOPE\tHITS\tOPEN\tSINCE")
 	for _, x := range g {
 		proto, port := "*", "*"
 		if x.Protocol != nil {
@@ -349,14 +354,65 @@ func formatGrants(g []protocol.NetworkGrant, now time.Time) string {
 	return b.String()
 }
 
-// revoked shows network/grants/revoke's answer.
+// revoked shows network/grants/revoke's answer. Allows and denies are both
+// "rules" here: a deny is not a grant.
 func (r *renderer) revoked(g []protocol.NetworkGrant, scope protocol.GrantScope, target string) {
 	if len(g) == 0 {
-		r.line(fmt.Sprintf("no %s grant matches %s", scope, target))
+		r.line(fmt.Sprintf("no %s rule matches %s", scope, target))
 		return
 	}
-	r.line(fmt.Sprintf("revoked %d %s grant(s):", len(g), scope))
+	r.line(fmt.Sprintf("revoked %s:", countRules(len(g), scope)))
 	r.block(formatGrants(g, r.now()))
+}
+
+// countRules is "1 session rule" or "2 persistent rules".
+func countRules(n int, scope protocol.GrantScope) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s rule", scope)
+	}
+	return fmt.Sprintf("%d %s rules", n, scope)
+}
+
+// commandRules shows command/rules/list.
+func (r *renderer) commandRules(rules []protocol.CommandRule) {
+	r.block(formatCommandRules(rules, r.now()))
+}
+
+func formatCommandRules(rules []protocol.CommandRule, now time.Time) string {
+	if len(rules) == 0 {
+		return "commands: nothing remembered (no command accepted for the session, no persistent command rules)\n"
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "COMMAND\tDECISION\tSCOPE\tSINCE")
+	for _, c := range rules {
+		since := "-"
+		if c.AddedAtMs != nil {
+			since = formatWhen(time.UnixMilli(*c.AddedAtMs), now)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", commandRuleText(c), c.Decision, c.Scope, since)
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// commandRuleText is what a command rule covers: the exact line of a
+// session approval, "PREFIX ..." for a prefix rule.
+func commandRuleText(c protocol.CommandRule) string {
+	if c.Command != nil {
+		return *c.Command
+	}
+	return strings.Join(c.Prefix, " ") + " ..."
+}
+
+// revokedCommands shows command/rules/revoke's answer.
+func (r *renderer) revokedCommands(rules []protocol.CommandRule, scope protocol.GrantScope, target string) {
+	if len(rules) == 0 {
+		r.line(fmt.Sprintf("no %s command rule matches %s", scope, target))
+		return
+	}
+	r.line(fmt.Sprintf("revoked %s:", countRules(len(rules), scope)))
+	r.block(formatCommandRules(rules, r.now()))
 }
 
 // threads shows thread/list, marking the current thread. short holds

@@ -38,10 +38,11 @@ func TestFormatCommandResult(t *testing.T) {
 
 func TestFormatDenial(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
-		{"[network] http 127.0.0.1:8080 blocked: not_allowed (decider)", "!! network: 127.0.0.1:8080 over http denied (not_allowed, declined at the prompt)"},
-		{"[network] https example.com:443 blocked: denied (baseline_policy)", "!! network: example.com:443 over https denied (denied, a deny rule matches)"},
-		{"[network] socks5Tcp 10.0.0.1:22 blocked: not_allowed_local (baseline_policy)", "!! network: 10.0.0.1:22 over socks5Tcp denied (not_allowed_local, a local or private address; set network.allow_local_binding = true to allow)"},
-		{"[network] http a.com:80 blocked: timeout (decider)", "!! network: a.com:80 over http denied (timeout, the prompt timed out)"},
+		{"[network] http 127.0.0.1:8080 blocked: not_allowed (decider)", "!! network: 127.0.0.1:8080 over http denied (not_allowed; declined at the prompt)"},
+		{"[network] https example.com:443 blocked: denied (baseline_policy)", "!! network: example.com:443 over https denied (denied; a deny rule matches)"},
+		{"[network] socks5Tcp 10.0.0.1:22 blocked: not_allowed_local (baseline_policy): 10.0.0.1 is a private address", "!! network: 10.0.0.1:22 over socks5Tcp denied (not_allowed_local: 10.0.0.1 is a private address; local and private addresses are refused without a prompt; network.allow_local_binding = true makes them prompt)"},
+		{"[network] https registry.example:443 blocked: not_allowed_local (baseline_policy): registry.example resolved to 203.0.113.80, a reserved address", "!! network: registry.example:443 over https denied (not_allowed_local: registry.example resolved to 203.0.113.80, a reserved address; local and private addresses are refused without a prompt; network.allow_local_binding = true makes them prompt)"},
+		{"[network] http a.com:80 blocked: timeout (decider)", "!! network: a.com:80 over http denied (timeout; the prompt timed out)"},
 		{"[network] http a.com:80 blocked: something_new (x)", "!! network: a.com:80 over http denied (something_new)"},
 	} {
 		got, ok := formatDenial(tc.line, plain)
@@ -167,14 +168,14 @@ func TestFormatGrants(t *testing.T) {
 		{Host: "127.0.0.1", Protocol: &http, Port: ptr[uint16](8080), Action: protocol.RuleAllow, Scope: protocol.ScopeSession, GrantedAtMs: now.Add(-time.Hour).UnixMilli(), Hits: 2},
 		{Host: "evil.com", Action: protocol.RuleDeny, Scope: protocol.ScopePersistent, GrantedAtMs: time.Date(2026, 1, 2, 3, 4, 0, 0, time.Local).UnixMilli()},
 	}
-	want := `HOST       PROTOCOL  PORT  ACTION  SCOPE       HITS  OPEN  GRANTED
+	want := `HOST       PROTOCOL  PORT  ACTION  SCOPE       HITS  OPEN  SINCE
 127.0.0.1  http      8080  allow   session     2     0     11:00:00
 evil.com   *         *     deny    persistent  0     0     2026-01-02 03:04
 `
 	if d := cmp.Diff(want, formatGrants(g, now)); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
 	}
-	if got := formatGrants(nil, now); !strings.HasPrefix(got, "no grants") {
+	if got := formatGrants(nil, now); !strings.HasPrefix(got, "network: nothing remembered") {
 		t.Errorf("empty: %q", got)
 	}
 }
@@ -231,7 +232,7 @@ func TestRendererFlow(t *testing.T) {
 	r.turnCompleted(protocol.Turn{Status: protocol.TurnCompleted})
 	want := `$ curl -s http://127.0.0.1:8080/   (in /w)
 HTTP/1.1 403
-!! network: 127.0.0.1:8080 over http denied (not_allowed, declined at the prompt)
+!! network: 127.0.0.1:8080 over http denied (not_allowed; declined at the prompt)
 -> exit 0 in 5ms
 -- turn completed
 `

@@ -108,9 +108,9 @@ func TestInteractiveTmux(t *testing.T) {
 	tm.typeLine("/grants")
 	tm.waitFor(fmt.Sprintf("127.0.0.1  http      %d  allow   session", tg.port), 1)
 	tm.typeLine("/revoke 127.0.0.1")
-	tm.waitFor("revoked 1 session grant(s)", 1)
+	tm.waitFor("revoked 1 session rule:", 1)
 	tm.typeLine("/grants")
-	tm.waitFor("no grants:", 1)
+	tm.waitFor("network: nothing remembered", 1)
 
 	tm.run("send-keys", "C-d")
 	tm.waitFor("[client exited 0]", 1)

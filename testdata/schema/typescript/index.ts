@@ -25,6 +25,12 @@ export type { CommandExecutionRequestApprovalParams } from "./CommandExecutionRe
 export type { CommandExecutionRequestApprovalResponse } from "./CommandExecutionRequestApprovalResponse";
 export type { CommandExecutionSource } from "./CommandExecutionSource";
 export type { CommandExecutionStatus } from "./CommandExecutionStatus";
+export type { CommandRule } from "./CommandRule";
+export type { CommandRuleDecision } from "./CommandRuleDecision";
+export type { CommandRulesListParams } from "./CommandRulesListParams";
+export type { CommandRulesListResponse } from "./CommandRulesListResponse";
+export type { CommandRulesRevokeParams } from "./CommandRulesRevokeParams";
+export type { CommandRulesRevokeResponse } from "./CommandRulesRevokeResponse";
 export type { ErrorNotification } from "./ErrorNotification";
 export type { FileChangeApprovalDecision } from "./FileChangeApprovalDecision";
 export type { FileChangeRequestApprovalParams } from "./FileChangeRequestApprovalParams";
