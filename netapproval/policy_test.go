@@ -286,7 +286,7 @@ func TestLocalDenialSaysWhatTheHostResolvedTo(t *testing.T) {
 			if v.denial.Detail != tc.want {
 				t.Errorf("detail %q, want %q", v.denial.Detail, tc.want)
 			}
-			if b := w.a.Blocks(); len(b) != 1 || b[0].Detail != tc.want {
+			if b, _ := w.a.Blocks(); len(b) != 1 || b[0].Detail != tc.want {
 				t.Errorf("blocks = %+v, want one with the detail", b)
 			}
 			if w.prompts.Load() != 0 {

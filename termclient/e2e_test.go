@@ -251,7 +251,7 @@ func TestExecAuto(t *testing.T) {
 				t.Errorf("%d prompts, want %d", n, tc.nPrompts)
 			}
 			if tc.denial {
-				contains(t, "stderr", stderr, fmt.Sprintf("!! network: 127.0.0.1:%d over http denied (not_allowed; declined at the prompt)", tg.port))
+				contains(t, "stderr", stderr, fmt.Sprintf("!! network: 127.0.0.1:%d over http denied (not_allowed: Domain not in allowlist; declined at the prompt)", tg.port))
 			}
 			if tg.hits.Load() != tc.hits {
 				t.Errorf("target hit %d times, want %d", tg.hits.Load(), tc.hits)
@@ -391,7 +391,7 @@ func TestPromptResolvedByServer(t *testing.T) {
 	p := startClient(t, newHome(t), "-c", "network.approval_timeout_ms=300")
 	p.send(curl(tg.url))
 	p.waitFor(p.stdout, "-- turn completed", 1)
-	contains(t, "stdout", p.stdout.String(), "?? allow", "-> closed by the server before an answer", "403\n", "denied (timeout; the prompt timed out)")
+	contains(t, "stdout", p.stdout.String(), "?? allow", "-> closed by the server before an answer", "403\n", "denied (timeout: Network approval timed out)")
 	p.send("/quit")
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit code %d", code)

@@ -228,13 +228,10 @@ func denialExplanation(reason, source string) string {
 			return "denied earlier in this session"
 		}
 		return "a deny rule matches"
-	case "method_not_allowed":
-		return "not allowed in limited network mode"
 	case "user_denied":
 		return "the prompt was cancelled or interrupted"
-	case "timeout":
-		return "the prompt timed out"
 	}
+	// method_not_allowed, timeout: the server's message says it all.
 	return ""
 }
 

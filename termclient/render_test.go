@@ -42,7 +42,8 @@ func TestFormatDenial(t *testing.T) {
 		{"[network] https example.com:443 blocked: denied (baseline_policy)", "!! network: example.com:443 over https denied (denied; a deny rule matches)"},
 		{"[network] socks5Tcp 10.0.0.1:22 blocked: not_allowed_local (baseline_policy): 10.0.0.1 is a private address", "!! network: 10.0.0.1:22 over socks5Tcp denied (not_allowed_local: 10.0.0.1 is a private address; local and private addresses are refused without a prompt; network.allow_local_binding = true makes them prompt)"},
 		{"[network] https registry.example:443 blocked: not_allowed_local (baseline_policy): registry.example resolved to 203.0.113.80, a reserved address", "!! network: registry.example:443 over https denied (not_allowed_local: registry.example resolved to 203.0.113.80, a reserved address; local and private addresses are refused without a prompt; network.allow_local_binding = true makes them prompt)"},
-		{"[network] http a.com:80 blocked: timeout (decider)", "!! network: a.com:80 over http denied (timeout; the prompt timed out)"},
+		{"[network] http a.com:80 blocked: timeout (decider): Network approval timed out.", "!! network: a.com:80 over http denied (timeout: Network approval timed out)"},
+		{"[network] http a.com:80 blocked: not_allowed (decider): Domain not in allowlist.", "!! network: a.com:80 over http denied (not_allowed: Domain not in allowlist; declined at the prompt)"},
 		{"[network] http a.com:80 blocked: something_new (x)", "!! network: a.com:80 over http denied (something_new)"},
 	} {
 		got, ok := formatDenial(tc.line, plain)
