@@ -17,6 +17,7 @@ func (nopClient) Request(string, any) (session.ClientCall, error) { return nil, 
 func TestEveryClientRequestIsRouted(t *testing.T) {
 	m, err := session.NewManager(session.Options{Client: nopClient{}, Config: session.Config{
 		Shell: []string{"/bin/sh", "-c"}, ApprovalPolicy: protocol.ApprovalOnRequest, Sandbox: protocol.SandboxWorkspaceWrite,
+		Network: protocol.NetworkSettingsReadResponse{Mode: protocol.NetworkModeFull, ApprovalTimeoutDecision: protocol.NetworkTimeoutDecline},
 	}})
 	if err != nil {
 		t.Fatal(err)

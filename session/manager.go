@@ -34,7 +34,8 @@ type Config struct {
 	// Version is reported as the threads' cliVersion.
 	Version string
 	// Network is what network/settings/read reports: the configuration
-	// Options.Network was built with (Enabled false when it is nil).
+	// Options.Network was built with (Enabled false when it is nil). Mode
+	// and ApprovalTimeoutDecision are required.
 	Network protocol.NetworkSettingsReadResponse
 	// Model names the model and its providers (Codex's keys). With no
 	// model configured, threads run the shell agent unless they ask for a
@@ -93,6 +94,9 @@ func NewManager(opts Options) (*Manager, error) {
 	// they are not repeated here.
 	if len(cfg.Shell) == 0 || cfg.ApprovalPolicy == "" || cfg.Sandbox == "" {
 		return nil, errors.New("session: Config.Shell, ApprovalPolicy and Sandbox are required")
+	}
+	if cfg.Network.Mode == "" || cfg.Network.ApprovalTimeoutDecision == "" {
+		return nil, errors.New("session: Config.Network.Mode and ApprovalTimeoutDecision are required")
 	}
 	if cfg.Cwd == "" {
 		wd, err := os.Getwd()

@@ -93,6 +93,7 @@ func newTestManagerWith(t *testing.T, opts Options) *Manager {
 	opts.Config = Config{
 		Cwd: t.TempDir(), Shell: []string{"/bin/sh", "-c"},
 		ApprovalPolicy: protocol.ApprovalOnRequest, Sandbox: protocol.SandboxWorkspaceWrite,
+		Network: protocol.NetworkSettingsReadResponse{Mode: protocol.NetworkModeFull, ApprovalTimeoutDecision: protocol.NetworkTimeoutDecline},
 	}
 	m, err := NewManager(opts)
 	if err != nil {

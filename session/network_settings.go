@@ -14,14 +14,6 @@ func (m *Manager) ReadNetworkSettings(context.Context, *protocol.NetworkSettings
 	s.Enabled = m.net != nil
 	s.AllowedDomains = nonNil(slices.Clone(s.AllowedDomains))
 	s.DeniedDomains = nonNil(slices.Clone(s.DeniedDomains))
-	// A Manager built without a network configuration (tests) has the
-	// zero settings; the wire has no empty enum.
-	if s.Mode == "" {
-		s.Mode = protocol.NetworkModeFull
-	}
-	if s.ApprovalTimeoutDecision == "" {
-		s.ApprovalTimeoutDecision = protocol.NetworkTimeoutDecline
-	}
 	return &s, nil
 }
 

@@ -291,3 +291,22 @@ func TestConfigKeysDocumented(t *testing.T) {
 		t.Errorf("walk found %v", keys)
 	}
 }
+
+// network/settings/read reports the [network] table as parsed.
+func TestNetworkSettings(t *testing.T) {
+	n := NetworkConfig{
+		Enabled: true, Mode: "limited", AllowedDomains: []string{"a.example"}, DeniedDomains: []string{},
+		AllowLocalBinding: true, ApprovalTimeoutMs: 4000, ApprovalTimeoutDefault: "accept",
+	}
+	want := protocol.NetworkSettingsReadResponse{
+		Enabled: true, Mode: protocol.NetworkModeLimited, AllowedDomains: []string{"a.example"}, DeniedDomains: []string{},
+		AllowLocalBinding: true, ApprovalTimeoutMs: 4000, ApprovalTimeoutDecision: protocol.NetworkTimeoutAccept,
+	}
+	if diff := cmp.Diff(want, n.Settings()); diff != "" {
+		t.Errorf("Settings (-want +got):\n%s", diff)
+	}
+	def := defaultConfig().Network.Settings()
+	if def.Mode != protocol.NetworkModeFull || def.ApprovalTimeoutDecision != protocol.NetworkTimeoutDecline || !def.Enabled {
+		t.Errorf("default settings = %+v", def)
+	}
+}
