@@ -26,7 +26,7 @@ CHECK_COMPAT ?= $(if $(wildcard schema/compat_test.go),compat)
 CHECK_TS_CLIENT ?= $(if $(wildcard scripts/ts-client-test.sh),ts-client-test)
 
 .PHONY: all build test check fmt-check vet staticcheck tidy-check tsc generate \
-	bench bench-codex bench-network compat ts-client-test fuzz clean
+	bench bench-codex bench-network bench-model compat ts-client-test fuzz clean
 
 all: build
 
@@ -69,6 +69,7 @@ bench: build
 	$(GO) run ./cmd/appbench --server bin/app-server \
 		$(if $(wildcard $(CODEX_BIN)),--codex $(CODEX_BIN)) --out docs/BENCHMARKS.md
 	$(MAKE) bench-network
+	$(MAKE) bench-model
 
 bench-codex:
 	tools/codex/install.sh bin >/dev/null
@@ -78,6 +79,14 @@ bench-codex:
 # own section of docs/BENCHMARKS.md.
 bench-network:
 	$(GO) run ./cmd/netbench -out docs/BENCHMARKS.md
+
+# A model-driven turn (one command tool call, its approval answered at
+# once, then a message) against a scripted mock Responses server, ours and
+# Codex's when installed, in the same run (cmd/modelbench); writes its own
+# section of docs/BENCHMARKS.md.
+bench-model: build
+	$(GO) run ./cmd/modelbench --server bin/app-server \
+		$(if $(wildcard $(CODEX_BIN)),--codex $(CODEX_BIN)) --out docs/BENCHMARKS.md
 
 # Our schema against the one `codex app-server generate-json-schema` writes
 # (schema/compat_test.go), then every message of the end-to-end tests

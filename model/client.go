@@ -178,26 +178,40 @@ var errIdle = errors.New("stream idle timeout")
 
 // attempt makes one request and reads its stream.
 func (c *Client) attempt(ctx context.Context, body []byte, opts []option.RequestOption, h Handler) (*Result, error) {
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// The request's context follows ctx (an interrupt aborts the request at
+	// once) until the response is complete; then it is detached, so that
+	// the rest of the body can be drained and the connection reused.
+	actx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stopFollowing := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	idle := c.p.idleTimeout()
 	timer := time.AfterFunc(idle, func() { cancel(errIdle) })
-	defer timer.Stop()
 
 	svc := responses.NewResponseService(opts...)
 	stream := svc.NewStreaming(actx, responses.ResponseNewParams{}, option.WithRequestBody("application/json", body))
-	defer stream.Close()
 	var st streamState
 	for stream.Next() {
 		timer.Reset(idle)
 		done, err := st.event(&c.p, stream.Current(), h)
+		if err == nil && !done {
+			continue
+		}
+		if done && stopFollowing() && timer.Stop() {
+			go drain(stream, cancel)
+			return &st.result, nil
+		}
+		stopFollowing()
+		timer.Stop()
+		stream.Close()
+		cancel(nil)
 		if err != nil {
 			return nil, err
 		}
-		if done {
-			return &st.result, nil
-		}
+		return &st.result, nil
 	}
+	stopFollowing()
+	timer.Stop()
+	stream.Close()
+	defer cancel(nil)
 	err := stream.Err()
 	switch {
 	case ctx.Err() != nil:
@@ -210,6 +224,25 @@ func (c *Client) attempt(ctx context.Context, body []byte, opts []option.Request
 			Message: fmt.Sprintf("stream from model provider %s closed before response.completed", c.p.ID)}
 	}
 	return nil, c.classify(err, st.events > 0)
+}
+
+// drainTimeout bounds how long a completed response's connection is read
+// for the end of its body.
+const drainTimeout = time.Second
+
+// drain reads what follows response.completed (usually only the end of
+// the chunked body), so that the connection goes back to the pool instead
+// of being closed, then releases the request. It ends within drainTimeout.
+func drain(stream interface {
+	Next() bool
+	Close() error
+}, cancel context.CancelCauseFunc) {
+	t := time.AfterFunc(drainTimeout, func() { cancel(nil) })
+	for stream.Next() {
+	}
+	t.Stop()
+	stream.Close()
+	cancel(nil)
 }
 
 // classify turns an SDK or transport error into an *Error.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -76,14 +77,30 @@ type Server struct {
 	script   []Reply
 	requests []*Recorded
 	arrived  chan struct{} // signalled (non-blocking) on each request
+	conns    int           // connections accepted
 }
 
 // New starts a server on 127.0.0.1. Its base URL for a provider is
 // s.URL + "/v1".
 func New() *Server {
 	s := &Server{arrived: make(chan struct{}, 1)}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+		}
+	}
+	s.Start()
 	return s
+}
+
+// Conns is the number of connections the server has accepted.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // BaseURL is the provider base_url of the server.
