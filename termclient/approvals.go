@@ -46,7 +46,11 @@ func (s *session) answer(h *prompt, a answer) {
 		s.showPrompt(h) // answered before it was drawn (typed ahead)
 	}
 	s.prompts.pop()
-	s.reply(h.id, a)
+	if h.fileChange != nil {
+		s.replyFileChange(h.id, a)
+	} else {
+		s.reply(h.id, a)
+	}
 	if a.decision.Kind == protocol.DecisionCancel {
 		s.interrupting = true // the server interrupts the turn
 	}

@@ -124,10 +124,11 @@ func run(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Wri
 		r:        newRenderer(out, uiOut, st, !execMode),
 		execMode: execMode, raw: raw,
 		threadID: start.Thread.ID, ephemeral: start.Thread.Ephemeral,
-		settings: start.ThreadSettings,
-		network:  start.network,
-		async:    make(chan func(), 16),
-		stopped:  make(chan struct{}),
+		settings:    start.ThreadSettings,
+		network:     start.network,
+		async:       make(chan func(), 16),
+		fileChanges: make(map[string]*protocol.FileChangeItem),
+		stopped:     make(chan struct{}),
 	}
 	if wantInput {
 		in := make(chan inputEvent, 64)

@@ -12,6 +12,9 @@ type prompt struct {
 	key    string          // idKey of the request id
 	params protocol.CommandExecutionRequestApprovalParams
 	shown  bool // rendered since it became the head (or since output hid it)
+	// fileChange is the item of a file change prompt (params then holds
+	// its ids and the decisions it offers); nil for a command prompt.
+	fileChange *protocol.FileChangeItem
 }
 
 // idKey identifies a request id: 7 and "7" are different ids.

@@ -44,7 +44,10 @@ type session struct {
 	interrupting bool                                 // turn/interrupt sent (or cancel answered) for turnID
 	lastCommand  *protocol.CommandExecutionItem
 
-	prompts      promptQueue
+	prompts promptQueue
+	// fileChanges are the file change items in progress, by id: a file
+	// change prompt shows the diff its item/started carried.
+	fileChanges  map[string]*protocol.FileChangeItem
 	promptDirty  bool      // output was written below the prompt shown
 	promptAt     time.Time // when the head prompt was last rendered
 	promptTimer  bool      // a re-render is scheduled
@@ -161,7 +164,11 @@ func (s *session) refresh() {
 }
 
 func (s *session) showPrompt(h *prompt) {
-	s.r.prompt(&h.params, s.prompts.len()-1, s.network.ApprovalTimeoutDecision)
+	if h.fileChange != nil {
+		s.r.fileChangePrompt(h, s.prompts.len()-1)
+	} else {
+		s.r.prompt(&h.params, s.prompts.len()-1, s.network.ApprovalTimeoutDecision)
+	}
 	h.shown, s.promptDirty, s.promptAt = true, false, time.Now()
 }
 

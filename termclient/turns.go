@@ -9,8 +9,12 @@ import (
 // onMessage handles one notification or server request.
 func (s *session) onMessage(m *message) {
 	if m.isRequest() {
-		if m.Method == protocol.MethodCommandApproval {
+		switch m.Method {
+		case protocol.MethodCommandApproval:
 			s.onApproval(m)
+			return
+		case protocol.MethodFileChangeApproval:
+			s.onFileChangeApproval(m)
 			return
 		}
 		s.conn.replyError(m.ID, protocol.Errorf(protocol.ErrMethodNotFound, "the client does not handle %s", m.Method))
@@ -19,9 +23,21 @@ func (s *session) onMessage(m *message) {
 	switch m.Method {
 	case protocol.MethodItemStarted:
 		var n protocol.ItemStartedNotification
-		if decode(m, &n) && n.Item.CommandExecution != nil {
+		switch {
+		case !decode(m, &n):
+		case n.Item.CommandExecution != nil:
 			s.output()
 			s.r.itemStarted(n.Item.CommandExecution)
+		case n.Item.AgentMessage != nil:
+			s.r.messageStarted(n.Item.AgentMessage.ID)
+		case n.Item.FileChange != nil:
+			s.fileChanges[n.Item.FileChange.ID] = n.Item.FileChange
+		}
+	case protocol.MethodAgentMessageDelta:
+		var n protocol.AgentMessageDeltaNotification
+		if decode(m, &n) {
+			s.output()
+			s.r.messageDelta(n.ItemID, n.Delta)
 		}
 	case protocol.MethodCommandOutputDelta:
 		var n protocol.CommandExecutionOutputDeltaNotification
@@ -43,7 +59,14 @@ func (s *session) onMessage(m *message) {
 			}
 		case n.Item.AgentMessage != nil:
 			s.output()
-			s.r.agentMessage(n.Item.AgentMessage.Text)
+			s.r.messageCompleted(n.Item.AgentMessage)
+		case n.Item.Reasoning != nil:
+			s.output()
+			s.r.reasoning(n.Item.Reasoning)
+		case n.Item.FileChange != nil:
+			delete(s.fileChanges, n.Item.FileChange.ID)
+			s.output()
+			s.r.fileChangeCompleted(n.Item.FileChange)
 		}
 	case protocol.MethodTurnCompleted:
 		var n protocol.TurnCompletedNotification
