@@ -446,7 +446,8 @@ func TestModelServerErrorIsRetried(t *testing.T) {
 	if f.turn.Status != protocol.TurnCompleted {
 		t.Fatalf("turn %s %+v", f.turn.Status, f.turn.Error)
 	}
-	if len(f.errors) != 1 || !f.errors[0].WillRetry || !strings.Contains(f.errors[0].Error.Message, "upstream exploded") {
+	if len(f.errors) != 1 || !f.errors[0].WillRetry || !strings.Contains(f.errors[0].Error.Message, "Reconnecting... 1/2") ||
+		!strings.Contains(f.errors[0].Error.Message, "upstream exploded") || f.errors[0].Error.CodexErrorInfo.Class != protocol.ErrorResponseStreamDisconnected {
 		t.Errorf("retry announcements %+v, want one error with willRetry", f.errors)
 	}
 	if len(mock.Requests()) != 2 {
@@ -465,7 +466,7 @@ func TestModelBadRequestFailsTheTurn(t *testing.T) {
 		t.Fatalf("turn %s %+v", f.turn.Status, f.turn.Error)
 	}
 	te := f.turn.Error
-	if !strings.Contains(te.Message, "Unsupported model mock-model") || te.CodexErrorInfo == nil || te.CodexErrorInfo.Class != protocol.ErrorBadRequest {
+	if !strings.Contains(te.Message, "Unsupported model mock-model") || te.CodexErrorInfo == nil || te.CodexErrorInfo.Class != protocol.ErrorModelNotFound {
 		t.Errorf("turn error %+v", te)
 	}
 	if len(f.errors) != 1 || f.errors[0].WillRetry {
@@ -476,20 +477,37 @@ func TestModelBadRequestFailsTheTurn(t *testing.T) {
 	}
 }
 
+// Exhausted retries fail the turn with the class Codex 0.169.0 sends for
+// the same answers.
 func TestModelRetriesExhausted(t *testing.T) {
-	mock := newMock(t)
-	mock.Enqueue(responsestest.Reply{Status: 503}, responsestest.Reply{Status: 503}, responsestest.Reply{Status: 503})
-	s := startModelServer(t, mock, options{})
-	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
-	s.startModelTurn(th, "hi")
-	f := s.runModelFlow(answers{})
-	te := f.turn.Error
-	if f.turn.Status != protocol.TurnFailed || te.CodexErrorInfo == nil || te.CodexErrorInfo.Class != protocol.ErrorResponseTooManyFailedAttempt ||
-		te.CodexErrorInfo.HTTPStatusCode == nil || *te.CodexErrorInfo.HTTPStatusCode != 503 {
-		t.Fatalf("turn %s error %+v", f.turn.Status, te)
-	}
-	if n := len(f.errors); n != 3 || !f.errors[0].WillRetry || !f.errors[1].WillRetry || f.errors[2].WillRetry {
-		t.Errorf("error notifications %+v, want two retries then the failure", f.errors)
+	status := func(n uint16) *uint16 { return &n }
+	for _, tc := range []struct {
+		status int
+		want   protocol.CodexErrorInfo
+	}{
+		{503, protocol.CodexErrorInfo{Class: protocol.ErrorInternalServerError}},
+		{429, protocol.CodexErrorInfo{Class: protocol.ErrorResponseTooManyFailedAttempt, HTTPStatusCode: status(429)}},
+	} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			mock := newMock(t)
+			mock.Enqueue(responsestest.Reply{Status: tc.status}, responsestest.Reply{Status: tc.status}, responsestest.Reply{Status: tc.status})
+			s := startModelServer(t, mock, options{})
+			th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+			s.startModelTurn(th, "hi")
+			f := s.runModelFlow(answers{})
+			te := f.turn.Error
+			if f.turn.Status != protocol.TurnFailed || te.CodexErrorInfo == nil || te.CodexErrorInfo.Class != tc.want.Class ||
+				(tc.want.HTTPStatusCode != nil) != (te.CodexErrorInfo.HTTPStatusCode != nil) ||
+				tc.want.HTTPStatusCode != nil && *te.CodexErrorInfo.HTTPStatusCode != *tc.want.HTTPStatusCode {
+				t.Fatalf("turn %s error %+v (info %+v)", f.turn.Status, te, te.CodexErrorInfo)
+			}
+			if n := len(f.errors); n != 3 || !f.errors[0].WillRetry || !f.errors[1].WillRetry || f.errors[2].WillRetry {
+				t.Errorf("error notifications %+v, want two retries then the failure", f.errors)
+			}
+			if n := len(mock.Requests()); n != 3 {
+				t.Errorf("%d requests, want 3 (request_max_retries = 2)", n)
+			}
+		})
 	}
 }
 

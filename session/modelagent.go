@@ -324,9 +324,11 @@ func (h *streamHandler) forget(o *openItem) {
 // announces the retry.
 func (h *streamHandler) Retrying(err *model.Error, attempt, max int, delay time.Duration) {
 	h.closeOpen()
-	te := turnErrorOf(err)
-	te.Message = fmt.Sprintf("Reconnecting... %d/%d (%s)", attempt, max, err.Message)
-	h.do.Retrying(te)
+	// Codex announces every retry with this class, whatever failed.
+	h.do.Retrying(protocol.TurnError{
+		Message:        fmt.Sprintf("Reconnecting... %d/%d (%s)", attempt, max, err.Message),
+		CodexErrorInfo: protocol.HTTPErrorInfo(protocol.ErrorResponseStreamDisconnected, err.StatusCode),
+	})
 }
 
 // closeOpen completes the items a broken or interrupted stream left open.
@@ -347,46 +349,47 @@ type turnFailure struct{ te protocol.TurnError }
 
 func (f *turnFailure) Error() string { return f.te.Message }
 
-// turnErrorOf shapes a model call's failure as Codex does: the class in
-// codexErrorInfo, with the provider's HTTP status where there is one.
+// turnErrorOf shapes a model call's failure as Codex 0.169.0 does (the
+// classes it sends for the same provider answers): the provider's error
+// code first (context window, quota, unknown model), then the HTTP status.
 func turnErrorOf(err error) protocol.TurnError {
 	var merr *model.Error
 	if !errors.As(err, &merr) {
 		return protocol.TurnError{Message: err.Error(), CodexErrorInfo: &protocol.ErrorInfoOther}
 	}
 	te := protocol.TurnError{Message: merr.Error()}
+	class := func(c string) *protocol.CodexErrorInfo { return &protocol.CodexErrorInfo{Class: c} }
+	switch merr.Code {
+	case "context_length_exceeded":
+		te.CodexErrorInfo = class(protocol.ErrorContextWindowExceeded)
+		return te
+	case "insufficient_quota":
+		te.CodexErrorInfo = class(protocol.ErrorUsageLimitExceeded)
+		return te
+	case "model_not_found":
+		te.CodexErrorInfo = class(protocol.ErrorModelNotFound)
+		return te
+	}
 	switch merr.Kind {
-	case model.ErrMissingKey:
-		te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorUnauthorized}
 	case model.ErrStatus:
 		switch s := merr.StatusCode; {
-		case merr.Retryable && merr.Attempts > 1:
-			te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorResponseTooManyFailedAttempt, s)
-		case s == http.StatusUnauthorized || s == http.StatusForbidden:
-			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorUnauthorized}
-		case s == http.StatusBadRequest:
-			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorBadRequest}
 		case s == http.StatusTooManyRequests:
-			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorRateLimitExceeded}
+			te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorResponseTooManyFailedAttempt, s)
 		case s >= 500:
-			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorInternalServerError}
+			te.CodexErrorInfo = class(protocol.ErrorInternalServerError)
+		case s == http.StatusUnauthorized || s == http.StatusForbidden:
+			te.CodexErrorInfo = class(protocol.ErrorUnauthorized)
+		case s == http.StatusBadRequest || s == http.StatusUnprocessableEntity:
+			te.CodexErrorInfo = class(protocol.ErrorBadRequest)
 		default:
 			te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorResponseStreamConnectFailed, s)
 		}
 	case model.ErrConnection:
 		te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorHTTPConnectionFailed, 0)
 	case model.ErrStreamDropped:
-		te.CodexErrorInfo = protocol.HTTPErrorInfo(protocol.ErrorResponseStreamDisconnected, 0)
-	case model.ErrResponseFailed:
-		switch merr.Code {
-		case "context_length_exceeded":
-			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorContextWindowExceeded}
-		case "insufficient_quota":
-			te.CodexErrorInfo = &protocol.CodexErrorInfo{Class: protocol.ErrorUsageLimitExceeded}
-		default:
-			te.CodexErrorInfo = &protocol.ErrorInfoOther
-		}
-	default:
+		te.Message = "stream disconnected before completion: " + te.Message
+		te.CodexErrorInfo = &protocol.ErrorInfoOther
+	default: // a missing key, a malformed stream, a failed response
 		te.CodexErrorInfo = &protocol.ErrorInfoOther
 	}
 	return te
