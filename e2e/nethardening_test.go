@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -420,5 +421,62 @@ func TestSOCKS5UDPAssociationCannotBeHijacked(t *testing.T) {
 	})
 	if f.turn.Status != protocol.TurnInterrupted {
 		t.Errorf("turn %s", f.turn.Status)
+	}
+}
+
+// 2,000 connections without a credential (silent, or answered 407) do not
+// take the server's file descriptors: with a 1024 descriptor limit, a new
+// thread, a command and a proxied request still work.
+func TestUnauthenticatedConnectionsDoNotStarveTheServer(t *testing.T) {
+	tg := newTarget(t, false)
+	wrapper := filepath.Join(t.TempDir(), "app-server-limited")
+	script := "#!/bin/sh\nulimit -n 1024\nexec " + serverBin + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, options{bin: wrapper, config: "[network]\nallowed_domains = [\"127.0.0.1\"]\n"})
+	s.initialize()
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	s.startTurn(th, `echo "$HTTP_PROXY $ALL_PROXY"`)
+	proxies := strings.Fields(*oneCommand(t, s.runFlow(nil)).AggregatedOutput)
+	if len(proxies) != 2 {
+		t.Fatalf("proxy variables %q", proxies)
+	}
+	var addrs []string
+	for _, p := range proxies {
+		u, err := url.Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, u.Host)
+	}
+
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 2000 {
+		c, err := net.Dial("tcp", addrs[i%2])
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		if i%4 == 0 { // a full request without a credential: 407
+			fmt.Fprintf(c, "GET %s/ HTTP/1.1\r\nHost: x\r\n\r\n", tg.url)
+		}
+	}
+
+	dir := t.TempDir()
+	th2 := s.startThread(dir, protocol.ApprovalOnRequest)
+	s.startTurn(th2, "echo still-here > f && cat f", curl(tg.url+"/"))
+	f := s.runFlow(nil)
+	c := f.commands()
+	if len(c) != 2 || *c[0].AggregatedOutput != "still-here\n" || *c[1].AggregatedOutput != "200\n" {
+		for _, it := range c {
+			t.Logf("%s: %s %q", it.Command, it.Status, *it.AggregatedOutput)
+		}
+		t.Fatalf("turn %s after the flood", f.turn.Status)
 	}
 }

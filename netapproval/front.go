@@ -31,9 +31,6 @@ const (
 	// frontBufSize is the read buffer for a CONNECT head; longer lines are
 	// assembled by textproto.
 	frontBufSize = 1 << 10
-	// headTimeout bounds reading a request head (the HTTP server's
-	// ReadHeaderTimeout).
-	headTimeout = 30 * time.Second
 )
 
 // serveHTTPFront runs the HTTP proxy's accept loop until the listener
@@ -56,7 +53,7 @@ func (m *Manager) serveHTTPFront(ln net.Listener, handoff *handoffListener) {
 			handoff.Close()
 			return
 		}
-		go m.serveHTTPConn(c, handoff)
+		go m.serveHTTPConn(c, m.adm.admit(c), handoff)
 	}
 }
 
@@ -81,8 +78,9 @@ func (m *Manager) acceptRetry(err error, delay *time.Duration, what string) bool
 }
 
 // serveHTTPConn reads the start of one connection and serves it as a
-// CONNECT or hands it to the HTTP server.
-func (m *Manager) serveHTTPConn(c net.Conn, handoff *handoffListener) {
+// CONNECT or hands it to the HTTP server, with its admission (released once
+// a request authenticates, or the connection ends).
+func (m *Manager) serveHTTPConn(c net.Conn, ad *admitted, handoff *handoffListener) {
 	defer m.leave()
 	// Close must be able to end the connection in any phase here.
 	stop := context.AfterFunc(m.ctx, func() { c.Close() })
@@ -92,23 +90,26 @@ func (m *Manager) serveHTTPConn(c net.Conn, handoff *handoffListener) {
 	br := bufio.NewReaderSize(lr, frontBufSize)
 	start, err := br.Peek(len("CONNECT "))
 	if err != nil {
+		ad.release()
 		c.Close()
 		return
 	}
 	if string(start) != "CONNECT " {
 		_ = c.SetReadDeadline(time.Time{})
-		if !stop() || !handoff.deliver(&prefixConn{Conn: c, r: br}) {
+		if !stop() || !handoff.deliver(&prefixConn{Conn: c, r: br, adm: ad}) {
+			ad.release()
 			c.Close()
 		}
 		return
 	}
-	m.serveFrontConnect(c, br)
+	defer ad.release()
+	m.serveFrontConnect(c, br, ad)
 }
 
 // serveFrontConnect serves a connection whose first request is a CONNECT:
 // 407 without a valid credential, 403 when refused, otherwise a tunnel.
 // The connection is closed when it returns.
-func (m *Manager) serveFrontConnect(c net.Conn, br *bufio.Reader) {
+func (m *Manager) serveFrontConnect(c net.Conn, br *bufio.Reader, ad *admitted) {
 	defer c.Close()
 	tp := textproto.NewReader(br)
 	line, err := tp.ReadLine()
@@ -130,6 +131,7 @@ func (m *Manager) serveFrontConnect(c net.Conn, br *bufio.Reader) {
 		writeRaw(c, http.StatusProxyAuthRequired, []string{"Proxy-Authenticate", `Basic realm="app-server"`}, "proxy authentication required\n")
 		return
 	}
+	ad.release()
 	// Bytes the client sent after the head (a TLS ClientHello) go upstream
 	// first; the read buffer is dropped before any wait.
 	var early []byte
@@ -229,7 +231,8 @@ func writeRaw(c net.Conn, status int, hdr []string, body string) {
 // time).
 type prefixConn struct {
 	net.Conn
-	r *bufio.Reader // nil once drained
+	r   *bufio.Reader // nil once drained
+	adm *admitted     // released by the HTTP server (httpProxy)
 }
 
 func (p *prefixConn) Read(b []byte) (int, error) {

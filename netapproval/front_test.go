@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -236,5 +237,49 @@ func TestProxyRefusesToConnectToItself(t *testing.T) {
 				t.Errorf("CONNECT %s: %d, want 403", target, resp.StatusCode)
 			}
 		}
+	}
+}
+
+// Connections without a credential cannot pile up: past
+// maxUnauthenticated the oldest is closed, a 407 closes its connection,
+// and a command's own request still goes through.
+func TestUnauthenticatedConnectionsAreBounded(t *testing.T) {
+	w := newProxyWorld(t, Config{AllowLocalBinding: true, AllowedDomains: []string{"127.0.0.1"}})
+	var idle []net.Conn
+	for range maxUnauthenticated + 10 {
+		for _, addr := range []netip.AddrPort{w.m.HTTPAddr(), w.m.SOCKSAddr()} {
+			c, err := net.Dial("tcp", addr.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			idle = append(idle, c)
+		}
+	}
+	// The first ones were evicted: their reads end instead of timing out.
+	idle[0].SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := idle[0].Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+		t.Errorf("oldest unauthenticated connection still open: %v", err)
+	}
+	// A 407 closes the connection.
+	c := dialProxy(t, w.m)
+	fmt.Fprintf(c, "GET %s/ HTTP/1.1\r\nHost: x\r\n\r\n", w.target.URL)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusProxyAuthRequired {
+		t.Fatalf("no credential: %v, %v", resp, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("connection open after a 407: %v", err)
+	}
+	// A command's request still works.
+	r, err := proxyClient(t, w.a.HTTPProxyURL()).Get(w.target.URL + "/ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 200 {
+		t.Errorf("authenticated request: %d", r.StatusCode)
 	}
 }

@@ -26,9 +26,15 @@ func (h *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer m.leave()
 	a := m.authenticateHeader(r.Header.Get("Proxy-Authorization"))
 	if a == nil {
+		// The connection closes after the 407: without a credential it
+		// gets no second try to hold a descriptor with.
 		w.Header().Set("Proxy-Authenticate", `Basic realm="app-server"`)
+		w.Header().Set("Connection", "close")
 		http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
 		return
+	}
+	if c, ok := r.Context().Value(connKey{}).(*prefixConn); ok {
+		c.adm.release()
 	}
 	if r.Method == http.MethodConnect {
 		h.hijackConnect(w, r, a)
@@ -60,6 +66,18 @@ func (h *httpProxy) hijackConnect(w http.ResponseWriter, r *http.Request, a *Att
 		early = append([]byte(nil), b...)
 	}
 	h.m.serveConnect(c, a, r.Host, early)
+}
+
+// connKey is the request context key of the connection the request
+// arrived on (http.Server.ConnContext).
+type connKey struct{}
+
+// trackConn releases a connection's admission when the HTTP server is
+// done with it (http.Server.ConnState).
+func trackConn(c net.Conn, st http.ConnState) {
+	if p, ok := c.(*prefixConn); ok && (st == http.StateClosed || st == http.StateHijacked) {
+		p.adm.release()
+	}
 }
 
 // authenticateHeader checks a Proxy-Authorization Basic credential.

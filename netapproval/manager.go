@@ -62,6 +62,8 @@ type Manager struct {
 	// transport forwards plain HTTP requests; its DialContext vets the
 	// destination again at dial time.
 	transport *http.Transport
+	// adm bounds the connections that have not authenticated yet.
+	adm admission
 
 	mu        sync.Mutex // guards the fields below
 	started   bool
@@ -144,9 +146,12 @@ func (m *Manager) Start() error {
 	m.socksLn = socksLn
 	m.httpSrv = &http.Server{
 		Handler:           &httpProxy{m: m},
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: headTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return m.ctx },
+		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
+		ConnState:         trackConn,
 	}
 	m.handoff = newHandoffListener(httpLn)
 	m.wg.Add(3)

@@ -61,11 +61,6 @@ const (
 	repAddrNotSupported socksReply = 0x08
 )
 
-// handshakeTimeout bounds the negotiation and request phase, so an idle
-// local client cannot hold a handler forever. The policy decision (which
-// may wait for the user) runs after the deadline is cleared.
-const handshakeTimeout = 30 * time.Second
-
 // errAddrType marks a request with an unknown address type.
 var errAddrType = errors.New("socks5: unsupported address type")
 
@@ -93,24 +88,29 @@ func (m *Manager) serveSOCKS(ln net.Listener) {
 			c.Close()
 			return
 		}
-		go m.serveSOCKSConn(c)
+		go m.serveSOCKSConn(c, m.adm.admit(c))
 	}
 }
 
-// serveSOCKSConn handles one SOCKS5 client connection to its end.
-func (m *Manager) serveSOCKSConn(c net.Conn) {
+// serveSOCKSConn handles one SOCKS5 client connection to its end. The
+// negotiation and request phase is bounded by headTimeout, so an idle
+// local client cannot hold a handler forever; the policy decision (which
+// may wait for the user) runs after the deadline is cleared.
+func (m *Manager) serveSOCKSConn(c net.Conn, ad *admitted) {
 	defer m.leave()
 	defer c.Close()
+	defer ad.release()
 	// Close must be able to end a connection in any phase.
 	stop := context.AfterFunc(m.ctx, func() { c.Close() })
 	defer stop()
 
-	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	_ = c.SetDeadline(time.Now().Add(headTimeout))
 	br := bufio.NewReader(c)
 	a, err := m.socksAuthenticate(br, c)
 	if err != nil || a == nil {
-		return
+		return // closed: a failed authentication gets no second try
 	}
+	ad.release()
 	req, err := readSocksRequest(br)
 	if errors.Is(err, errAddrType) {
 		writeSocksReply(c, repAddrNotSupported, netip.AddrPort{})
