@@ -638,3 +638,79 @@ func TestShellAgentStaysDefaultWithoutModel(t *testing.T) {
 		t.Errorf("unknown provider: %+v", m.Error)
 	}
 }
+
+// Outside the sandbox's writable roots a patch asks under on-request and
+// is refused without asking under never; the model is told either way.
+func TestModelApplyPatchOutsideWritableRoots(t *testing.T) {
+	for _, tc := range []struct {
+		policy  protocol.AskForApproval
+		asked   int
+		status  protocol.PatchApplyStatus
+		written bool
+	}{
+		{protocol.ApprovalOnRequest, 1, protocol.PatchCompleted, true},
+		{protocol.ApprovalNever, 0, protocol.PatchDeclined, false},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			// The target is outside the thread's cwd, /tmp and $TMPDIR.
+			outside, err := os.MkdirTemp(".", "outside-roots-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			outside, _ = filepath.Abs(outside)
+			t.Cleanup(func() { os.RemoveAll(outside) })
+			target := filepath.Join(outside, "x.txt")
+			mock := newMock(t)
+			mock.Enqueue(
+				responsestest.Response("r1", responsestest.ApplyPatch("call_o", "*** Begin Patch\n*** Add File: "+target+"\n+x\n*** End Patch")),
+				responsestest.Response("r2", responsestest.Message("m", "ok")),
+			)
+			s := startModelServer(t, mock, options{})
+			th := s.startThread(t.TempDir(), tc.policy)
+			s.startModelTurn(th, "write outside")
+			f := s.runModelFlow(answers{file: func(p protocol.FileChangeRequestApprovalParams) protocol.FileChangeApprovalDecision {
+				if p.Reason == nil || !strings.Contains(*p.Reason, "writable roots") {
+					t.Errorf("reason %v", p.Reason)
+				}
+				return protocol.FileChangeAccept
+			}})
+			if len(f.fileApprovals) != tc.asked || f.fileChange(t).Status != tc.status {
+				t.Errorf("%d approvals, item %s; want %d, %s", len(f.fileApprovals), f.fileChange(t).Status, tc.asked, tc.status)
+			}
+			if _, err := os.Stat(target); (err == nil) != tc.written {
+				t.Errorf("written: %v, want %v", err == nil, tc.written)
+			}
+		})
+	}
+}
+
+// exec_command's workdir is relative to the thread's cwd; an unknown tool
+// and bad arguments are answered to the model without an item.
+func TestModelCommandWorkdirAndBadCalls(t *testing.T) {
+	mock := newMock(t)
+	mock.Enqueue(
+		responsestest.Response("r1", responsestest.FunctionCall("call_w", "exec_command", `{"cmd":"pwd","workdir":"sub"}`)),
+		responsestest.Response("r2", responsestest.FunctionCall("call_u", "browse", `{}`)),
+		responsestest.Response("r3", responsestest.FunctionCall("call_b", "exec_command", `{"cmd":`)),
+		responsestest.Response("r4", responsestest.Message("m", "ok")),
+	)
+	s := startModelServer(t, mock, options{})
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	th := s.startThread(dir, protocol.ApprovalNever)
+	s.startModelTurn(th, "where am I")
+	f := s.runModelFlow(answers{})
+	if want := []string{"userMessage", "commandExecution:completed", "agentMessage:ok"}; !slices.Equal(f.kinds(), want) {
+		t.Errorf("items %v, want %v", f.kinds(), want)
+	}
+	reqs := mock.Requests()
+	if out := callOutput(t, reqs[1], "call_w"); !strings.Contains(out, filepath.Join(dir, "sub")) {
+		t.Errorf("pwd in workdir: %q", out)
+	}
+	if out := callOutput(t, reqs[2], "call_u"); !strings.Contains(out, `unknown tool "browse"`) {
+		t.Errorf("unknown tool: %q", out)
+	}
+	if out := callOutput(t, reqs[3], "call_b"); !strings.Contains(out, "invalid exec_command arguments") {
+		t.Errorf("bad arguments: %q", out)
+	}
+}
