@@ -2,7 +2,6 @@ package netapproval
 
 import (
 	"bufio"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -45,79 +43,6 @@ func TestConnectEarlyDataReachesUpstream(t *testing.T) {
 	buf := make([]byte, 4)
 	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("echo %q, %v", buf, err)
-	}
-}
-
-// blockingWorld is a proxyWorld whose prompts wait for release.
-func blockingWorld(t *testing.T) (*proxyWorld, chan struct{}, *atomic.Int32) {
-	w := newProxyWorld(t, Config{AllowLocalBinding: true})
-	w.th.Close()
-	release := make(chan struct{})
-	var asked atomic.Int32
-	var err error
-	w.th, err = w.m.OpenThread("t2", PrompterFunc(func(ctx context.Context, req PromptRequest) (Answer, error) {
-		asked.Add(1)
-		select {
-		case <-release:
-			return Answer{Kind: w.answer.Load().(AnswerKind)}, nil
-		case <-ctx.Done():
-			return Answer{}, ctx.Err()
-		}
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.a, err = w.m.Attach(ExecInfo{ThreadID: "t2", TurnID: "turn-1", CommandID: "cmd-2", PromptsAllowed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, release, &asked
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestConnectEarlyDataWhileWaitingOnPrompt(t *testing.T) {
-	w, release, asked := blockingWorld(t)
-	c := dialProxy(t, w.m)
-	io.WriteString(c, connectHead(w.a, w.echo.Addr().String()))
-	waitFor(t, "the prompt", func() bool { return asked.Load() == 1 })
-	io.WriteString(c, "pong") // sent before the answer, as some clients do
-	time.Sleep(20 * time.Millisecond)
-	close(release)
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, &http.Request{Method: "CONNECT"})
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("CONNECT: %v, %v", resp, err)
-	}
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "pong" {
-		t.Fatalf("echo %q, %v", buf, err)
-	}
-}
-
-func TestConnectClientLeavingWhileWaitingIsAbandoned(t *testing.T) {
-	w, release, asked := blockingWorld(t)
-	w.answer.Store(AnswerDecline)
-	c := dialProxy(t, w.m)
-	io.WriteString(c, connectHead(w.a, w.echo.Addr().String()))
-	waitFor(t, "the prompt", func() bool { return asked.Load() == 1 })
-	c.Close()
-	time.Sleep(20 * time.Millisecond)
-	close(release)
-	// Close waits for every handler; an abandoned request leaves no block.
-	if err := w.m.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if b := blocksOf(w.a); len(b) != 0 {
-		t.Errorf("blocks = %+v, want none for an abandoned request", b)
 	}
 }
 
@@ -176,46 +101,6 @@ func TestConnectRefusalsOnTheFront(t *testing.T) {
 	}
 	if w.prompts.Load() != 0 {
 		t.Errorf("prompts = %d", w.prompts.Load())
-	}
-}
-
-func TestSOCKS5ClientLeavingWhileWaitingIsAbandoned(t *testing.T) {
-	w, release, asked := blockingWorld(t)
-	w.answer.Store(AnswerDecline)
-	c := w.socks(t, w.a)
-	c.Write(appendSocksAddr([]byte{5, byte(cmdConnect), 0}, netip.MustParseAddrPort(w.echo.Addr().String())))
-	waitFor(t, "the prompt", func() bool { return asked.Load() == 1 })
-	c.Close()
-	time.Sleep(20 * time.Millisecond)
-	close(release)
-	if err := w.m.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if b := blocksOf(w.a); len(b) != 0 {
-		t.Errorf("blocks = %+v, want none for an abandoned request", b)
-	}
-}
-
-func TestSOCKS5EarlyDataWhileWaitingOnPrompt(t *testing.T) {
-	w, release, asked := blockingWorld(t)
-	w.answer.Store(AnswerAllowOnce)
-	c := w.socks(t, w.a)
-	c.Write(appendSocksAddr([]byte{5, byte(cmdConnect), 0}, netip.MustParseAddrPort(w.echo.Addr().String())))
-	waitFor(t, "the prompt", func() bool { return asked.Load() == 1 })
-	io.WriteString(c, "early") // sent before the reply
-	time.Sleep(20 * time.Millisecond)
-	close(release)
-	br := bufio.NewReader(c)
-	hdr := make([]byte, 3)
-	if _, err := io.ReadFull(br, hdr); err != nil || socksReply(hdr[1]) != repSucceeded {
-		t.Fatalf("reply %v, %v", hdr, err)
-	}
-	if _, _, err := readSocksAddr(br); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 5)
-	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "early" {
-		t.Fatalf("echo %q, %v", buf, err)
 	}
 }
 
