@@ -192,6 +192,13 @@ func TestKill9ThenResume(t *testing.T) {
 	if turns[1].Status != protocol.TurnInterrupted {
 		t.Errorf("crashed turn status %s, want interrupted", turns[1].Status)
 	}
+	// The command that was running is in the history, failed, with the
+	// output it had printed.
+	if items := turns[1].Items; len(items) != 2 || items[1].CommandExecution == nil {
+		t.Errorf("crashed turn's items: %+v", items)
+	} else if c := items[1].CommandExecution; c.Status != protocol.CommandFailed || c.AggregatedOutput == nil || *c.AggregatedOutput != "running\n" {
+		t.Errorf("the command running at the crash: status %s, output %v", c.Status, c.AggregatedOutput)
+	}
 	// The resumed thread takes new turns, appended to the same file.
 	s2.startTurn(th, "echo after-restart")
 	if f := s2.runFlow(nil); f.turn.Status != protocol.TurnCompleted {

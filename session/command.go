@@ -12,6 +12,7 @@ import (
 
 	"app-server/netapproval"
 	"app-server/protocol"
+	"app-server/session/rollout"
 	"app-server/session/shellcmd"
 
 	"github.com/google/uuid"
@@ -42,6 +43,8 @@ func (tu *turn) runCommand(ctx context.Context, itemID, line, cwd string) Comman
 		ID: itemID, Command: line, Cwd: cwd, Source: protocol.SourceAgent,
 		Status: protocol.CommandInProgress, CommandActions: shellcmd.ParseCommandActions(line), StartedAtMs: &startMs,
 	}
+	// Persisted first, so that what the client sees is on disk.
+	t.persistItemStarted(tu.id, protocol.ThreadItem{CommandExecution: ptrCopy(item)})
 	tu.itemStarted(protocol.ThreadItem{CommandExecution: ptrCopy(item)}, startMs)
 
 	decision, note := tu.commandGate(ctx, item, line)
@@ -79,9 +82,19 @@ func (tu *turn) runCommand(ctx context.Context, itemID, line, cwd string) Comman
 	}
 
 	argv := append(slices.Clone(m.cfg.Shell), line)
+	// The first MiB of output is persisted as it comes (not fsynced: it
+	// is for a crash of the server, not of the machine); the item's
+	// completion replaces it with the tail.
+	persisted := 0
 	res := RunProcess(ctx, ProcessSpec{
 		Argv: argv, Dir: cwd, Env: env,
 		OnOutput: func(chunk []byte) {
+			if persisted < MaxOutputTail {
+				persisted += len(chunk)
+				if !t.persist(rollout.ItemOutputRecord(tu.id, item.ID, string(chunk)), false) {
+					persisted = MaxOutputTail // one warning is enough
+				}
+			}
 			m.notify(protocol.MethodCommandOutputDelta, protocol.CommandExecutionOutputDeltaNotification{
 				ThreadID: t.id.String(), TurnID: tu.id.String(), ItemID: item.ID, Delta: string(chunk),
 			})

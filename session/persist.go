@@ -19,21 +19,30 @@ func (m *Manager) createRollout(t *thread) (*rollout.File, error) {
 }
 
 // persist appends rec to the thread's rollout when it is persisted. Items
-// and turn ends are fsynced, so a completed item survives a server crash. A write error is
-// logged and reported to the client as a warning; the turn goes on, since
-// the work itself has happened.
-func (t *thread) persist(rec rollout.Record, sync bool) {
+// and turn ends are fsynced, so a completed item survives a server crash.
+// A write error is logged and reported to the client as a warning, and
+// persist reports false; the turn goes on, since the work itself has
+// happened.
+func (t *thread) persist(rec rollout.Record, sync bool) bool {
 	if t.rollout == nil {
-		return
+		return true
 	}
 	if err := t.rollout.Append(rec, sync); err != nil {
 		t.m.log.Error("persisting thread", "thread", t.id, "record", rec.Type, "err", err)
 		t.m.warn(t.id, "could not save thread history: "+err.Error())
+		return false
 	}
+	return true
 }
 
 func (t *thread) persistTurnStarted(turnID uuid.UUID, startedAt int64) {
 	t.persist(rollout.TurnStartedRecord(turnID, startedAt), false)
+}
+
+// persistItemStarted records a command item before it runs, fsynced, so
+// that a crash while it runs leaves it in the history.
+func (t *thread) persistItemStarted(turnID uuid.UUID, item protocol.ThreadItem) {
+	t.persist(rollout.ItemStartedRecord(turnID, item), true)
 }
 
 func (t *thread) persistItemCompleted(turnID uuid.UUID, item protocol.ThreadItem) {

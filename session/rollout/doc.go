@@ -10,7 +10,8 @@
 //	{"type":"thread","version":1,"thread":{ThreadMeta}}        first line, written by Create
 //	{"type":"meta","meta":{MetaUpdate}}                        a settings change
 //	{"type":"turnStarted","turn":{Turn, inProgress, no items}}
-//	{"type":"itemStarted","turnId":...,"item":{ThreadItem}}    optional
+//	{"type":"itemStarted","turnId":...,"item":{ThreadItem}}    a command about to run
+//	{"type":"itemOutput","turnId":...,"itemId":...,"delta":...} its output so far
 //	{"type":"itemCompleted","turnId":...,"item":{ThreadItem}}
 //	{"type":"turnCompleted","turn":{Turn, final, no items}}
 //	{"type":"tornLine"}                                        written by Open after a crash

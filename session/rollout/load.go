@@ -147,6 +147,19 @@ func (b *threadBuilder) apply(rec Record) error {
 			b.itemIndex[key] = len(t.Items)
 			t.Items = append(t.Items, *rec.Item)
 		}
+	case RecordItemOutput:
+		i, ok := b.itemIndex[[2]string{rec.TurnID.String(), rec.ItemID}]
+		if !ok {
+			break
+		}
+		c := b.turn(rec.TurnID.String()).Items[i].CommandExecution
+		if c != nil && c.Status == protocol.CommandInProgress {
+			out := rec.Delta
+			if c.AggregatedOutput != nil {
+				out = *c.AggregatedOutput + out
+			}
+			c.AggregatedOutput = &out
+		}
 	case RecordModelInput:
 		b.modelInput = append(b.modelInput, rec.Input...)
 	case RecordTurnCompleted:

@@ -20,6 +20,9 @@ const (
 	RecordItemStarted   RecordType = "itemStarted"
 	RecordItemCompleted RecordType = "itemCompleted"
 	RecordTurnCompleted RecordType = "turnCompleted"
+	// RecordItemOutput adds output to a command item in progress, so that
+	// a crash while it runs keeps what it printed.
+	RecordItemOutput RecordType = "itemOutput"
 	// RecordModelInput appends to the conversation a model has seen
 	// (Responses input items), so that a resumed thread sends it all again.
 	RecordModelInput RecordType = "modelInput"
@@ -95,6 +98,9 @@ type Record struct {
 	// TurnID and Item: itemStarted, itemCompleted.
 	TurnID uuid.UUID            `json:"turnId,omitzero"`
 	Item   *protocol.ThreadItem `json:"item,omitempty"`
+	// ItemID and Delta: itemOutput, output of the item with that id.
+	ItemID string `json:"itemId,omitempty"`
+	Delta  string `json:"delta,omitempty"`
 	// Turn: turnStarted, turnCompleted. Its items are not written; they
 	// have records of their own.
 	Turn *protocol.Turn `json:"turn,omitempty"`
@@ -117,9 +123,16 @@ func TurnStartedRecord(turnID uuid.UUID, startedAt int64) Record {
 }
 
 // ItemStartedRecord records an item in progress, so that a crash while it
-// runs (a long command) leaves a trace of it. Optional.
+// runs (a long command) leaves a trace of it: Load shows a command item
+// that never completed as failed.
 func ItemStartedRecord(turnID uuid.UUID, item protocol.ThreadItem) Record {
 	return Record{Type: RecordItemStarted, TurnID: turnID, Item: &item}
+}
+
+// ItemOutputRecord records output of a command item in progress; Load
+// appends it to the item's aggregatedOutput until the item completes.
+func ItemOutputRecord(turnID uuid.UUID, itemID, delta string) Record {
+	return Record{Type: RecordItemOutput, TurnID: turnID, ItemID: itemID, Delta: delta}
 }
 
 // ItemCompletedRecord records a finished item of a turn.
@@ -149,6 +162,8 @@ func (r Record) check() error {
 		ok = r.Turn != nil && isID(r.Turn.ID)
 	case RecordItemStarted, RecordItemCompleted:
 		ok = r.TurnID != uuid.Nil && r.Item != nil && r.Item.ID() != ""
+	case RecordItemOutput:
+		ok = r.TurnID != uuid.Nil && r.ItemID != ""
 	case RecordModelInput:
 		ok = len(r.Input) > 0
 	case recordTornLine:

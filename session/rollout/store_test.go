@@ -346,6 +346,9 @@ func TestRolloutCrashMidTurnLoadsInterrupted(t *testing.T) {
 		TurnStartedRecord(turn1ID, 1700000001),
 		ItemCompletedRecord(turn1ID, user),
 		ItemStartedRecord(turn1ID, roCommandItem("c1", protocol.CommandInProgress, nil)),
+		ItemOutputRecord(turn1ID, "c1", "fetching\n"),
+		ItemOutputRecord(turn1ID, "c1", "building"),
+		ItemOutputRecord(turn1ID, "other", "not this item's"),
 	)
 	// No turnCompleted, no Close: the server died here.
 	got, err := s.Load(id)
@@ -353,7 +356,7 @@ func TestRolloutCrashMidTurnLoadsInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []protocol.Turn{{
-		ID: turn1ID.String(), Items: []protocol.ThreadItem{user, roCommandItem("c1", protocol.CommandFailed, nil)},
+		ID: turn1ID.String(), Items: []protocol.ThreadItem{user, roCommandItem("c1", protocol.CommandFailed, ptrTo("fetching\nbuilding"))},
 		ItemsView: protocol.ItemsFull, Status: protocol.TurnInterrupted, StartedAt: ptrTo(int64(1700000001)),
 	}}
 	if diff := cmp.Diff(want, got.Turns); diff != "" {
