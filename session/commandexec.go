@@ -43,9 +43,10 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		}
 		timeout = time.Duration(*p.TimeoutMs) * time.Millisecond
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(m.ctx, cancel) // server shutdown stops it too
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// Server shutdown stops it too, with its cause (ErrShutdown).
+	stop := context.AfterFunc(m.ctx, func() { cancel(context.Cause(m.ctx)) })
 	defer stop()
 	if !p.DisableTimeout {
 		var cancelTimeout context.CancelFunc

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -14,6 +15,15 @@ import (
 // exit after SIGTERM before its whole process group gets SIGKILL. A
 // variable so that tests can shorten it.
 var execKillGrace = 2 * time.Second
+
+// shutdownKillGrace replaces execKillGrace when the server shuts down: the
+// protocol gives the whole exit 2 s, and every command group must be dead
+// before the server is.
+const shutdownKillGrace = 500 * time.Millisecond
+
+// ErrShutdown is the cause of a context cancelled because the server is
+// shutting down; RunProcess then gives the command shutdownKillGrace.
+var ErrShutdown = errors.New("server shutting down")
 
 // execDrainDelay bounds how long RunProcess keeps reading output once the
 // command has exited and its process group has been killed. Only a process
@@ -90,7 +100,9 @@ type ProcessResult struct {
 //
 // The command runs in a process group of its own. When ctx is cancelled,
 // the group gets SIGTERM and, if the main process has not exited after
-// execKillGrace (2 s), SIGKILL. Whenever the main process exits, by itself
+// execKillGrace (2 s; shutdownKillGrace when ctx's cause is ErrShutdown),
+// SIGKILL. If the server dies first, the main process gets SIGKILL (Linux).
+// Whenever the main process exits, by itself
 // or not, the rest of its group is killed: a background job it leaves
 // behind (`server &`) would otherwise keep running unobserved, outside any
 // turn, and hold the output pipe open. A process that escaped the group
@@ -132,7 +144,13 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 	cmd.Env = spec.Env
 	cmd.Stdout = outW // an *os.File: the child gets it directly, exec starts no copier
 	cmd.Stderr = errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = processAttr()
+	// The parent-death signal of processAttr fires when the thread that
+	// started the child exits, not the process (golang/go#27505). Keep
+	// this goroutine on its thread until the child is gone, so that no
+	// goroutine that locks and ends a thread can take this one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	err = cmd.Start()
 	// The child has its own copies of the write ends; ours would keep the
 	// read ends from ever reaching EOF.
@@ -164,7 +182,11 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 	case waitErr = <-waitDone:
 	case <-ctx.Done():
 		interrupted = true
-		waitErr = stopGroup(pgid, waitDone)
+		grace := execKillGrace
+		if errors.Is(context.Cause(ctx), ErrShutdown) {
+			grace = shutdownKillGrace
+		}
+		waitErr = stopGroup(pgid, waitDone, grace)
 	}
 	// The main process is gone; kill what it left in its group. ESRCH (the
 	// group is empty) is the common case and is ignored. The group id cannot
@@ -202,16 +224,16 @@ func waitProcess(cmd *exec.Cmd, done chan<- error) {
 }
 
 // stopGroup ends a cancelled command: SIGTERM to the group, then SIGKILL to
-// the group if the main process has not exited within execKillGrace. It
-// returns Wait's result.
-func stopGroup(pgid int, waitDone <-chan error) error {
+// the group if the main process has not exited within grace. It returns
+// Wait's result.
+func stopGroup(pgid int, waitDone <-chan error, grace time.Duration) error {
 	killGroup(pgid, syscall.SIGTERM)
-	grace := time.NewTimer(execKillGrace)
-	defer grace.Stop()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
 	select {
 	case err := <-waitDone:
 		return err
-	case <-grace.C:
+	case <-timer.C:
 		killGroup(pgid, syscall.SIGKILL)
 		return <-waitDone
 	}

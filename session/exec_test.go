@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -154,8 +155,9 @@ func TestRunProcessCancelEscalatesToSIGKILL(t *testing.T) {
 	var rec execChunks
 	ready := make(chan struct{})
 	res := func() ProcessResult {
-		// Cancel only once the trap is in place, so SIGTERM is ignored for sure.
-		go func() { <-ready; time.Sleep(50 * time.Millisecond); cancel() }()
+		// Cancel only once the trap is in place (it precedes the output), so
+		// SIGTERM is ignored for sure.
+		go func() { <-ready; cancel() }()
 		return RunProcess(ctx, ProcessSpec{
 			Argv: shArgv(`trap '' TERM; echo armed; sleep 30; echo survived`),
 			OnOutput: func(c []byte) {
@@ -174,6 +176,23 @@ func TestRunProcessCancelEscalatesToSIGKILL(t *testing.T) {
 	}
 	if strings.Contains(res.Output, "survived") {
 		t.Errorf("Output = %q", res.Output)
+	}
+}
+
+// When the server shuts down, a command that ignores SIGTERM gets SIGKILL
+// after shutdownKillGrace, not the usual grace: the server must outlive it.
+func TestRunProcessShutdownKillsSooner(t *testing.T) {
+	execLeakCheck(t)
+	setExecDelays(t, time.Minute, 2*time.Second)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var once sync.Once
+	res := RunProcess(ctx, ProcessSpec{
+		Argv: shArgv(`trap '' TERM; echo armed; sleep 30`),
+		// The trap precedes the output: SIGTERM is ignored for sure.
+		OnOutput: func([]byte) { once.Do(func() { cancel(ErrShutdown) }) },
+	})
+	if !res.Interrupted || res.Duration > 10*time.Second {
+		t.Errorf("got (interrupted %v, after %v), want interrupted about %v after the output", res.Interrupted, res.Duration, shutdownKillGrace)
 	}
 }
 

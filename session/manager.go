@@ -77,9 +77,9 @@ type Manager struct {
 	models modelClients
 
 	// ctx is the parent of every turn and command context; cancelled by
-	// Shutdown.
+	// Shutdown with the cause ErrShutdown.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	work   sync.WaitGroup // turn and command goroutines
 
 	mu      sync.Mutex            // guards threads and closed
@@ -131,7 +131,7 @@ func NewManager(opts Options) (*Manager, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
-	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.ctx, m.cancel = context.WithCancelCause(context.Background())
 	return m, nil
 }
 
@@ -147,7 +147,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 
-	m.cancel()
+	m.cancel(ErrShutdown)
 	if m.net != nil {
 		m.net.InterruptAll()
 	}
