@@ -11,7 +11,7 @@ import (
 )
 
 // An Agent decides what a turn does. Given the turn's input it runs
-// commands and says messages through Actions, in order, and returns when the
+// commands and streams its messages through Actions, in order, and returns when the
 // turn's work is done. Execution, approvals and persistence live behind
 // Actions, so a model agent can plug in without touching them.
 type Agent interface {
@@ -29,8 +29,6 @@ type Actions interface {
 	// the approval policy allows it, streaming its output as the item's
 	// deltas.
 	RunCommand(ctx context.Context, commandLine string) CommandOutcome
-	// Say adds an agent message to the turn.
-	Say(ctx context.Context, text string)
 
 	// The model agent's actions (modelagent.go): a tool call's command or
 	// patch, streamed items, the conversation the model sees.

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"go.uber.org/goleak"
 )
@@ -340,54 +339,49 @@ func TestRunProcessHugeOutputIsBounded(t *testing.T) {
 	t.Logf("%d bytes in %v, %d chunks, peak heap %d MiB", n, res.Duration, chunks, peak>>20)
 }
 
-// execPumpPipe runs an outputPump on a fresh pipe fed by write, and returns the
-// chunks it delivered and its tail.
-func execPumpPipe(t *testing.T, write func(w *os.File)) ([]string, *outputTail) {
-	t.Helper()
+// TestOutputPumpNeverSplitsCharacters feeds a pump a piece at a time,
+// waiting for each batch before writing the next, so that every batch
+// ends where a piece does: a lone incomplete character is held back, not
+// sent as an empty or broken chunk.
+func TestOutputPumpNeverSplitsCharacters(t *testing.T) {
+	execLeakCheck(t)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var chunks []string
-	p := newOutputPump(pr, func(c []byte) { chunks = append(chunks, string(c)) })
+	delivered := make(chan string, 8)
+	p := newOutputPump(pr, func(c []byte) { delivered <- string(c) })
 	go p.run()
-	write(pw)
-	pw.Close()
-	<-p.done
-	pr.Close()
-	return chunks, &p.tail
-}
-
-func TestOutputPumpNeverSplitsCharacters(t *testing.T) {
-	execLeakCheck(t)
-	pause := func() { time.Sleep(3 * outputFlushInterval) }
-	chunks, tail := execPumpPipe(t, func(w *os.File) {
-		w.Write([]byte("a\xc3")) // é split after its first byte
-		pause()
-		w.Write([]byte("\xa9b\xf0\x9f")) // 😀 split in the middle
-		pause()
-		w.Write([]byte("\x98\x80"))
-		pause()
-		w.Write([]byte("\xffz")) // invalid
-		pause()
-		w.Write([]byte("\xe2\x82")) // truncated at EOF
-	})
-	want := "aéb😀\uFFFDz\uFFFD\uFFFD"
-	if got := strings.Join(chunks, ""); got != want {
-		t.Errorf("joined %q, want %q", got, want)
-	}
-	if tail.String() != want {
-		t.Errorf("tail %q, want %q", tail.String(), want)
-	}
-	for i, c := range chunks {
-		if !utf8.ValidString(c) || c == "" {
-			t.Errorf("chunk %d = %q", i, c)
+	var chunks []string
+	for _, step := range []struct{ write, want string }{
+		{"a\xc3", "a"},          // é split after its first byte
+		{"\xa9b\xf0\x9f", "éb"}, // 😀 split in the middle
+		{"\x98\x80", "😀"},
+		{"\xffz", "\uFFFDz"},         // invalid
+		{"\xe2\x82", "\uFFFD\uFFFD"}, // truncated at EOF
+	} {
+		pw.Write([]byte(step.write))
+		if step.want == "\uFFFD\uFFFD" {
+			pw.Close()
+		}
+		select {
+		case c := <-delivered:
+			chunks = append(chunks, c)
+			if c != step.want {
+				t.Errorf("after writing %q the pump delivered %q, want %q", step.write, c, step.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no chunk after writing %q", step.write)
 		}
 	}
-	// The pauses separate the batches: a lone incomplete character is held
-	// back, not sent as an empty or broken chunk.
-	if wantChunks := []string{"a", "éb", "😀", "\uFFFDz", "\uFFFD\uFFFD"}; strings.Join(chunks, "|") != strings.Join(wantChunks, "|") {
-		t.Errorf("chunks %q, want %q", chunks, wantChunks)
+	<-p.done
+	pr.Close()
+	want := "aéb😀\uFFFDz\uFFFD\uFFFD"
+	if got := strings.Join(chunks, ""); got != want || p.tail.String() != want {
+		t.Errorf("joined %q, tail %q, want %q", got, p.tail.String(), want)
+	}
+	if len(delivered) != 0 {
+		t.Errorf("extra chunk %q", <-delivered)
 	}
 }
 

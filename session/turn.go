@@ -205,15 +205,6 @@ func (tu *turn) itemCompleted(item protocol.ThreadItem, atMs int64) {
 	})
 }
 
-// Say implements Actions.
-func (tu *turn) Say(_ context.Context, text string) {
-	now := tu.t.m.nowMs()
-	item := protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: newID().String(), Text: text, StartedAtMs: &now}}
-	tu.itemStarted(item, now)
-	item.AgentMessage.CompletedAtMs = &now
-	tu.itemCompleted(item, now)
-}
-
 // previewOf is the thread preview: the first text input, shortened.
 func previewOf(input []protocol.UserInput) string {
 	for _, in := range input {
