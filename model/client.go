@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/responses"
 )
 
@@ -256,6 +257,12 @@ func (c *Client) classify(err error, streaming bool) *Error {
 		e := statusError(&c.p, apiErr.StatusCode, msg)
 		e.Code = apiErr.Code
 		return e
+	}
+	var streamErr *ssestream.StreamError
+	if errors.As(err, &streamErr) {
+		// An event whose data has an "error" member: the provider reports
+		// a failure in the stream.
+		return &Error{Kind: ErrResponseFailed, Message: fmt.Sprintf("model provider %s: %s", c.p.ID, streamErr.Message)}
 	}
 	var netErr net.Error
 	transport := errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||

@@ -234,3 +234,43 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("default provider = %+v", p)
 	}
 }
+
+// What local servers send: data lines without event lines, a [DONE]
+// sentinel, CRLF, comments; and an error object inside the stream.
+func TestLocalServerStreams(t *testing.T) {
+	completed := `{"type":"response.completed","response":{"id":"r","status":"completed","output":[],"usage":{"input_tokens":1,"output_tokens":1,"total_tokens":2}}}`
+	added := `{"type":"response.output_item.added","output_index":0,"item":{"type":"message","id":"m","role":"assistant","content":[]}}`
+	delta := `{"type":"response.output_text.delta","item_id":"m","output_index":0,"content_index":0,"delta":"hi"}`
+	done := `{"type":"response.output_item.done","output_index":0,"item":{"type":"message","id":"m","role":"assistant","content":[{"type":"output_text","text":"hi"}]}}`
+	for _, tc := range []struct {
+		name, raw string
+		wantErr   string
+	}{
+		{name: "data lines only", raw: "data: " + added + "\n\ndata: " + delta + "\n\ndata: " + done + "\n\ndata: " + completed + "\n\ndata: [DONE]\n\n"},
+		{name: "CRLF and comments", raw: ": keep-alive\r\n\r\nevent: response.output_item.added\r\ndata: " + added + "\r\n\r\ndata: " + delta + "\r\n\r\ndata: " + done + "\r\n\r\ndata: " + completed + "\r\n\r\n"},
+		{name: "done before completed", raw: "data: " + added + "\n\ndata: [DONE]\n\n", wantErr: "closed before response.completed"},
+		{name: "error object", raw: "data: {\"error\":{\"message\":\"model overloaded\"}}\n\n", wantErr: "model overloaded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := responsestest.New()
+			defer srv.Close()
+			zero := int64(0)
+			srv.Enqueue(responsestest.Reply{Raw: tc.raw})
+			c := newTestClient(t, srv, func(p *ProviderConfig) { p.StreamMaxRetries = &zero })
+			var h recorder
+			res, err := c.Stream(context.Background(), &Request{Model: "m"}, &h)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Output) != 1 || res.Output[0].Text != "hi" || strings.Join(h.events, "|") != "added message m|delta m hi|done message m" {
+				t.Errorf("output %+v, events %v", res.Output, h.events)
+			}
+		})
+	}
+}

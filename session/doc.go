@@ -25,6 +25,21 @@
 // serverRequest/resolved, however it ends, and keeps the thread's
 // waitingOnApproval flag while open.
 //
+// Which agent runs a thread's turns (models.go): the model agent when a
+// model is configured (config key model) or the thread or turn asks for one
+// (thread/start model and modelProvider, turn/start model), the shell agent
+// otherwise or when the model asked for is "shell". The model agent
+// (modelagent.go, MODEL.md) sends the thread's whole conversation to the
+// provider with package model, streams the model's text and reasoning as
+// agentMessage and reasoning items, runs each exec_command call through
+// RunCommand's path (the call id is the item id) and each apply_patch call
+// as a fileChange item (filechange.go: parsed and resolved with package
+// patch, asked about when the policy or the writable roots say so, applied
+// atomically per file), sends the outputs back, and asks again until the
+// model answers without a tool call. The conversation is persisted with
+// the thread (rollout modelInput records), so a resumed thread goes on
+// with everything the model saw.
+//
 // Building blocks:
 //
 //   - RunProcess runs one process in its own process group, streams its
