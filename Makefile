@@ -47,6 +47,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags e2etest ./cmd/app-server
 
 staticcheck:
 	$(STATICCHECK) ./...
