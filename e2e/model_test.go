@@ -714,3 +714,32 @@ func TestModelCommandWorkdirAndBadCalls(t *testing.T) {
 		t.Errorf("bad arguments: %q", out)
 	}
 }
+
+// A model's command reaches the network through the same proxy and
+// prompts as a typed command: the network approval carries the call's
+// turn, and the command's output (with the status the proxy let through)
+// goes back to the model.
+func TestModelCommandNetworkApproval(t *testing.T) {
+	tg := newTarget(t, false)
+	mock := newMock(t)
+	mock.Enqueue(
+		responsestest.Response("r1", responsestest.ExecCommand("call_net", curl(tg.url))),
+		responsestest.Response("r2", responsestest.Message("m", "fetched")),
+	)
+	config := strings.Replace(modelConfig(mock, ""), "[network]\nenabled = false\n", "[network]\nallow_local_binding = true\n", 1)
+	s := startModelServer(t, mock, options{config: config})
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	turnID := s.startModelTurn(th, "fetch the page")
+	f := s.runModelFlow(answers{command: func(p protocol.CommandExecutionRequestApprovalParams) protocol.CommandExecutionApprovalDecision {
+		if p.NetworkApprovalContext == nil || p.NetworkApprovalContext.Host != "127.0.0.1" || p.TurnID != turnID {
+			t.Errorf("approval %+v, want a network approval for 127.0.0.1 in the turn", p)
+		}
+		return protocol.Accept()
+	}})
+	if len(f.cmdApprovals) != 1 || tg.hits.Load() != 1 {
+		t.Fatalf("%d approvals, %d hits; want 1, 1", len(f.cmdApprovals), tg.hits.Load())
+	}
+	if out := callOutput(t, mock.Requests()[1], "call_net"); !strings.Contains(out, "200") {
+		t.Errorf("the model saw %q", out)
+	}
+}
