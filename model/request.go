@@ -24,19 +24,18 @@ type Request struct {
 	PromptCacheKey string
 }
 
-// requestBody is the JSON body of POST /responses.
+// requestBody is the JSON body of POST /responses, without its input
+// and tools, which body appends as they are.
 type requestBody struct {
-	Model             string            `json:"model"`
-	Instructions      string            `json:"instructions,omitempty"`
-	Input             []json.RawMessage `json:"input"`
-	Tools             []json.RawMessage `json:"tools"`
-	ToolChoice        string            `json:"tool_choice"`
-	ParallelToolCalls bool              `json:"parallel_tool_calls"`
-	Store             bool              `json:"store"`
-	Stream            bool              `json:"stream"`
-	PromptCacheKey    string            `json:"prompt_cache_key,omitempty"`
-	Reasoning         *reasoning        `json:"reasoning,omitempty"`
-	Include           []string          `json:"include,omitempty"`
+	Model             string     `json:"model"`
+	Instructions      string     `json:"instructions,omitempty"`
+	ToolChoice        string     `json:"tool_choice"`
+	ParallelToolCalls bool       `json:"parallel_tool_calls"`
+	Store             bool       `json:"store"`
+	Stream            bool       `json:"stream"`
+	PromptCacheKey    string     `json:"prompt_cache_key,omitempty"`
+	Reasoning         *reasoning `json:"reasoning,omitempty"`
+	Include           []string   `json:"include,omitempty"`
 }
 
 type reasoning struct {
@@ -44,17 +43,15 @@ type reasoning struct {
 	Summary string `json:"summary,omitempty"`
 }
 
+// body encodes the request. The input and tool items are appended as they
+// are rather than through json.Marshal, which would scan and compact the
+// whole conversation again on every call: they must be valid JSON, which
+// the constructors of this package and the provider's own items are.
 func (r *Request) body() ([]byte, error) {
 	b := requestBody{
-		Model: r.Model, Instructions: r.Instructions, Input: r.Input, Tools: r.Tools,
+		Model: r.Model, Instructions: r.Instructions,
 		ToolChoice: "auto", ParallelToolCalls: false, Store: false, Stream: true,
 		PromptCacheKey: r.PromptCacheKey,
-	}
-	if b.Input == nil {
-		b.Input = []json.RawMessage{}
-	}
-	if b.Tools == nil {
-		b.Tools = []json.RawMessage{}
 	}
 	if r.ReasoningEffort != "" || (r.ReasoningSummary != "" && r.ReasoningSummary != "none") {
 		b.Reasoning = &reasoning{Effort: r.ReasoningEffort}
@@ -65,7 +62,33 @@ func (r *Request) body() ([]byte, error) {
 		// be sent again as input on the next call.
 		b.Include = []string{"reasoning.encrypted_content"}
 	}
-	return json.Marshal(b)
+	head, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	size := len(head) + 32
+	for _, it := range r.Input {
+		size += len(it) + 1
+	}
+	for _, t := range r.Tools {
+		size += len(t) + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, head[:len(head)-1]...) // without its closing brace
+	out = appendArray(append(out, `,"input":`...), r.Input)
+	out = appendArray(append(out, `,"tools":`...), r.Tools)
+	return append(out, '}'), nil
+}
+
+func appendArray(out []byte, items []json.RawMessage) []byte {
+	out = append(out, '[')
+	for i, it := range items {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, it...)
+	}
+	return append(out, ']')
 }
 
 // UserMessage is a Responses input item for the user's text.
