@@ -743,3 +743,38 @@ func TestModelCommandNetworkApproval(t *testing.T) {
 		t.Errorf("the model saw %q", out)
 	}
 }
+
+// acceptForSession on a patch lets later patches of the same files through
+// without asking; a patch touching another file still asks.
+func TestModelApplyPatchAcceptForSession(t *testing.T) {
+	mock := newMock(t)
+	add := func(name, line string) string {
+		return "*** Begin Patch\n*** Add File: " + name + "\n+" + line + "\n*** End Patch"
+	}
+	mock.Enqueue(
+		responsestest.Response("r1", responsestest.ApplyPatch("call_1", add("a.txt", "one"))),
+		responsestest.Response("r2", responsestest.ApplyPatch("call_2", add("a.txt", "two"))),
+		responsestest.Response("r3", responsestest.ApplyPatch("call_3", add("b.txt", "three"))),
+		responsestest.Response("r4", responsestest.Message("m", "ok")),
+	)
+	s := startModelServer(t, mock, options{})
+	dir := t.TempDir()
+	th := s.startThread(dir, protocol.ApprovalUntrusted)
+	s.startModelTurn(th, "write")
+	f := s.runModelFlow(answers{file: func(p protocol.FileChangeRequestApprovalParams) protocol.FileChangeApprovalDecision {
+		if p.ItemID == "call_1" {
+			return protocol.FileChangeAcceptForSession
+		}
+		return protocol.FileChangeAccept
+	}})
+	var asked []string
+	for _, a := range f.fileApprovals {
+		asked = append(asked, a.ItemID)
+	}
+	if !slices.Equal(asked, []string{"call_1", "call_3"}) {
+		t.Errorf("asked about %v, want call_1 and call_3", asked)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(b) != "two\n" {
+		t.Errorf("a.txt = %q", b)
+	}
+}
