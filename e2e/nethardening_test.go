@@ -106,9 +106,11 @@ func TestOrphanedNetworkPromptIsResolvedAndALateAnswerChangesNothing(t *testing.
 	tg := newTarget(t, false)
 	s := startServer(t, options{config: localConfig})
 	s.initialize()
-	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
-	// curl waits on the prompt in the background; the command ends first.
-	s.startTurn(th, curl(tg.url+"/")+" >/dev/null 2>&1 & sleep 1")
+	dir := t.TempDir()
+	th := s.startThread(dir, protocol.ApprovalOnRequest)
+	// curl waits on the prompt in the background; the command ends once
+	// the test has seen the prompt (it creates "stop"), unanswered.
+	s.startTurn(th, curl(tg.url+"/")+" >/dev/null 2>&1 & while [ ! -e stop ]; do sleep 0.05; done")
 	var prompt msg
 	var resolved []protocol.ServerRequestResolvedNotification
 	for done := false; !done; {
@@ -116,6 +118,9 @@ func TestOrphanedNetworkPromptIsResolvedAndALateAnswerChangesNothing(t *testing.
 		switch m.Method {
 		case "item/commandExecution/requestApproval":
 			prompt = m
+			if err := os.WriteFile(filepath.Join(dir, "stop"), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
 		case "serverRequest/resolved":
 			var n protocol.ServerRequestResolvedNotification
 			m.decode(t, &n)
