@@ -20,8 +20,13 @@
 // environment; the command in its own process group with its output
 // streamed; the proxy's refusals appended to the output; item/completed.
 // Network approvals arrive from netapproval through the thread's
-// PromptNetwork (each thread is a netapproval.Prompter); a cancel decision
-// interrupts the turn. Every approval request is followed by
+// PromptNetwork (each thread is a netapproval.Prompter), which builds the
+// prompt's wire form and maps the client's decision back once
+// (networkAnswer); a cancel settles the prompt, then interrupts the turn.
+// Wire tags and netapproval's enums meet in netwire.go's checked tables.
+// Command prefix rules are session's (CommandRules), in the rules file
+// netapproval also writes (one lock, each keeping the other's section).
+// Every approval request is followed by
 // serverRequest/resolved, however it ends, and keeps the thread's
 // waitingOnApproval flag while open.
 //
