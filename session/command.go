@@ -87,7 +87,7 @@ func (tu *turn) runCommand(ctx context.Context, itemID, line, cwd string) Comman
 	// completion replaces it with the tail.
 	persisted := 0
 	res := RunProcess(ctx, ProcessSpec{
-		Argv: argv, Dir: cwd, Env: env,
+		Argv: argv, Dir: cwd, Env: env, Hurry: m.ctx.Done(),
 		OnOutput: func(chunk []byte) {
 			if persisted < MaxOutputTail {
 				persisted += len(chunk)

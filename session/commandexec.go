@@ -26,6 +26,12 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 	if len(p.Command) == 0 || p.Command[0] == "" {
 		return nil, invalidParams("command must name a program")
 	}
+	// Shutdown waits for the command, so that it is gone before the server.
+	done, ok := m.enterWork()
+	if !ok {
+		return nil, protocol.Errorf(protocol.ErrRequestCancelled, "server is shutting down")
+	}
+	defer done()
 	cwd := m.cfg.Cwd
 	if p.Cwd != nil {
 		var err error
@@ -43,10 +49,9 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		}
 		timeout = time.Duration(*p.TimeoutMs) * time.Millisecond
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	// Server shutdown stops it too, with its cause (ErrShutdown).
-	stop := context.AfterFunc(m.ctx, func() { cancel(context.Cause(m.ctx)) })
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(m.ctx, cancel) // server shutdown stops it too
 	defer stop()
 	if !p.DisableTimeout {
 		var cancelTimeout context.CancelFunc
@@ -69,7 +74,7 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		env = append(env, att.Env()...)
 	}
 
-	spec := ProcessSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true}
+	spec := ProcessSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true, Hurry: m.ctx.Done()}
 	if p.StreamStdoutStderr {
 		delta := func(stream protocol.CommandExecOutputStream) func([]byte) {
 			return func(chunk []byte) {

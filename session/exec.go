@@ -16,14 +16,10 @@ import (
 // variable so that tests can shorten it.
 var execKillGrace = 2 * time.Second
 
-// shutdownKillGrace replaces execKillGrace when the server shuts down: the
-// protocol gives the whole exit 2 s, and every command group must be dead
-// before the server is.
+// shutdownKillGrace bounds the grace once ProcessSpec.Hurry is closed (the
+// server shuts down): the protocol gives the whole exit 2 s, and every
+// command group must be dead before the server is.
 const shutdownKillGrace = 500 * time.Millisecond
-
-// ErrShutdown is the cause of a context cancelled because the server is
-// shutting down; RunProcess then gives the command shutdownKillGrace.
-var ErrShutdown = errors.New("server shutting down")
 
 // execDrainDelay bounds how long RunProcess keeps reading output once the
 // command has exited and its process group has been killed. Only a process
@@ -68,6 +64,10 @@ type ProcessSpec struct {
 	// receives stdout. It is called from a goroutine of its own, possibly
 	// while OnOutput runs. May be nil.
 	OnStderr func(chunk []byte)
+	// Hurry, once closed, cuts the grace of a stopping command to
+	// shutdownKillGrace: the server is shutting down. It does not stop the
+	// command by itself; cancel ctx for that. May be nil.
+	Hurry <-chan struct{}
 }
 
 // ProcessResult is how a command ended.
@@ -100,7 +100,7 @@ type ProcessResult struct {
 //
 // The command runs in a process group of its own. When ctx is cancelled,
 // the group gets SIGTERM and, if the main process has not exited after
-// execKillGrace (2 s; shutdownKillGrace when ctx's cause is ErrShutdown),
+// execKillGrace (2 s; shutdownKillGrace once spec.Hurry is closed),
 // SIGKILL. If the server dies first, the main process gets SIGKILL (Linux).
 // Whenever the main process exits, by itself
 // or not, the rest of its group is killed: a background job it leaves
@@ -182,11 +182,7 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 	case waitErr = <-waitDone:
 	case <-ctx.Done():
 		interrupted = true
-		grace := execKillGrace
-		if errors.Is(context.Cause(ctx), ErrShutdown) {
-			grace = shutdownKillGrace
-		}
-		waitErr = stopGroup(pgid, waitDone, grace)
+		waitErr = stopGroup(pgid, waitDone, spec.Hurry)
 	}
 	// The main process is gone; kill what it left in its group. ESRCH (the
 	// group is empty) is the common case and is ignored. The group id cannot
@@ -224,18 +220,23 @@ func waitProcess(cmd *exec.Cmd, done chan<- error) {
 }
 
 // stopGroup ends a cancelled command: SIGTERM to the group, then SIGKILL to
-// the group if the main process has not exited within grace. It returns
-// Wait's result.
-func stopGroup(pgid int, waitDone <-chan error, grace time.Duration) error {
+// the group if the main process has not exited within execKillGrace, or
+// within shutdownKillGrace of hurry closing. It returns Wait's result.
+func stopGroup(pgid int, waitDone <-chan error, hurry <-chan struct{}) error {
 	killGroup(pgid, syscall.SIGTERM)
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case err := <-waitDone:
-		return err
-	case <-timer.C:
-		killGroup(pgid, syscall.SIGKILL)
-		return <-waitDone
+	grace := time.NewTimer(execKillGrace)
+	defer grace.Stop()
+	for {
+		select {
+		case err := <-waitDone:
+			return err
+		case <-hurry:
+			hurry = nil // fires once
+			grace.Reset(shutdownKillGrace)
+		case <-grace.C:
+			killGroup(pgid, syscall.SIGKILL)
+			return <-waitDone
+		}
 	}
 }
 

@@ -178,17 +178,20 @@ func TestRunProcessCancelEscalatesToSIGKILL(t *testing.T) {
 	}
 }
 
-// When the server shuts down, a command that ignores SIGTERM gets SIGKILL
-// after shutdownKillGrace, not the usual grace: the server must outlive it.
+// When the server shuts down (Hurry), a command that ignores SIGTERM gets
+// SIGKILL after shutdownKillGrace, not the usual grace: the server must
+// outlive it.
 func TestRunProcessShutdownKillsSooner(t *testing.T) {
 	execLeakCheck(t)
 	setExecDelays(t, time.Minute, 2*time.Second)
-	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	hurry := make(chan struct{})
 	var once sync.Once
 	res := RunProcess(ctx, ProcessSpec{
-		Argv: shArgv(`trap '' TERM; echo armed; sleep 30`),
-		// The trap precedes the output: SIGTERM is ignored for sure.
-		OnOutput: func([]byte) { once.Do(func() { cancel(ErrShutdown) }) },
+		Argv: shArgv(`trap '' TERM; echo armed; sleep 30`), Hurry: hurry,
+		// The trap precedes the output: SIGTERM is ignored for sure. The
+		// command is stopped first, then the server hurries.
+		OnOutput: func([]byte) { once.Do(func() { cancel(); close(hurry) }) },
 	})
 	if !res.Interrupted || res.Duration > 10*time.Second {
 		t.Errorf("got (interrupted %v, after %v), want interrupted about %v after the output", res.Interrupted, res.Duration, shutdownKillGrace)

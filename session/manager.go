@@ -77,9 +77,9 @@ type Manager struct {
 	models modelClients
 
 	// ctx is the parent of every turn and command context; cancelled by
-	// Shutdown with the cause ErrShutdown.
+	// Shutdown. Its Done is every command's ProcessSpec.Hurry.
 	ctx    context.Context
-	cancel context.CancelCauseFunc
+	cancel context.CancelFunc
 	work   sync.WaitGroup // turn and command goroutines
 
 	mu      sync.Mutex            // guards threads and closed
@@ -131,7 +131,7 @@ func NewManager(opts Options) (*Manager, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
-	m.ctx, m.cancel = context.WithCancelCause(context.Background())
+	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
 }
 
@@ -147,7 +147,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 
-	m.cancel(ErrShutdown)
+	m.cancel()
 	if m.net != nil {
 		m.net.InterruptAll()
 	}
@@ -168,17 +168,27 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 // goWork runs f in a goroutine the Manager waits for at Shutdown. It reports
 // false when the Manager is shutting down.
 func (m *Manager) goWork(f func()) bool {
+	done, ok := m.enterWork()
+	if ok {
+		go func() {
+			defer done()
+			f()
+		}()
+	}
+	return ok
+}
+
+// enterWork counts work that Shutdown waits for until done is called; ok
+// is false (and there is nothing to call) when the Manager is shutting
+// down.
+func (m *Manager) enterWork() (done func(), ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return false
+		return nil, false
 	}
 	m.work.Add(1)
-	go func() {
-		defer m.work.Done()
-		f()
-	}()
-	return true
+	return m.work.Done, true
 }
 
 // loaded returns the loaded thread whose id the client gave, or an error
