@@ -25,9 +25,13 @@ type udpAssoc struct {
 	relay    *net.UDPConn // client-facing, on 127.0.0.1
 	upstream *net.UDPConn // destination-facing
 	// owner is where the client's datagrams must come from: the control
-	// connection's IP, and the port the request declared (0: any).
-	owner netip.AddrPort
-	once  sync.Once
+	// connection's IP, and the port the request declared (0: any); and,
+	// when ownerKnown, the user owning the control connection's client
+	// socket must own the sending socket too.
+	owner      netip.AddrPort
+	ownerUID   uint32
+	ownerKnown bool
+	once       sync.Once
 	// ctx ends with the association, so a decision in progress (a prompt)
 	// stops waiting when the client goes away.
 	ctx    context.Context
@@ -49,6 +53,9 @@ func newUDPAssoc(m *Manager, a *Attachment, ctrl net.Conn, relay, upstream *net.
 	as.ctx, as.cancel = context.WithCancel(m.ctx)
 	if ctl, err := netip.ParseAddrPort(ctrl.RemoteAddr().String()); err == nil {
 		as.owner = netip.AddrPortFrom(ctl.Addr().Unmap(), req.port)
+		if local, err := netip.ParseAddrPort(ctrl.LocalAddr().String()); err == nil {
+			as.ownerUID, as.ownerKnown = tcpPeerUID(ctl, local)
+		}
 	}
 	return as
 }
@@ -119,10 +126,11 @@ func (as *udpAssoc) relayFromUpstream(done chan<- struct{}) {
 
 // acceptClient pins the association to its client: the first datagram
 // from the control connection's IP (and the port the request declared,
-// when it declared one) (RFC 1928 section 7). Datagrams from anywhere else
-// are dropped: with the 0.0.0.0:0 hint, another local user sending first
-// must not take over the association and have its destinations prompted
-// for in the victim command's name.
+// when it declared one) (RFC 1928 section 7), sent by a socket of the
+// control connection's user where the kernel says who that is. Datagrams
+// from anywhere else are dropped: with the 0.0.0.0:0 hint, another local
+// user sending first must not take over the association and have its
+// destinations prompted for in the victim command's name.
 func (as *udpAssoc) acceptClient(from netip.AddrPort) bool {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	as.mu.Lock()
@@ -133,8 +141,24 @@ func (as *udpAssoc) acceptClient(from netip.AddrPort) bool {
 	if !as.owner.Addr().IsValid() || from.Addr() != as.owner.Addr() || (as.owner.Port() != 0 && from.Port() != as.owner.Port()) {
 		return false
 	}
+	if as.ownerKnown && !as.sentByOwner(from) {
+		return false
+	}
 	as.client = from
 	return true
+}
+
+// sentByOwner reports whether every socket that can send from `from`
+// belongs to the user of the control connection: on loopback, where every
+// local user shares the address, this is what tells the client apart.
+func (as *udpAssoc) sentByOwner(from netip.AddrPort) bool {
+	uids := udpSenderUIDs(from)
+	for _, u := range uids {
+		if u != as.ownerUID {
+			return false
+		}
+	}
+	return len(uids) > 0
 }
 
 // destination decides a datagram's destination once per key and returns
