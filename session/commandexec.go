@@ -32,12 +32,12 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		return nil, protocol.Errorf(protocol.ErrRequestCancelled, "server is shutting down")
 	}
 	defer done()
-	cwd := m.cfg.Cwd
-	if p.Cwd != nil {
-		var err error
-		if cwd, err = resolveCwd(*p.Cwd); err != nil {
-			return nil, err
-		}
+	cwd, err := requestCwd(p.Cwd)
+	if err != nil {
+		return nil, err
+	}
+	if cwd == "" {
+		cwd = m.cfg.Cwd
 	}
 	timeout := defaultExecTimeout
 	if p.TimeoutMs != nil {

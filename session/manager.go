@@ -249,6 +249,15 @@ func (m *Manager) notify(method string, params any) {
 // nowMs is the current time in unix milliseconds.
 func (m *Manager) nowMs() int64 { return m.now().UnixMilli() }
 
+// requestCwd is the working directory a request names, checked, or "" when
+// it names none.
+func requestCwd(cwd *string) (string, error) {
+	if cwd == nil {
+		return "", nil
+	}
+	return resolveCwd(*cwd)
+}
+
 // resolveCwd checks a client-given working directory: absolute, existing, a
 // directory. It returns the cleaned path.
 func resolveCwd(cwd string) (string, error) {

@@ -29,6 +29,21 @@ type settings struct {
 	model, provider, effort string
 }
 
+// override returns s with what a request sets: a cwd ("" keeps it), an
+// approval policy, a sandbox mode (nil keeps them).
+func (s settings) override(cwd string, policy *protocol.AskForApproval, sandbox *protocol.SandboxMode) settings {
+	if cwd != "" {
+		s.cwd = cwd
+	}
+	if policy != nil {
+		s.policy = *policy
+	}
+	if sandbox != nil {
+		s.sandbox = *sandbox
+	}
+	return s
+}
+
 // thread is a loaded thread. Its turns run one at a time in a goroutine the
 // Manager owns.
 type thread struct {

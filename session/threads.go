@@ -13,23 +13,13 @@ import (
 // StartThread creates a thread. The returned function, called by rpc right
 // after the response is written, announces it with thread/started.
 func (m *Manager) StartThread(_ context.Context, p *protocol.ThreadStartParams) (*protocol.ThreadStartResponse, func(), error) {
-	s := settings{cwd: m.cfg.Cwd, policy: m.cfg.ApprovalPolicy, sandbox: m.cfg.Sandbox}
-	s.model, s.provider = m.defaultModel()
-	if p.Cwd != nil {
-		cwd, err := resolveCwd(*p.Cwd)
-		if err != nil {
-			return nil, nil, err
-		}
-		s.cwd = cwd
-	}
-	if p.ApprovalPolicy != nil {
-		s.policy = *p.ApprovalPolicy
-	}
-	if p.Sandbox != nil {
-		s.sandbox = *p.Sandbox
-	}
-	s, err := m.chooseModel(s, p.Model, p.ModelProvider)
+	cwd, err := requestCwd(p.Cwd)
 	if err != nil {
+		return nil, nil, err
+	}
+	s := settings{cwd: m.cfg.Cwd, policy: m.cfg.ApprovalPolicy, sandbox: m.cfg.Sandbox}.override(cwd, p.ApprovalPolicy, p.Sandbox)
+	s.model, s.provider = m.defaultModel()
+	if s, err = m.chooseModel(s, p.Model, p.ModelProvider); err != nil {
 		return nil, nil, err
 	}
 	ephemeral := (p.Ephemeral != nil && *p.Ephemeral) || m.store == nil
@@ -79,12 +69,9 @@ func (m *Manager) open(t *thread, resumed *rollout.LoadedThread) error {
 // the given settings to it. A thread that is already loaded is returned as
 // it is, with the settings applied.
 func (m *Manager) ResumeThread(_ context.Context, p *protocol.ThreadResumeParams) (*protocol.ThreadResumeResponse, error) {
-	var cwd string
-	if p.Cwd != nil {
-		var err error
-		if cwd, err = resolveCwd(*p.Cwd); err != nil {
-			return nil, err
-		}
+	cwd, err := requestCwd(p.Cwd)
+	if err != nil {
+		return nil, err
 	}
 	t, err := m.loaded(p.ThreadID)
 	if err != nil {
@@ -93,23 +80,15 @@ func (m *Manager) ResumeThread(_ context.Context, p *protocol.ThreadResumeParams
 		}
 	}
 	t.mu.Lock()
-	changed := false
-	if cwd != "" && cwd != t.settings.cwd {
-		t.settings.cwd, changed = cwd, true
-	}
-	if p.ApprovalPolicy != nil && *p.ApprovalPolicy != t.settings.policy {
-		t.settings.policy, changed = *p.ApprovalPolicy, true
-	}
-	if p.Sandbox != nil && *p.Sandbox != t.settings.sandbox {
-		t.settings.sandbox, changed = *p.Sandbox, true
-	}
-	if next, err := m.chooseModel(t.settings, p.Model, p.ModelProvider); err != nil {
-		t.mu.Unlock()
-		return nil, err
-	} else if next != t.settings {
-		t.settings, changed = next, true
+	next, err := m.chooseModel(t.settings.override(cwd, p.ApprovalPolicy, p.Sandbox), p.Model, p.ModelProvider)
+	changed := err == nil && next != t.settings
+	if changed {
+		t.settings = next
 	}
 	t.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	if changed {
 		t.persistSettings()
 	}

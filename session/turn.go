@@ -42,11 +42,9 @@ func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*pr
 	if err != nil {
 		return nil, nil, err
 	}
-	var cwd string
-	if p.Cwd != nil {
-		if cwd, err = resolveCwd(*p.Cwd); err != nil {
-			return nil, nil, err
-		}
+	cwd, err := requestCwd(p.Cwd)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	t.mu.Lock()
@@ -55,22 +53,12 @@ func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*pr
 		t.mu.Unlock()
 		return nil, nil, protocol.Errorf(protocol.ErrInvalidRequest, "a turn is already running on thread %s (turn %s); interrupt it or wait for turn/completed", t.id, running)
 	}
-	changed := false
-	if cwd != "" && cwd != t.settings.cwd {
-		t.settings.cwd, changed = cwd, true
-	}
-	if p.ApprovalPolicy != nil && *p.ApprovalPolicy != t.settings.policy {
-		t.settings.policy, changed = *p.ApprovalPolicy, true
-	}
-	next, err := m.turnModel(t.settings, p)
+	next, err := m.turnModel(t.settings.override(cwd, p.ApprovalPolicy, nil), p)
 	if err != nil {
 		t.mu.Unlock()
 		return nil, nil, err
 	}
-	if next != t.settings {
-		t.settings, changed = next, true
-	}
-	agent, err := m.agentFor(t.id, t.settings)
+	agent, err := m.agentFor(t.id, next)
 	if err == nil {
 		err = agent.Validate(p.Input)
 	}
@@ -78,6 +66,9 @@ func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*pr
 		t.mu.Unlock()
 		return nil, nil, invalidParams("%v", err)
 	}
+	// The request is valid: its settings become the thread's.
+	changed := next != t.settings
+	t.settings = next
 	if t.preview == "" {
 		t.preview, changed = previewOf(p.Input), true
 	}
