@@ -26,7 +26,7 @@ var allowedImports = map[string][]string{
 	"app-server/model":               {"github.com/openai/openai-go/v3"},
 	"app-server/model/responsestest": {},
 	"app-server/patch":               {},
-	"app-server/rpc":                 {"app-server/protocol", "app-server/session"},
+	"app-server/rpc":                 {"app-server/protocol", "app-server/session", "github.com/coder/websocket"},
 	"app-server/termclient":          {"app-server/protocol", "github.com/sourcegraph/jsonrpc2", "golang.org/x/term"},
 }
 

@@ -58,6 +58,7 @@ const (
 	MethodThreadLoadedList   = "thread/loaded/list"
 	MethodThreadArchive      = "thread/archive"
 	MethodThreadUnarchive    = "thread/unarchive"
+	MethodThreadUnsubscribe  = "thread/unsubscribe"
 	MethodTurnStart          = "turn/start"
 	MethodTurnInterrupt      = "turn/interrupt"
 	MethodCommandExec        = "command/exec"
@@ -118,6 +119,7 @@ var Methods = []Method{
 	request[ThreadLoadedListParams, ThreadLoadedListResponse](MethodThreadLoadedList, ScopeConnection),
 	request[ThreadArchiveParams, ThreadArchiveResponse](MethodThreadArchive, ScopeThread),
 	request[ThreadUnarchiveParams, ThreadUnarchiveResponse](MethodThreadUnarchive, ScopeThread),
+	request[ThreadUnsubscribeParams, ThreadUnsubscribeResponse](MethodThreadUnsubscribe, ScopeThread),
 	request[TurnStartParams, TurnStartResponse](MethodTurnStart, ScopeThread),
 	request[TurnInterruptParams, TurnInterruptResponse](MethodTurnInterrupt, ScopeThread),
 	request[CommandExecParams, CommandExecResponse](MethodCommandExec, ScopeRequest),

@@ -116,3 +116,33 @@ type ThreadUnarchiveParams struct {
 type ThreadUnarchiveResponse struct {
 	Thread Thread `json:"thread"`
 }
+
+// ThreadUnsubscribeParams ends this connection's subscription to a thread:
+// it stops receiving the thread's turn and item notifications and prompts.
+type ThreadUnsubscribeParams struct {
+	ThreadID string `json:"threadId"`
+}
+
+// ThreadUnsubscribeResponse says what the unsubscribe found.
+type ThreadUnsubscribeResponse struct {
+	Status ThreadUnsubscribeStatus `json:"status"`
+}
+
+// ThreadUnsubscribeStatus is the outcome of thread/unsubscribe.
+type ThreadUnsubscribeStatus string
+
+const (
+	UnsubscribeNotLoaded     ThreadUnsubscribeStatus = "notLoaded"
+	UnsubscribeNotSubscribed ThreadUnsubscribeStatus = "notSubscribed"
+	UnsubscribeUnsubscribed  ThreadUnsubscribeStatus = "unsubscribed"
+)
+
+var unsubscribeStatuses = []ThreadUnsubscribeStatus{UnsubscribeNotLoaded, UnsubscribeNotSubscribed, UnsubscribeUnsubscribed}
+
+// EnumValues implements Enum.
+func (ThreadUnsubscribeStatus) EnumValues() []string { return enumStrings(unsubscribeStatuses) }
+
+// UnmarshalJSON refuses unknown statuses.
+func (s *ThreadUnsubscribeStatus) UnmarshalJSON(b []byte) error {
+	return unmarshalEnum(b, s, unsubscribeStatuses)
+}

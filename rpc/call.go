@@ -16,8 +16,9 @@ var ErrDisconnected = errors.New("rpc: client disconnected")
 // connection, or on a WebSocket server to every connection subscribed to its
 // thread; the first answer settles it and later ones are ignored.
 type Call struct {
-	id   int64
-	done chan struct{} // closed by settle
+	id       int64
+	done     chan struct{} // closed by settle
+	onSettle func()        // set before the call is sent; run once settled
 
 	mu      sync.Mutex
 	conns   map[*conn]bool // connections it was sent to and that may still answer
@@ -40,7 +41,10 @@ func (c *Call) ID() protocol.RequestID { return protocol.IntID(c.id) }
 func (c *Call) Wait(ctx context.Context, result any) error {
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		// Nobody waits any more: the prompt is over, later answers are
+		// ignored and a late subscriber does not see it.
+		c.settle(nil, nil, ctx.Err())
+		<-c.done
 	case <-c.done:
 	}
 	if c.err != nil || result == nil {
@@ -88,6 +92,9 @@ func (c *Call) settle(result json.RawMessage, perr *protocol.Error, err error) b
 		cn.forget(c.id)
 	}
 	close(c.done)
+	if c.onSettle != nil {
+		c.onSettle()
+	}
 	return true
 }
 

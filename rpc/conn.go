@@ -45,8 +45,7 @@ type conn struct {
 	// written (the server's hook, and subscriptions in the hub).
 	onInit func(*conn, protocol.InitializeParams)
 
-	callMu sync.Mutex      // guards nextID, calls, gone
-	nextID int64           // the next id of a call this conn numbers itself
+	callMu sync.Mutex      // guards calls, gone
 	calls  map[int64]*Call // calls waiting for this client's answer
 	gone   bool            // the connection ended: no new calls
 }
@@ -64,6 +63,10 @@ func (c *conn) readLoop(ctx context.Context) error {
 		switch {
 		case errors.As(err, &tooLong):
 			c.rejectTooLong(tooLong)
+			continue
+		case err == errBinaryFrame:
+			c.log.Warn("rpc: skipped input message", "reason", "binary frame")
+			c.writeError(nil, errBinaryFrame)
 			continue
 		case err != nil:
 			return err
@@ -229,7 +232,11 @@ func (c *conn) notify(method string, params json.RawMessage, emittedAtMs int64) 
 // write encodes one message and writes it.
 func (c *conn) write(encode func([]byte) []byte) error {
 	if err := c.t.WriteMessage(encode(nil)); err != nil {
-		c.log.Debug("message not sent", "err", err)
+		level := slog.LevelDebug
+		if errors.Is(err, errSlowClient) {
+			level = slog.LevelWarn
+		}
+		c.log.Log(context.Background(), level, "message not sent", "err", err)
 		return ErrDisconnected
 	}
 	return nil
@@ -255,15 +262,6 @@ func (c *conn) request(call *Call, method string, params json.RawMessage) error 
 		call.leave(c)
 	}
 	return err
-}
-
-// ownID numbers a call of this connection alone: 0, 1, 2...
-func (c *conn) ownID() int64 {
-	c.callMu.Lock()
-	defer c.callMu.Unlock()
-	id := c.nextID
-	c.nextID++
-	return id
 }
 
 func (c *conn) forget(id int64) {

@@ -1,6 +1,9 @@
 package rpc
 
 import (
+	"context"
+	"slices"
+
 	"app-server/protocol"
 	"app-server/session"
 )
@@ -11,8 +14,28 @@ import (
 // a lane. A test checks that no client request method is left
 // without a route.
 func (s *Server) RegisterSession(m *session.Manager) {
-	s.Register(protocol.MethodThreadStart, TypedThen(m.StartThread))
-	s.Register(protocol.MethodThreadResume, Typed(m.ResumeThread))
+	s.Register(protocol.MethodThreadStart, TypedThen(func(ctx context.Context, p *protocol.ThreadStartParams) (*protocol.ThreadStartResponse, func(), error) {
+		r, announce, err := m.StartThread(ctx, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.subscribe(ctx, r.Thread.ID)
+		return r, announce, nil
+	}))
+	s.Register(protocol.MethodThreadResume, TypedThen(func(ctx context.Context, p *protocol.ThreadResumeParams) (*protocol.ThreadResumeResponse, func(), error) {
+		r, err := m.ResumeThread(ctx, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, s.subscribe(ctx, r.Thread.ID), nil
+	}))
+	s.RegisterInline(protocol.MethodThreadUnsubscribe, Typed(func(ctx context.Context, p *protocol.ThreadUnsubscribeParams) (*protocol.ThreadUnsubscribeResponse, error) {
+		loaded, err := m.LoadedThreads(ctx, &protocol.ThreadLoadedListParams{})
+		if err != nil {
+			return nil, err
+		}
+		return &protocol.ThreadUnsubscribeResponse{Status: s.unsubscribe(ctx, p.ThreadID, slices.Contains(loaded.Data, p.ThreadID))}, nil
+	}))
 	s.Register(protocol.MethodThreadRead, Typed(m.ReadThread))
 	s.Register(protocol.MethodThreadList, Typed(m.ListThreads))
 	s.RegisterInline(protocol.MethodThreadLoadedList, Typed(m.LoadedThreads))
@@ -42,4 +65,31 @@ func (c sessionClient) Request(method string, params any) (session.ClientCall, e
 		return nil, err
 	}
 	return call, nil
+}
+
+func (c sessionClient) NotifyContext(ctx context.Context, method string, params any) error {
+	return c.s.NotifyContext(ctx, method, params)
+}
+
+// subscribe makes the connection of a handler's ctx a subscriber of thread
+// id. It returns the function that replays the thread's open prompts to it,
+// to run once the response is written.
+func (s *Server) subscribe(ctx context.Context, id string) func() {
+	c := connOf(ctx)
+	if c == nil {
+		return nil
+	}
+	open := s.hub.subscribe(c, id)
+	return func() { c.replay(open) }
+}
+
+func (s *Server) unsubscribe(ctx context.Context, id string, loaded bool) protocol.ThreadUnsubscribeStatus {
+	c := connOf(ctx)
+	switch {
+	case c != nil && s.hub.unsubscribe(c, id):
+		return protocol.UnsubscribeUnsubscribed
+	case !loaded:
+		return protocol.UnsubscribeNotLoaded
+	}
+	return protocol.UnsubscribeNotSubscribed
 }

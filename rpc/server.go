@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"app-server/protocol"
@@ -41,8 +40,7 @@ type Server struct {
 	handlers map[string]Handler // written before Serve only
 	inline   map[string]bool    // cheap methods run on the read loop when their lane is idle; written before Serve only
 
-	// conn is the client's connection, set by Serve before it reads.
-	conn atomic.Pointer[conn]
+	hub *hub // the connections and what they subscribe to
 
 	onInit       func(protocol.InitializeParams) // optional hook, set before Serve
 	onDisconnect func()                          // optional hook, set before Serve
@@ -67,7 +65,7 @@ func NewServer(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{opts: opts, log: log, handlers: make(map[string]Handler), inline: make(map[string]bool)}
+	return &Server{opts: opts, log: log, handlers: make(map[string]Handler), inline: make(map[string]bool), hub: newHub()}
 }
 
 // Register sets h as the handler of a client request method of the protocol
@@ -117,7 +115,7 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 			s.onInit(p)
 		}
 	}
-	s.conn.Store(c)
+	s.hub.add(c)
 	readEnd := make(chan struct{})
 	go func() {
 		defer close(readEnd)
@@ -154,6 +152,7 @@ func (s *Server) finish(c *conn) {
 			s.onDisconnect()
 		}
 		c.lanes.wait()
+		s.hub.remove(c)
 		c.end()
 	})
 }
@@ -178,35 +177,46 @@ func laneKey(m *protocol.Method, id json.RawMessage, params json.RawMessage) str
 	return "thread:" + p.ThreadID
 }
 
-// Notify sends a notification unless the client opted out of its method. It
-// adds emittedAtMs, as the reference server does. It blocks while the client
-// is not reading (the output pipe is full).
+// Notify sends a notification to the connections it concerns (see hub),
+// except those that opted out of its method. It adds emittedAtMs, as the
+// reference server does. It blocks while a stdio client is not reading (the
+// output pipe is full).
 func (s *Server) Notify(method string, params any) error {
-	c := s.conn.Load()
+	return s.notify(s.hub.targets(threadOf(params), broadcastMethods[method]), method, params)
+}
+
+// NotifyContext is Notify for the connection whose request ctx belongs to
+// (command/exec output goes to the client that ran the command).
+func (s *Server) NotifyContext(ctx context.Context, method string, params any) error {
+	c := connOf(ctx)
 	if c == nil {
+		return s.Notify(method, params)
+	}
+	return s.notify([]*conn{c}, method, params)
+}
+
+func (s *Server) notify(targets []*conn, method string, params any) error {
+	if len(targets) == 0 {
 		return ErrDisconnected
 	}
 	b, err := json.Marshal(params)
 	if err != nil {
 		return err
 	}
-	return c.notify(method, b, s.opts.Now().UnixMilli())
+	now := s.opts.Now().UnixMilli()
+	for _, c := range targets {
+		err = c.notify(method, b, now)
+	}
+	return err
 }
 
-// Request sends a server-to-client request and returns at once; Wait for
-// the answer on the returned Call. Ids are integers from 0 per connection.
+// Request sends a server-to-client request to the subscribers of the
+// thread its params name and returns at once; Wait for the answer on the
+// returned Call. Ids are integers from 0, one sequence per server.
 func (s *Server) Request(method string, params any) (*Call, error) {
-	c := s.conn.Load()
-	if c == nil {
-		return nil, ErrDisconnected
-	}
 	b, err := json.Marshal(params)
 	if err != nil {
 		return nil, err
 	}
-	call := newCall(c.ownID())
-	if err := c.request(call, method, b); err != nil {
-		return nil, err
-	}
-	return call, nil
+	return s.hub.request(threadOf(params), method, b)
 }

@@ -17,6 +17,26 @@ type Client interface {
 	Request(method string, params any) (ClientCall, error)
 }
 
+// ContextNotifier is a Client that serves several connections and can send
+// a notification to the one a request came from (ctx is the request's).
+// command/exec output goes only to the client that ran the command.
+type ContextNotifier interface {
+	NotifyContext(ctx context.Context, method string, params any) error
+}
+
+// notifyRequester sends a notification to the client whose request ctx
+// belongs to, when the Client can tell; else like notify.
+func (m *Manager) notifyRequester(ctx context.Context, method string, params any) {
+	cn, ok := m.client.(ContextNotifier)
+	if !ok {
+		m.notify(method, params)
+		return
+	}
+	if err := cn.NotifyContext(ctx, method, params); err != nil {
+		m.log.Debug("notification not sent", "method", method, "err", err)
+	}
+}
+
 // ClientCall is a server-to-client request in flight.
 type ClientCall interface {
 	// ID is the request id on the wire (for serverRequest/resolved).

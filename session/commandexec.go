@@ -78,7 +78,7 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 	if p.StreamStdoutStderr {
 		delta := func(stream protocol.CommandExecOutputStream) func([]byte) {
 			return func(chunk []byte) {
-				m.notify(protocol.MethodCommandExecOutput, protocol.CommandExecOutputDeltaNotification{
+				m.notifyRequester(ctx, protocol.MethodCommandExecOutput, protocol.CommandExecOutputDeltaNotification{
 					ProcessID: processID, Stream: stream, DeltaBase64: base64.StdEncoding.EncodeToString(chunk),
 				})
 			}

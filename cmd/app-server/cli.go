@@ -28,13 +28,14 @@ const (
 
 // options holds the parsed flags.
 type options struct {
-	home      string   // --home; "" means $APP_SERVER_HOME, else ~/.app-server
-	config    string   // --config; "" means <home>/config.toml
-	overrides []string // -c key=value, in order
-	logFormat string   // --log-format: text | json
-	logLevel  string   // --log-level: debug | info | warn | error
-	out       string   // --out (generate-json-schema, generate-ts)
-	version   bool     // --version: run the version subcommand
+	home      string        // --home; "" means $APP_SERVER_HOME, else ~/.app-server
+	config    string        // --config; "" means <home>/config.toml
+	overrides []string      // -c key=value, in order
+	logFormat string        // --log-format: text | json
+	logLevel  string        // --log-level: debug | info | warn | error
+	out       string        // --out (generate-json-schema, generate-ts)
+	version   bool          // --version: run the version subcommand
+	listen    listenOptions // --listen and the --ws-* flags (serve, app-server)
 }
 
 // A command is one subcommand.
@@ -44,6 +45,8 @@ type command struct {
 	doc string
 	// hasOut says the command takes --out DIR (required).
 	hasOut bool
+	// serves says the command takes --listen and the --ws-* flags.
+	serves bool
 	run    func(ctx context.Context, inv *invocation) error
 }
 
@@ -56,10 +59,16 @@ type invocation struct {
 }
 
 var commands = []*command{
-	{name: "serve", summary: "serve the protocol on stdin/stdout (the default)", run: runServe,
+	{name: "serve", summary: "serve the protocol on stdin/stdout (the default)", run: runServe, serves: true,
 		doc: `Reads JSON-RPC messages (one per line) on stdin and writes the protocol
 on stdout, logs on stderr. Exits 0 at the end of input or on SIGINT or
-SIGTERM (within 2 s); 1 when the config is bad or output fails.`},
+SIGTERM (within 2 s); 1 when the config is bad or output fails.
+` + listenDoc},
+	{name: "app-server", args: "[--listen URL]", summary: "serve, as codex app-server does (for SDKs that spawn it)", run: runServe, serves: true,
+		doc: `The same as serve, so that clients which spawn "codex app-server
+--listen stdio://" can spawn this binary. Flags that only Codex has are
+refused by name.
+` + listenDoc},
 	{name: "generate-json-schema", args: "--out DIR", summary: "write the protocol's JSON Schema files", hasOut: true, run: runGenerateJSONSchema,
 		doc: `Writes the JSON Schema files of the protocol (the golden files in
 testdata/schema/json) into DIR, creating it, and says how many.`},
@@ -234,6 +243,9 @@ func newFlagSet(opts *options, cmd *command) *flag.FlagSet {
 	if cmd != nil && cmd.hasOut {
 		fs.StringVar(&opts.out, "out", opts.out, "")
 	}
+	if cmd != nil && cmd.serves {
+		opts.listen.addFlags(fs)
+	}
 	return fs
 }
 
@@ -354,6 +366,10 @@ func resolveHome(flagValue string) (string, error) {
 }
 
 func runServe(ctx context.Context, inv *invocation) error {
+	tr, err := inv.opts.listen.resolve()
+	if err != nil {
+		return err
+	}
 	home, err := resolveHome(inv.opts.home)
 	if err != nil {
 		return err
@@ -367,16 +383,28 @@ func runServe(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	ver := buildVersion()
-	inv.log.Info("serving on stdio", "version", ver, "home", home, "pid", os.Getpid())
-	err = serve(ctx, &serveEnv{
+	env := &serveEnv{
 		Config:  cfg,
 		Home:    home,
 		Logger:  inv.log,
 		Version: ver,
 		Stdin:   inv.stdin,
 		Stdout:  inv.stdout,
-	})
-	if err != nil {
+	}
+	switch {
+	case tr.off:
+		env.Stdin, env.Stdout = nil, nil
+		inv.log.Info("serving nothing (--listen off)", "version", ver, "home", home, "pid", os.Getpid())
+	case !tr.stdio:
+		if env.Listener, err = tr.listen(inv.stderr); err != nil {
+			return err
+		}
+		env.WebSocket = tr.webSocketOptions()
+		inv.log.Info("serving on websocket", "addr", env.Listener.Addr().String(), "auth", inv.opts.listen.auth, "version", ver, "home", home, "pid", os.Getpid())
+	default:
+		inv.log.Info("serving on stdio", "version", ver, "home", home, "pid", os.Getpid())
+	}
+	if err := serve(ctx, env); err != nil {
 		inv.log.Error("serve failed", "err", err)
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"time"
 
@@ -23,6 +24,12 @@ type serveEnv struct {
 	Version string       // the binary's version, for the user agent
 	Stdin   io.Reader    // protocol input; closed by rpc.Server.Serve if an io.Closer
 	Stdout  io.Writer    // protocol output only
+
+	// Listener, when set, serves WebSocket clients instead of stdio
+	// (--listen ws://); serve closes it. With neither it nor Stdin
+	// (--listen off), serve waits for ctx.
+	Listener  net.Listener
+	WebSocket rpc.WebSocketOptions
 }
 
 // shutdownGrace bounds the clean-up after the client is gone: interrupting
@@ -108,5 +115,11 @@ func serve(ctx context.Context, env *serveEnv) error {
 			log.Warn("shutdown did not finish in time", "err", err)
 		}
 	})
+	switch {
+	case env.Listener != nil:
+		return srv.ServeWebSocket(ctx, env.Listener, env.WebSocket)
+	case env.Stdin == nil:
+		return srv.ServeNothing(ctx)
+	}
 	return srv.Serve(ctx, env.Stdin, env.Stdout)
 }

@@ -17,6 +17,7 @@ import type { ThreadReadParams } from "./ThreadReadParams";
 import type { ThreadResumeParams } from "./ThreadResumeParams";
 import type { ThreadStartParams } from "./ThreadStartParams";
 import type { ThreadUnarchiveParams } from "./ThreadUnarchiveParams";
+import type { ThreadUnsubscribeParams } from "./ThreadUnsubscribeParams";
 import type { TurnInterruptParams } from "./TurnInterruptParams";
 import type { TurnStartParams } from "./TurnStartParams";
 
@@ -32,6 +33,7 @@ export type ClientRequest =
   | { "method": "thread/loaded/list", id: RequestId, params: ThreadLoadedListParams }
   | { "method": "thread/archive", id: RequestId, params: ThreadArchiveParams }
   | { "method": "thread/unarchive", id: RequestId, params: ThreadUnarchiveParams }
+  | { "method": "thread/unsubscribe", id: RequestId, params: ThreadUnsubscribeParams }
   | { "method": "turn/start", id: RequestId, params: TurnStartParams }
   | { "method": "turn/interrupt", id: RequestId, params: TurnInterruptParams }
   | { "method": "command/exec", id: RequestId, params: CommandExecParams }
