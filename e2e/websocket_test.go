@@ -339,7 +339,7 @@ func TestWebSocketCapabilityToken(t *testing.T) {
 		body   string
 	}{
 		{"", 401, "missing websocket bearer token"},
-		{"Basic czNjcmV0", 401, "missing websocket bearer token"},
+		{"Basic czNjcmV0", 401, "invalid authorization header"},
 		{"Bearer wrong", 401, "invalid websocket bearer token"},
 		{"Bearer s3cret-token-and-more", 401, "invalid websocket bearer token"},
 	} {
@@ -408,7 +408,7 @@ func TestListenFlagsRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"app-server", "--listen", "ws://0.0.0.0:0"}, "reachable from other hosts"},
+		{[]string{"app-server", "--listen", "ws://0.0.0.0:0"}, "non-loopback WebSocket listener 0.0.0.0:0 without auth"},
 		{[]string{"app-server", "--listen", "ws://localhost:0"}, "IP literal"},
 		{[]string{"app-server", "--listen", "unix://"}, "unix sockets"},
 		{[]string{"app-server", "--enable", "x"}, "--enable is a Codex option"},

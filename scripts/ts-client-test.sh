@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ts-client-test.sh (make ts-client-test): builds the TypeScript example client
 # in examples/ts-client and drives the four network-approval decisions with it
-# against the real app-server binary and a local HTTP server on 127.0.0.1.
+# against the real app-server binary and a local HTTP server on 127.0.0.1:
+# once over stdio (the client spawns the server), once over WebSocket (one
+# server on --listen ws://127.0.0.1:0 with a capability token).
 #
 # Environment: APP_SERVER=path uses that binary instead of building
 # bin/app-server. Needs go, node, npm and curl (the server's commands run curl).
@@ -16,11 +18,12 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ts-client-test.XXXXXX")
 target_pid=
+ws_pid=
 cleanup() {
-	if [ -n "$target_pid" ]; then
-		kill "$target_pid" 2>/dev/null || true
-		wait "$target_pid" 2>/dev/null || true
-	fi
+	for pid in $target_pid $ws_pid; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -68,17 +71,21 @@ count() { grep -cF -- "$2" "$1" || true; }
 
 passed=0
 failed=0
-for decision in accept acceptForSession decline cancel; do
-	out="$work/$decision.out" err="$work/$decision.err"
+# run_decision MODE DECISION CLIENT-FLAGS...: one flow, checked.
+run_decision() {
+	local mode=$1 decision=$2
+	shift 2
+	local name="$mode-$decision"
+	local out="$work/$name.out" err="$work/$name.err"
+	local start rc=0 ms n want_hits want_turns want_status
 	start=$(date +%s%N)
-	rc=0
 	# Each run gets its own path, so the target's log says which runs reached it.
-	timeout 120 node "$client/dist/main.js" --server "$server" \
-		--url "http://127.0.0.1:$port/$decision" --decision "$decision" >"$out" 2>"$err" || rc=$?
+	timeout 120 node "$client/dist/main.js" "$@" \
+		--url "http://127.0.0.1:$port/$name" --decision "$decision" >"$out" 2>"$err" || rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
 
 	# Cross-check the client's own verdict on the messages it printed.
-	problems=()
+	local problems=()
 	[ "$rc" -eq 0 ] || problems+=("client exit code $rc")
 	n=$(count "$out" '"method":"item/commandExecution/requestApproval"')
 	[ "$n" -eq 1 ] || problems+=("$n approval requests, want 1")
@@ -98,21 +105,53 @@ for decision in accept acceptForSession decline cancel; do
 	elif grep -F '"method":"turn/completed"' "$out" | grep -qF '"status":"interrupted"'; then
 		problems+=("turn interrupted")
 	fi
-	n=$(grep -cx "HIT /$decision" "$work/target.out" || true)
+	n=$(grep -cx "HIT /$name" "$work/target.out" || true)
 	[ "$n" -eq "$want_hits" ] || problems+=("target reached $n times, want $want_hits")
 
 	if [ ${#problems[@]} -eq 0 ]; then
 		passed=$((passed + 1))
-		echo "ts-client-test: PASS $decision (${ms} ms)"
+		echo "ts-client-test: PASS $mode $decision (${ms} ms)"
 	else
 		failed=$((failed + 1))
-		echo "ts-client-test: FAIL $decision (${ms} ms): $(IFS=';'; echo "${problems[*]}")"
+		echo "ts-client-test: FAIL $mode $decision (${ms} ms): $(IFS=';'; echo "${problems[*]}")"
 		echo "--- client stderr (last 30 lines)"
 		tail -n 30 "$err"
 		echo "--- messages received (last 20, cut at 300 characters)"
 		tail -n 20 "$out" | cut -c1-300
 		echo "---"
 	fi
+}
+
+decisions="accept acceptForSession decline cancel"
+for decision in $decisions; do
+	run_decision stdio "$decision" --server "$server"
+done
+
+# The same flows over WebSocket: one server for all of them, started as an
+# SDK would start Codex's listener, with a capability token.
+ws_home="$work/ws-home"
+mkdir "$ws_home"
+printf '[network]\nallow_local_binding = true\n' >"$ws_home/config.toml"
+token="$work/ws-token"
+od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$token"
+"$server" --home "$ws_home" app-server --listen ws://127.0.0.1:0 \
+	--ws-auth capability-token --ws-token-file "$token" 2>"$work/ws-server.err" &
+ws_pid=$!
+ws_addr=
+for _ in $(seq 100); do
+	ws_addr=$(sed -n 's|^  listening on: ws://\(.*\)$|\1|p' "$work/ws-server.err")
+	[ -n "$ws_addr" ] && break
+	kill -0 "$ws_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -z "$ws_addr" ]; then
+	echo "ts-client-test: the WebSocket server did not start:" >&2
+	cat "$work/ws-server.err" >&2
+	exit 1
+fi
+echo "ts-client-test: WebSocket server on $ws_addr"
+for decision in $decisions; do
+	run_decision ws "$decision" --ws "ws://$ws_addr" --token-file "$token"
 done
 
 echo "ts-client: $passed passed, $failed failed"

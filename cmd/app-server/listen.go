@@ -117,7 +117,7 @@ func (o *listenOptions) resolve() (*transport, error) {
 		return nil, err
 	}
 	if auth == nil && !t.addr.Addr().IsLoopback() {
-		return nil, usagef("--listen %s is reachable from other hosts: give it --ws-auth capability-token or signed-bearer-token (or listen on 127.0.0.1 or [::1])", o.listen)
+		return nil, usagef("refusing to start the non-loopback WebSocket listener %s without auth (it is reachable from other hosts): give it --ws-auth capability-token or signed-bearer-token, or listen on 127.0.0.1 or [::1]", t.addr)
 	}
 	t.auth = auth
 	return t, nil
@@ -127,6 +127,7 @@ func (o *listenOptions) resolve() (*transport, error) {
 const (
 	msgMissingBearer = "missing websocket bearer token"
 	msgInvalidBearer = "invalid websocket bearer token"
+	msgNotBearer     = "invalid authorization header"
 )
 
 // authorizer builds the check of --ws-auth, or nil without auth.
@@ -227,10 +228,14 @@ func (o *listenOptions) jwtCheck() (func(*http.Request) string, error) {
 // the Authorization header's Bearer credential (scheme case-insensitive).
 func bearerCheck(valid func(token string) bool) func(*http.Request) string {
 	return func(r *http.Request) string {
-		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		h := strings.TrimSpace(r.Header.Get("Authorization"))
+		if h == "" {
+			return msgMissingBearer
+		}
+		scheme, tok, _ := strings.Cut(h, " ")
 		tok = strings.TrimSpace(tok)
 		if !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			return msgMissingBearer
+			return msgNotBearer
 		}
 		if !valid(tok) {
 			return msgInvalidBearer

@@ -12,7 +12,10 @@
 //     are read concurrently, responses per second: once with at most 100
 //     in flight (the compared figure; the Codex server sheds requests
 //     beyond a queue of 128), once with all written without waiting
-//     (responses that never come are counted after 3 s of silence).
+//     (responses that never come are counted after 3 s of silence);
+//   - over WebSocket (websocket.go): sequential p50 and pipelined (window
+//     100) against each server's --listen ws://127.0.0.1:0, in their own
+//     section of the --out file.
 //
 // With --codex the two servers take turns within each measurement, so that
 // both see the same load. Error responses count as round trips (a server that does not serve the
@@ -84,9 +87,22 @@ func main() {
 			fmt.Printf("%-34s %s\n", c.name, c.verdict())
 		}
 	}
+	wsResults, err := measureWebSocket(targets, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
+		os.Exit(1)
+	}
+	for i, r := range wsResults {
+		fmt.Printf("== %s over WebSocket\nsequential p50 %s (stdio %s)\npipelined %s (stdio %.0f responses/s)\n",
+			r.name, us(percentile(r.seqLat, 50)), us(results[i].seqP50()), r.pipe, results[i].pipeWindow.throughput())
+	}
 	if *out != "" {
-		section := markdown(machineInfo(), cfg, results, cmp)
-		if err := writeSection(*out, section); err != nil {
+		m := machineInfo()
+		if err := writeSection(*out, markdown(m, cfg, results, cmp)); err != nil {
+			fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
+			os.Exit(1)
+		}
+		if err := writeSectionBetween(*out, wsBeginMarker, wsEndMarker, wsMarkdown(m, cfg, results, wsResults)); err != nil {
 			fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
 			os.Exit(1)
 		}
@@ -760,6 +776,11 @@ const (
 // keeping everything around them. A missing file is created; a file without
 // markers gets the section appended.
 func writeSection(path, section string) error {
+	return writeSectionBetween(path, beginMarker, endMarker, section)
+}
+
+// writeSectionBetween is writeSection with the given markers.
+func writeSectionBetween(path, beginMarker, endMarker, section string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

@@ -8,18 +8,23 @@
 //
 //   node dist/main.js --url http://127.0.0.1:PORT/ --decision accept
 //
+// With --ws URL [--token-file F] it connects to a server already listening
+// on WebSocket (app-server app-server --listen ws://IP:PORT) instead of
+// spawning one over stdio; the server's config must allow local binding.
+//
 // Every message received from the server is printed to stdout as one JSON
 // line; diagnostics and the verdict go to stderr. Exit 0: the flow ended as
 // expected; 1: it did not; 2: bad usage.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createMessageConnection, Message, type MessageConnection } from "vscode-jsonrpc/node";
 
 import { JsonlMessageReader, JsonlMessageWriter } from "./jsonl";
+import { connect, WebSocketMessageReader, WebSocketMessageWriter } from "./ws";
 import type {
   ClientRequest,
   CommandExecutionApprovalDecision,
@@ -47,6 +52,9 @@ interface Options {
   url: URL;
   decision: Decision;
   timeoutMs: number;
+  /** A WebSocket server to connect to instead of spawning one. */
+  ws?: string;
+  token?: string;
 }
 
 class UsageError extends Error {}
@@ -59,6 +67,8 @@ function parseOptions(argv: string[]): Options {
       url: { type: "string" },
       decision: { type: "string", default: "accept" },
       timeout: { type: "string", default: "30" },
+      ws: { type: "string" },
+      "token-file": { type: "string" },
     },
     strict: true,
   });
@@ -79,7 +89,11 @@ function parseOptions(argv: string[]): Options {
   if (!(seconds > 0)) {
     throw new UsageError(`--timeout: not a positive number of seconds: ${values.timeout}`);
   }
-  return { server: values.server, url, decision, timeoutMs: seconds * 1000 };
+  if (values["token-file"] !== undefined && values.ws === undefined) {
+    throw new UsageError("--token-file needs --ws");
+  }
+  const token = values["token-file"] === undefined ? undefined : readFileSync(values["token-file"], "utf8").trim();
+  return { server: values.server, url, decision, timeoutMs: seconds * 1000, ws: values.ws, token };
 }
 
 // --- typed requests ------------------------------------------------------
@@ -190,7 +204,7 @@ async function main(): Promise<number> {
     opts = parseOptions(process.argv.slice(2));
   } catch (err) {
     console.error(`ts-client: ${err instanceof Error ? err.message : String(err)}`);
-    console.error("usage: main.js --url URL [--decision accept|acceptForSession|decline|cancel] [--server PATH] [--timeout SECONDS]");
+    console.error("usage: main.js --url URL [--decision accept|acceptForSession|decline|cancel] [--server PATH | --ws URL [--token-file F]] [--timeout SECONDS]");
     return 2;
   }
   // A throwaway home: no rules or grants from earlier runs can answer for us.
@@ -220,21 +234,13 @@ async function main(): Promise<number> {
 
 /** Runs the flow and returns what did not go as the decision says it should. */
 async function run(opts: Options, home: string, cwd: string): Promise<string[]> {
-  // stderr is the server's log: pass it through, stdout is protocol only.
-  const child = spawn(opts.server, ["--home", home], { stdio: ["pipe", "pipe", "inherit"] });
-  const closed = new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject); // e.g. ENOENT: no binary at --server
-    child.once("close", (code) => resolve(code)); // after stdout has ended
-  });
-  closed.catch(() => {}); // observed below; keeps an early spawn error from being unhandled
-
   const rec = new Recorder();
-  const reader = new JsonlMessageReader(child.stdout, (line, msg) => {
-    console.log(line);
+  const print = (text: string, msg: Message): void => {
+    console.log(text);
     rec.observe(msg);
-  });
-  const conn = createMessageConnection(reader, new JsonlMessageWriter(child.stdin));
-  reader.onError((err) => console.error(`ts-client: ${err.message}`));
+  };
+  const t = opts.ws === undefined ? spawnServer(opts.server, home, print) : await dialServer(opts.ws, opts.token, print);
+  const conn = t.conn;
 
   conn.onRequest(
     "item/commandExecution/requestApproval",
@@ -283,20 +289,21 @@ async function run(opts: Options, home: string, cwd: string): Promise<string[]> 
   };
 
   try {
-    await withTimeout(Promise.race([flow(), closed.then(() => Promise.reject(new Error("server exited early")))]), opts.timeoutMs, "the flow");
+    await withTimeout(Promise.race([flow(), t.closed.then(() => Promise.reject(new Error("server connection ended early")))]), opts.timeoutMs, "the flow");
   } catch (err) {
-    child.kill("SIGKILL");
+    t.kill();
     throw err;
   }
 
-  // Closing stdin is the shutdown signal. Waiting for the exit also drains
-  // stdout, so a late or duplicate serverRequest/resolved would be counted.
+  // Closing stdin (or the socket) is the end of this client. Waiting for
+  // the server to exit (or close) also drains what it still sends, so a
+  // late or duplicate serverRequest/resolved would be counted.
   conn.end();
   let code: number | null;
   try {
-    code = await withTimeout(closed, 5000, "the server to exit after stdin closed");
+    code = await withTimeout(t.closed, 5000, "the server to end the connection");
   } catch (err) {
-    child.kill("SIGKILL");
+    t.kill();
     throw err;
   }
   conn.dispose();
@@ -310,6 +317,36 @@ async function run(opts: Options, home: string, cwd: string): Promise<string[]> 
   const unknown = rec.resolved.filter((id) => !rec.approvals.some((a) => a.id === id));
   check(unknown.length === 0, `serverRequest/resolved for ids never requested: ${JSON.stringify(unknown)}`);
   return failures;
+}
+
+/** A connection to a server and how it ends: the exit code of a spawned server, 0 for a closed socket. */
+interface ServerLink {
+  conn: MessageConnection;
+  closed: Promise<number | null>;
+  kill(): void;
+}
+
+function spawnServer(server: string, home: string, print: (text: string, msg: Message) => void): ServerLink {
+  // stderr is the server's log: pass it through, stdout is protocol only.
+  const child = spawn(server, ["--home", home], { stdio: ["pipe", "pipe", "inherit"] });
+  const closed = new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject); // e.g. ENOENT: no binary at --server
+    child.once("close", (code) => resolve(code)); // after stdout has ended
+  });
+  closed.catch(() => {}); // observed by the caller; keeps an early spawn error from being unhandled
+  const reader = new JsonlMessageReader(child.stdout, print);
+  reader.onError((err) => console.error(`ts-client: ${err.message}`));
+  const conn = createMessageConnection(reader, new JsonlMessageWriter(child.stdin));
+  return { conn, closed, kill: () => child.kill("SIGKILL") };
+}
+
+async function dialServer(url: string, token: string | undefined, print: (text: string, msg: Message) => void): Promise<ServerLink> {
+  const socket = await connect(url, token);
+  const closed = new Promise<number | null>((resolve) => socket.once("close", () => resolve(0)));
+  const reader = new WebSocketMessageReader(socket, print);
+  reader.onError((err) => console.error(`ts-client: ${err.message}`));
+  const conn = createMessageConnection(reader, new WebSocketMessageWriter(socket));
+  return { conn, closed, kill: () => socket.terminate() };
 }
 
 type Check = (ok: boolean, what: string) => void;
