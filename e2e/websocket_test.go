@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -119,14 +118,14 @@ type wsClient struct {
 	c      *websocket.Conn
 	in     chan msg // every message, in order
 	nextID int
-	gate   sync.RWMutex // held by pauseReading: the reader stops reading the socket
+	gate   chan struct{} // holds the reader's token; pauseReading takes it
 }
 
 // pauseReading stops reading the socket after at most one more message:
 // the client is a slow client from then on.
-func pauseReading(w *wsClient) { w.gate.Lock() }
+func pauseReading(w *wsClient) { <-w.gate }
 
-func resumeReading(w *wsClient) { w.gate.Unlock() }
+func resumeReading(w *wsClient) { w.gate <- struct{}{} }
 
 // dial connects with an optional bearer token.
 func (s *wsServer) dial(token string) (*wsClient, error) {
@@ -141,7 +140,8 @@ func (s *wsServer) dial(token string) (*wsClient, error) {
 		return nil, err
 	}
 	c.SetReadLimit(64 << 20)
-	w := &wsClient{t: s.t, c: c, in: make(chan msg, 1<<16)}
+	w := &wsClient{t: s.t, c: c, in: make(chan msg, 1<<16), gate: make(chan struct{}, 1)}
+	w.gate <- struct{}{}
 	go w.readLoop()
 	s.t.Cleanup(func() { c.CloseNow() })
 	return w, nil
@@ -159,8 +159,7 @@ func (s *wsServer) client(token string) *wsClient {
 func (w *wsClient) readLoop() {
 	defer close(w.in)
 	for {
-		w.gate.RLock()
-		w.gate.RUnlock()
+		w.gate <- <-w.gate // wait while paused
 		typ, b, err := w.c.Read(context.Background())
 		if err != nil {
 			return
