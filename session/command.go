@@ -177,7 +177,7 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 			return gateRun, ""
 		}
 	}
-	if tu.settings.policy != protocol.ApprovalUntrusted || tu.readOnly(ctx, line) {
+	if tu.settings.policy != protocol.ApprovalUntrusted || tu.readOnly(ctx, line, item.Cwd) {
 		return gateRun, ""
 	}
 	t.mu.Lock()
@@ -233,15 +233,15 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 	}
 }
 
-// readOnly reports whether the command line is known not to change
-// anything. git reading a repository is, unless the repository can make
-// it run a program.
-func (tu *turn) readOnly(ctx context.Context, line string) bool {
+// readOnly reports whether the command line, run in dir, is known not to
+// change anything. git reading a repository is, unless the repository can
+// make it run a program.
+func (tu *turn) readOnly(ctx context.Context, line, dir string) bool {
 	switch shellcmd.Classify(line) {
 	case shellcmd.ReadOnly:
 		return true
 	case shellcmd.ReadsRepository:
-		err := shellcmd.InertRepository(ctx, tu.settings.cwd, nil)
+		err := shellcmd.InertRepository(ctx, dir, nil)
 		if err != nil {
 			tu.t.m.log.Debug("git prompts", "command", line, "reason", err)
 		}

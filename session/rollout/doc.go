@@ -14,7 +14,7 @@
 //	{"type":"itemOutput","turnId":...,"itemId":...,"delta":...} its output so far
 //	{"type":"itemCompleted","turnId":...,"item":{ThreadItem}}
 //	{"type":"turnCompleted","turn":{Turn, final, no items}}
-//	{"type":"tornLine"}                                        written by Open after a crash
+//	{"type":"tornLine"}                                        ignored (earlier versions wrote it)
 //
 // A thread is rebuilt by applying them in order: meta records overwrite the
 // fields they carry, items are kept per turn in the order they first

@@ -15,8 +15,8 @@ type File struct {
 	path string
 	mu   sync.Mutex // guards f, nil once closed, and torn
 	f    *os.File
-	// torn: a failed append left part of a line that could not be cut
-	// off; the next record starts on a fresh line.
+	// torn: the file ends in part of a line (a crash, or a failed append
+	// that could not cut it off); the next record starts on a fresh line.
 	torn bool
 }
 
@@ -27,24 +27,18 @@ func (r *File) ID() uuid.UUID { return r.id }
 // renames the file; appending through the File goes on working.
 func (r *File) Path() string { return r.path }
 
-func (r *File) endTornLine() error {
+// endsMidLine reports whether the file's last line lacks its newline: a
+// crash or a full disk cut it short.
+func (r *File) endsMidLine() (bool, error) {
 	fi, err := r.f.Stat()
 	if err != nil || fi.Size() == 0 {
-		return err
+		return false, err
 	}
 	last := make([]byte, 1)
 	if _, err := r.f.ReadAt(last, fi.Size()-1); err != nil {
-		return err
+		return false, err
 	}
-	if last[0] == '\n' {
-		return nil
-	}
-	marker, _ := encodeRecord(Record{Type: recordTornLine})
-	// One write: with O_APPEND it lands whole after whatever is there.
-	if _, err := r.f.Write(append([]byte{'\n'}, marker...)); err != nil {
-		return err
-	}
-	return r.f.Sync()
+	return last[0] != '\n', nil
 }
 
 // Append writes rec as one line with a single write, so that concurrent

@@ -26,9 +26,8 @@ const (
 	// RecordModelInput appends to the conversation a model has seen
 	// (Responses input items), so that a resumed thread sends it all again.
 	RecordModelInput RecordType = "modelInput"
-	// recordTornLine follows a line that a crash cut short: Open writes it
-	// so that the fragment, now ended by a newline, is skipped by Load
-	// instead of being taken for corruption in the middle of the file.
+	// recordTornLine followed a line that a crash cut short, in rollouts
+	// of earlier versions; Load ignores it.
 	recordTornLine RecordType = "tornLine"
 )
 

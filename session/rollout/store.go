@@ -118,8 +118,8 @@ func (s *Store) Create(meta ThreadMeta) (*File, error) {
 
 // Open opens an existing rollout, archived or not, for appending (after a
 // resume). If the file does not end with a newline, a crash cut its last
-// line short: Open ends that line and writes a tornLine record after it,
-// so Load skips the fragment, and so the next record is not glued to it.
+// line short: the next record starts on a fresh line, so that it is not
+// glued to the fragment, which Load skips. Open writes nothing.
 func (s *Store) Open(id uuid.UUID) (*File, error) {
 	path, _, err := s.find(id)
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *Store) Open(id uuid.UUID) (*File, error) {
 		return nil, fmt.Errorf("rollout: %w", err)
 	}
 	r := &File{id: id, path: path, f: f}
-	if err := r.endTornLine(); err != nil {
+	if r.torn, err = r.endsMidLine(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("rollout: open rollout %s: %w", id, err)
 	}
