@@ -20,9 +20,6 @@ type File struct {
 	torn bool
 }
 
-// ID returns the thread's id.
-func (r *File) ID() uuid.UUID { return r.id }
-
 // Path returns the file's path when it was created or opened. Archiving
 // renames the file; appending through the File goes on working.
 func (r *File) Path() string { return r.path }
@@ -47,27 +44,27 @@ func (r *File) endsMidLine() (bool, error) {
 // boundaries. A record of type thread is refused: Create writes it.
 func (r *File) Append(rec Record, sync bool) error {
 	if rec.Type == RecordThread || rec.Type == recordTornLine {
-		return fmt.Errorf("rollout: rollout %s: %s records cannot be appended", r.id, rec.Type)
+		return fmt.Errorf("rollout %s: %s records cannot be appended", r.id, rec.Type)
 	}
 	line, err := encodeRecord(rec)
 	if err != nil {
-		return fmt.Errorf("rollout: rollout %s: %w", r.id, err)
+		return fmt.Errorf("rollout %s: %w", r.id, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.f == nil {
-		return fmt.Errorf("rollout: rollout %s: %w", r.id, os.ErrClosed)
+		return fmt.Errorf("rollout %s: %w", r.id, os.ErrClosed)
 	}
 	if r.torn {
 		line = append([]byte{'\n'}, line...)
 	}
 	if err := r.write(line); err != nil {
-		return fmt.Errorf("rollout: rollout %s: %w", r.id, err)
+		return fmt.Errorf("rollout %s: %w", r.id, err)
 	}
 	r.torn = false
 	if sync {
 		if err := r.f.Sync(); err != nil {
-			return fmt.Errorf("rollout: rollout %s: %w", r.id, err)
+			return fmt.Errorf("rollout %s: %w", r.id, err)
 		}
 	}
 	return nil

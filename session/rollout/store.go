@@ -91,7 +91,7 @@ func (s *Store) Create(meta ThreadMeta) (*File, error) {
 	}
 	line, err := encodeRecord(Record{Type: RecordThread, Version: rolloutVersion, Thread: &meta})
 	if err != nil {
-		return nil, fmt.Errorf("rollout: rollout %s: %w", meta.ID, err)
+		return nil, fmt.Errorf("rollout %s: %w", meta.ID, err)
 	}
 	path := s.path(meta.ID, false)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o600)
