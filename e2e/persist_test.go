@@ -94,6 +94,11 @@ func TestFullDiskMidTurnThenRestart(t *testing.T) {
 	}
 	var resumed protocol.ThreadResumeResponse
 	s2.ok("thread/resume", map[string]any{"threadId": th}, &resumed)
+	// The record the full disk cut short was cut off the file, not left
+	// for the reader to skip.
+	if strings.Contains(s2.stderrText(), "skipping a line") {
+		t.Errorf("the rollout holds a torn line:\n%s", s2.stderrText())
+	}
 }
 
 // A turn input of 11.5 MB of '<' (under the 16 MiB request cap) is
