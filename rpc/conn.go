@@ -41,10 +41,6 @@ type conn struct {
 	// once by initialize, read by notify.
 	optOut atomic.Pointer[map[string]bool]
 
-	// onInit runs once the client has initialized, before the response is
-	// written (the server's hook, and subscriptions in the hub).
-	onInit func(*conn, protocol.InitializeParams)
-
 	callMu sync.Mutex      // guards calls, gone
 	calls  map[int64]*Call // calls waiting for this client's answer
 	gone   bool            // the connection ended: no new calls
@@ -155,8 +151,8 @@ func (c *conn) initialize(req *message) {
 		}
 	}
 	c.optOut.Store(&optOut)
-	if c.onInit != nil {
-		c.onInit(c, p)
+	if c.s.onInit != nil {
+		c.s.onInit(p)
 	}
 	c.initialized.Store(true)
 	o := c.s.opts

@@ -9,7 +9,8 @@ import (
 )
 
 // RegisterSession routes every client request method of the protocol to
-// the session manager. In-memory lookups and the interrupt (which only
+// the session manager. thread/start, thread/resume and turn/start subscribe
+// the connection to the thread (see hub); thread/unsubscribe is served here. In-memory lookups and the interrupt (which only
 // cancels) run inline; everything that touches files or processes runs on
 // a lane. A test checks that no client request method is left
 // without a route.
@@ -41,7 +42,22 @@ func (s *Server) RegisterSession(m *session.Manager) {
 	s.RegisterInline(protocol.MethodThreadLoadedList, Typed(m.LoadedThreads))
 	s.Register(protocol.MethodThreadArchive, Typed(m.ArchiveThread))
 	s.Register(protocol.MethodThreadUnarchive, Typed(m.UnarchiveThread))
-	s.Register(protocol.MethodTurnStart, TypedThen(m.StartTurn))
+	s.Register(protocol.MethodTurnStart, TypedThen(func(ctx context.Context, p *protocol.TurnStartParams) (*protocol.TurnStartResponse, func(), error) {
+		// Whoever starts a turn hears it, subscribed or not before.
+		r, start, err := m.StartTurn(ctx, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		replay := s.subscribe(ctx, p.ThreadID)
+		return r, func() {
+			if replay != nil {
+				replay()
+			}
+			if start != nil {
+				start()
+			}
+		}, nil
+	}))
 	s.RegisterInline(protocol.MethodTurnInterrupt, Typed(m.InterruptTurn))
 	s.Register(protocol.MethodCommandExec, Typed(m.ExecCommand))
 	s.RegisterInline(protocol.MethodGrantsList, Typed(m.ListGrants))

@@ -32,8 +32,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Server serves the protocol on one connection. Register handlers with
-// Handle, then call Serve once.
+// Server serves the protocol to its clients: one on stdio (Serve), any
+// number on WebSocket (ServeWebSocket), sharing the session through the
+// hub. Register handlers first, then call one Serve method once.
 type Server struct {
 	opts     Options
 	log      *slog.Logger
@@ -110,11 +111,6 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := newConn(s, stream)
-	c.onInit = func(_ *conn, p protocol.InitializeParams) {
-		if s.onInit != nil {
-			s.onInit(p)
-		}
-	}
 	s.hub.add(c)
 	readEnd := make(chan struct{})
 	go func() {
