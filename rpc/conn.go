@@ -250,6 +250,10 @@ func (c *conn) request(call *Call, method string, params json.RawMessage) error 
 		call.leave(c)
 		return ErrDisconnected
 	}
+	if c.calls[call.id] == call {
+		c.callMu.Unlock()
+		return nil // sent already: a replay raced the first send
+	}
 	c.calls[call.id] = call
 	c.callMu.Unlock()
 	err := c.write(func(buf []byte) []byte { return appendRequest(buf, call.id, method, params) })
