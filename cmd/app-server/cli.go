@@ -192,6 +192,9 @@ func parseArgs(args []string) (*command, *options, error) {
 	if opts.version {
 		cmd, _ = lookupCommand("version")
 	}
+	if !cmd.serves && opts.listen != (listenOptions{}) {
+		return nil, nil, usagef("%s: --listen and the --ws-* flags are for serve and app-server", cmd.name)
+	}
 	if fs.NArg() > 0 {
 		return nil, nil, usagef("%s: unexpected argument %q", cmd.name, fs.Arg(0))
 	}
@@ -243,7 +246,7 @@ func newFlagSet(opts *options, cmd *command) *flag.FlagSet {
 	if cmd != nil && cmd.hasOut {
 		fs.StringVar(&opts.out, "out", opts.out, "")
 	}
-	if cmd != nil && cmd.serves {
+	if cmd == nil || cmd.serves { // before the subcommand: serve is the default
 		opts.listen.addFlags(fs)
 	}
 	return fs
