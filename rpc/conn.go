@@ -151,9 +151,6 @@ func (c *conn) initialize(req *message) {
 		}
 	}
 	c.optOut.Store(&optOut)
-	if c.s.onInit != nil {
-		c.s.onInit(p)
-	}
 	c.initialized.Store(true)
 	o := c.s.opts
 	c.writeResult(req.id, protocol.InitializeResponse{

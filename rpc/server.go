@@ -43,9 +43,8 @@ type Server struct {
 
 	hub *hub // the connections and what they subscribe to
 
-	onInit       func(protocol.InitializeParams) // optional hook, set before Serve
-	onDisconnect func()                          // optional hook, set before Serve
-	finishOnce   sync.Once                       // runs finish once: at input end or when Serve stops
+	onDisconnect func()    // optional hook, set before Serve
+	finishOnce   sync.Once // runs finish once: at input end or when Serve stops
 }
 
 // NewServer returns a server with no handlers.
@@ -89,10 +88,6 @@ func (s *Server) RegisterInline(method string, h Handler) {
 	s.Register(method, h)
 	s.inline[method] = true
 }
-
-// OnInitialize sets a function called once the client has initialized, with
-// its params, before the response is written. It must be called before Serve.
-func (s *Server) OnInitialize(f func(protocol.InitializeParams)) { s.onInit = f }
 
 // OnDisconnect sets a function called once the connection has ended, before
 // Serve waits for the requests still running. It is where work that would
