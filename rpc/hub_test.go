@@ -161,3 +161,15 @@ func TestHubSharesPrompts(t *testing.T) {
 		t.Errorf("Request with no subscriber = %v, want ErrDisconnected", err)
 	}
 }
+
+// A message over the cap is answered -32600 with its id, as a line on
+// stdio is, and the connection goes on.
+func TestWebSocketMessageOverTheCap(t *testing.T) {
+	_, dial := startHub(t)
+	c := dial()
+	big := `{"id":"big","method":"thread/loaded/list","params":{"pad":"` + strings.Repeat("x", DefaultMaxLineBytes) + `"}}`
+	c.send(big)
+	c.expect(`{"id":"big","error":{"code":-32600,"message":"Invalid request: line too long"}}`)
+	c.send(`{"id":2,"method":"thread/resume","params":{"threadId":"T"}}`)
+	c.expect(`{"id":2,"result":{}}`)
+}

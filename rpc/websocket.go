@@ -1,8 +1,10 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -61,11 +63,6 @@ func (s *Server) WebSocketHandler(ctx context.Context, opts WebSocketOptions) ht
 			s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 			return
 		}
-		maxLine := s.opts.MaxLineBytes
-		if maxLine == 0 {
-			maxLine = DefaultMaxLineBytes
-		}
-		ws.SetReadLimit(int64(maxLine))
 		s.serveWebSocket(ctx, ws, r.RemoteAddr)
 	})
 }
@@ -86,7 +83,11 @@ func headerHas(h http.Header, key, token string) bool {
 func (s *Server) serveWebSocket(ctx context.Context, ws *websocket.Conn, remote string) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	t := newWSTransport(ctx, ws)
+	maxLine := s.opts.MaxLineBytes
+	if maxLine == 0 {
+		maxLine = DefaultMaxLineBytes
+	}
+	t := newWSTransport(ctx, ws, maxLine)
 	c := newConn(s, t)
 	c.log = s.log.With("client", remote)
 	s.hub.add(c)
@@ -105,6 +106,8 @@ func (s *Server) serveWebSocket(ctx context.Context, ws *websocket.Conn, remote 
 type wsTransport struct {
 	ctx    context.Context
 	ws     *websocket.Conn
+	max    int          // the message cap, as the stdio line cap
+	buf    bytes.Buffer // the last message read, reused
 	out    chan []byte
 	done   chan struct{} // closed by Close: the writer stops
 	closed sync.Once
@@ -113,8 +116,12 @@ type wsTransport struct {
 
 var errSlowClient = errors.New("rpc: outbound queue full: the client is not reading; disconnected")
 
-func newWSTransport(ctx context.Context, ws *websocket.Conn) *wsTransport {
-	t := &wsTransport{ctx: ctx, ws: ws, out: make(chan []byte, OutboundQueue), done: make(chan struct{})}
+func newWSTransport(ctx context.Context, ws *websocket.Conn, max int) *wsTransport {
+	// The cap is applied here rather than with the library's read limit,
+	// which would close the connection: an over-long message is answered
+	// as on stdio, and the connection goes on.
+	ws.SetReadLimit(-1)
+	t := &wsTransport{ctx: ctx, ws: ws, max: max, out: make(chan []byte, OutboundQueue), done: make(chan struct{})}
 	t.wg.Add(1)
 	go t.writeLoop()
 	return t
@@ -136,17 +143,32 @@ func (t *wsTransport) writeLoop() {
 	}
 }
 
-// ReadMessage returns the next text frame. A binary frame is handed on as a
-// message the decoder refuses, so the client hears why.
+// ReadMessage returns the next text frame. A binary frame is reported as
+// errBinaryFrame and one over the cap as a *tooLongError (with its start,
+// to find an id); either is read to its end and thrown away, so the
+// connection goes on.
 func (t *wsTransport) ReadMessage() ([]byte, error) {
-	typ, b, err := t.ws.Read(t.ctx)
+	typ, r, err := t.ws.Reader(t.ctx)
 	if err != nil {
 		return nil, err
 	}
-	if typ == websocket.MessageBinary {
+	if t.buf.Cap() > keepLineBytes {
+		t.buf = bytes.Buffer{} // one big message does not pin its buffer
+	}
+	t.buf.Reset()
+	if _, err := t.buf.ReadFrom(io.LimitReader(r, int64(t.max)+1)); err != nil {
+		return nil, err
+	}
+	switch {
+	case t.buf.Len() > t.max:
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return nil, err
+		}
+		return nil, &tooLongError{prefix: bytes.Clone(t.buf.Bytes()[:min(t.buf.Len(), idScanBytes)]), limit: t.max}
+	case typ == websocket.MessageBinary:
 		return nil, errBinaryFrame
 	}
-	return b, nil
+	return t.buf.Bytes(), nil
 }
 
 var errBinaryFrame = &protocol.Error{Code: protocol.CodeInvalidRequest, Message: "Invalid request: binary frames are not supported; send each message as a text frame"}
