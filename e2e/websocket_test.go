@@ -626,3 +626,44 @@ func TestWebSocketSlowClient(t *testing.T) {
 		t.Errorf("the server did not log the slow client's disconnect")
 	}
 }
+
+// --listen off serves nothing and stops on SIGTERM like the others.
+func TestListenOff(t *testing.T) {
+	cmd := exec.Command(serverBin, "--home", t.TempDir(), "app-server", "--listen", "off")
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "serving nothing") {
+				close(started)
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no start line within 10s")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { <-logDone; exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no exit within 5s of SIGTERM")
+	}
+}

@@ -1,5 +1,7 @@
 // Package rpc serves the app-server protocol over a message transport: JSONL
-// on stdio (Stream).
+// on stdio (Stream, one client), or WebSocket text frames (websocket.go, any
+// number of clients, each subscribed to the threads it started or resumed:
+// hub.go).
 //
 // It owns the wire: framing, the JSON-RPC envelope, the initialize
 // handshake, dispatch from the protocol method table, ordering, backpressure
