@@ -197,20 +197,18 @@ func (w *wsClient) next() msg {
 }
 
 // waitFor skips messages until one satisfies ok.
-func (w *wsClient) waitFor(what string, ok func(msg) bool) msg {
+func (w *wsClient) waitFor(ok func(msg) bool) msg {
 	w.t.Helper()
 	for {
-		m := w.next()
-		if ok(m) {
+		if m := w.next(); ok(m) {
 			return m
 		}
-		_ = what
 	}
 }
 
 func (w *wsClient) waitMethod(method string) msg {
 	w.t.Helper()
-	return w.waitFor(method, func(m msg) bool { return m.Method == method })
+	return w.waitFor(func(m msg) bool { return m.Method == method })
 }
 
 // call sends a request and returns its response, skipping other messages.
@@ -220,7 +218,7 @@ func (w *wsClient) call(method string, params any) msg {
 	id := fmt.Sprintf(`"c%d"`, w.nextID)
 	b, _ := json.Marshal(params)
 	w.write(fmt.Sprintf(`{"id":%s,"method":%q,"params":%s}`, id, method, b))
-	return w.waitFor("response "+id, func(m msg) bool { return m.isResponse() && string(m.ID) == id })
+	return w.waitFor(func(m msg) bool { return m.isResponse() && string(m.ID) == id })
 }
 
 func (w *wsClient) initialize() {
@@ -454,25 +452,37 @@ func startTurn(t *testing.T, c *wsClient, thread, command string) {
 
 func isApproval(m msg) bool { return m.Method == "item/commandExecution/requestApproval" }
 
+func commandCompleted(m msg) bool {
+	return m.Method == "item/completed" && strings.Contains(string(m.Params), `"commandExecution"`)
+}
+
 func turnCompleted(thread string) func(msg) bool {
 	return func(m msg) bool {
 		return m.Method == "turn/completed" && strings.Contains(string(m.Params), thread)
 	}
 }
 
+// twoSubscribers starts a server and two clients: a starts a thread under
+// untrusted (every command asks), b hears thread/started and resumes it.
+func twoSubscribers(t *testing.T) (s *wsServer, a, b *wsClient, thread string) {
+	t.Helper()
+	s = startWS(t, "")
+	a, b = s.client(""), s.client("")
+	a.initialize()
+	b.initialize()
+	thread = startThread(t, a)
+	b.waitMethod("thread/started") // every initialized client hears of it
+	mustResult(t, b.call("thread/resume", map[string]any{"threadId": thread}))
+	return s, a, b, thread
+}
+
 // Two clients on one thread: both get the prompt with the same id, the
 // first answer wins, both hear serverRequest/resolved, the later answer is
 // ignored, and both see the turn end.
 func TestWebSocketTwoClientsAnswerOnePrompt(t *testing.T) {
-	s := startWS(t, "")
-	a, b := s.client(""), s.client("")
-	a.initialize()
-	b.initialize()
-	thread := startThread(t, a)
-	b.waitMethod("thread/started") // every initialized client hears of it
-	mustResult(t, b.call("thread/resume", map[string]any{"threadId": thread}))
+	_, a, b, thread := twoSubscribers(t)
 	startTurn(t, a, thread, "touch marker; echo shared-prompt")
-	pa, pb := a.waitFor("prompt", isApproval), b.waitFor("prompt", isApproval)
+	pa, pb := a.waitFor(isApproval), b.waitFor(isApproval)
 	if string(pa.ID) != string(pb.ID) {
 		t.Fatalf("prompt ids differ: %s and %s", pa.ID, pb.ID)
 	}
@@ -485,13 +495,11 @@ func TestWebSocketTwoClientsAnswerOnePrompt(t *testing.T) {
 	}
 	a.write(fmt.Sprintf(`{"id":%s,"result":{"decision":"decline"}}`, pa.ID)) // too late: ignored
 	for _, c := range []*wsClient{a, b} {
-		item := c.waitFor("item completed", func(m msg) bool {
-			return m.Method == "item/completed" && strings.Contains(string(m.Params), `"commandExecution"`)
-		})
+		item := c.waitFor(commandCompleted)
 		if !strings.Contains(string(item.Params), `"status":"completed"`) || !strings.Contains(string(item.Params), "shared-prompt") {
 			t.Errorf("the command did not run as accepted: %s", item.Raw)
 		}
-		c.waitFor("turn completed", turnCompleted(thread))
+		c.waitFor(turnCompleted(thread))
 	}
 	// thread/unsubscribe ends b's share of the thread.
 	var st struct{ Status string }
@@ -508,7 +516,7 @@ func TestWebSocketTwoClientsAnswerOnePrompt(t *testing.T) {
 		t.Errorf("unsubscribe from an unknown thread: %s", st.Status)
 	}
 	startTurn(t, a, thread, "touch marker; echo second")
-	a.waitFor("prompt", isApproval)
+	a.waitFor(isApproval)
 	// Whatever the server sent b about the thread by now is queued before
 	// this response: only the broadcast status change may be among it.
 	b.write(`{"id":"probe","method":"thread/loaded/list"}`)
@@ -527,39 +535,32 @@ func TestWebSocketTwoClientsAnswerOnePrompt(t *testing.T) {
 // that subscribes while it is open gets it replayed; when the last
 // subscriber leaves, the prompt ends as a disconnect ends it.
 func TestWebSocketClientLeavesMidPrompt(t *testing.T) {
-	s := startWS(t, "")
-	a, b := s.client(""), s.client("")
-	a.initialize()
-	b.initialize()
-	thread := startThread(t, a)
-	mustResult(t, b.call("thread/resume", map[string]any{"threadId": thread}))
+	s, a, b, thread := twoSubscribers(t)
 	startTurn(t, a, thread, "touch marker; echo after-leave")
-	prompt := a.waitFor("prompt", isApproval)
-	b.waitFor("prompt", isApproval)
+	prompt := a.waitFor(isApproval)
+	b.waitFor(isApproval)
 	a.c.CloseNow()
 
 	// A late subscriber gets the open prompt replayed, after its response.
 	c := s.client("")
 	c.initialize()
 	mustResult(t, c.call("thread/resume", map[string]any{"threadId": thread}))
-	replayed := c.waitFor("prompt", isApproval)
+	replayed := c.waitFor(isApproval)
 	if string(replayed.ID) != string(prompt.ID) {
 		t.Fatalf("replayed prompt id %s, want %s", replayed.ID, prompt.ID)
 	}
 	b.c.CloseNow()
 	c.write(fmt.Sprintf(`{"id":%s,"result":{"decision":"accept"}}`, replayed.ID))
-	item := c.waitFor("item completed", func(m msg) bool {
-		return m.Method == "item/completed" && strings.Contains(string(m.Params), `"commandExecution"`)
-	})
+	item := c.waitFor(commandCompleted)
 	if !strings.Contains(string(item.Params), `"status":"completed"`) {
 		t.Errorf("item after the remaining client accepted: %s", item.Raw)
 	}
-	c.waitFor("turn completed", turnCompleted(thread))
+	c.waitFor(turnCompleted(thread))
 
 	// The last subscriber leaves mid-prompt: the prompt ends (the command
 	// does not run) and the turn completes without anyone.
 	startTurn(t, c, thread, "touch marker; echo never-runs")
-	c.waitFor("prompt", isApproval)
+	c.waitFor(isApproval)
 	c.c.CloseNow()
 	d := s.client("")
 	d.initialize()
@@ -575,7 +576,7 @@ func TestWebSocketClientLeavesMidPrompt(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("turn still in progress 20s after its last subscriber left: %s", r.Result)
 		}
-		d.waitFor("thread status", func(m msg) bool { return m.Method == "thread/status/changed" })
+		d.waitFor(func(m msg) bool { return m.Method == "thread/status/changed" })
 	}
 }
 

@@ -2,8 +2,9 @@
 //
 // vscode-jsonrpc's stream reader and writer speak LSP's Content-Length
 // framing. app-server speaks JSONL instead: one JSON-RPC message per line, and
-// the messages it writes omit the "jsonrpc" member. These two small classes are
-// all an extension needs to plug app-server into createMessageConnection.
+// the messages it writes omit the "jsonrpc" member. The reader and writer here
+// are all an extension needs to plug app-server into createMessageConnection
+// (parseMessage and TextMessageWriter also serve the WebSocket ones, ws.ts).
 
 import type { Readable, Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
@@ -64,40 +65,49 @@ export class JsonlMessageReader extends AbstractMessageReader implements Message
     if (line === "") {
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch (err) {
+    const message = parseMessage(line);
+    if (message instanceof Error) {
       // Report and keep reading: one bad line must not take the connection
       // down (the server treats our bad lines the same way).
-      this.fireError(new Error(`not JSON: ${line.slice(0, 200)}: ${String(err)}`));
+      this.fireError(message);
       return;
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      this.fireError(new Error(`not a JSON-RPC message: ${line.slice(0, 200)}`));
-      return;
-    }
-    // app-server leaves out "jsonrpc" (as Codex does); vscode-jsonrpc does not
-    // require it, but Message says it is there, so put it back.
-    const message = { jsonrpc: "2.0", ...parsed } as Message;
     this.onLine?.(line, message);
     callback(message);
   }
 }
 
-export class JsonlMessageWriter extends AbstractMessageWriter implements MessageWriter {
+/**
+ * Parses one message as the server writes it, or says why it is not one.
+ * app-server leaves out "jsonrpc" (as Codex does); vscode-jsonrpc does not
+ * require it, but Message says it is there, so it is put back.
+ */
+export function parseMessage(text: string): Message | Error {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return new Error(`not JSON: ${text.slice(0, 200)}: ${String(err)}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return new Error(`not a JSON-RPC message: ${text.slice(0, 200)}`);
+  }
+  return { jsonrpc: "2.0", ...parsed } as Message;
+}
+
+/**
+ * A writer that sends each message as one piece of text through send, and
+ * reports failures the way vscode-jsonrpc expects (with a running count).
+ */
+export abstract class TextMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private errorCount = 0;
 
-  constructor(private readonly output: Writable) {
-    super();
-    output.on("close", () => this.fireClose());
-  }
+  protected abstract send(text: string, done: (err?: Error | null) => void): void;
 
   write(msg: Message): Promise<void> {
-    // JSON.stringify never emits a raw newline, so one message is one line.
     // The server accepts "jsonrpc" on input, so it is sent as is.
     return new Promise((resolve, reject) => {
-      this.output.write(JSON.stringify(msg) + "\n", "utf8", (err) => {
+      this.send(JSON.stringify(msg), (err) => {
         if (err) {
           this.errorCount++;
           this.fireError(err, msg, this.errorCount);
@@ -110,7 +120,21 @@ export class JsonlMessageWriter extends AbstractMessageWriter implements Message
     });
   }
 
-  end(): void {
+  end(): void {}
+}
+
+export class JsonlMessageWriter extends TextMessageWriter {
+  constructor(private readonly output: Writable) {
+    super();
+    output.on("close", () => this.fireClose());
+  }
+
+  protected send(text: string, done: (err?: Error | null) => void): void {
+    // JSON.stringify never emits a raw newline, so one message is one line.
+    this.output.write(text + "\n", "utf8", done);
+  }
+
+  override end(): void {
     this.output.end();
   }
 }

@@ -6,15 +6,9 @@
 // the server leaves out "jsonrpc" and accepts it on input.
 
 import WebSocket from "ws";
-import {
-  AbstractMessageReader,
-  AbstractMessageWriter,
-  Disposable,
-  type DataCallback,
-  type Message,
-  type MessageReader,
-  type MessageWriter,
-} from "vscode-jsonrpc/node";
+import { AbstractMessageReader, Disposable, type DataCallback, type Message, type MessageReader } from "vscode-jsonrpc/node";
+
+import { parseMessage, TextMessageWriter } from "./jsonl";
 
 /** Opens a WebSocket to url, with a bearer token when one is given. */
 export function connect(url: string, token: string | undefined): Promise<WebSocket> {
@@ -43,18 +37,11 @@ export class WebSocketMessageReader extends AbstractMessageReader implements Mes
   listen(callback: DataCallback): Disposable {
     const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
       const text = data.toString();
-      let parsed: unknown;
-      try {
-        parsed = isBinary ? undefined : JSON.parse(text);
-      } catch (err) {
-        this.fireError(new Error(`not JSON: ${text.slice(0, 200)}: ${String(err)}`));
+      const message = isBinary ? new Error("binary frame from the server") : parseMessage(text);
+      if (message instanceof Error) {
+        this.fireError(message);
         return;
       }
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        this.fireError(new Error(`not a JSON-RPC message: ${text.slice(0, 200)}`));
-        return;
-      }
-      const message = { jsonrpc: "2.0", ...parsed } as Message;
       this.onText?.(text, message);
       callback(message);
     };
@@ -71,30 +58,17 @@ export class WebSocketMessageReader extends AbstractMessageReader implements Mes
   }
 }
 
-export class WebSocketMessageWriter extends AbstractMessageWriter implements MessageWriter {
-  private errorCount = 0;
-
+export class WebSocketMessageWriter extends TextMessageWriter {
   constructor(private readonly socket: WebSocket) {
     super();
     socket.on("close", () => this.fireClose());
   }
 
-  write(msg: Message): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.send(JSON.stringify(msg), (err) => {
-        if (err) {
-          this.errorCount++;
-          this.fireError(err, msg, this.errorCount);
-          reject(err);
-        } else {
-          this.errorCount = 0;
-          resolve();
-        }
-      });
-    });
+  protected send(text: string, done: (err?: Error | null) => void): void {
+    this.socket.send(text, done);
   }
 
-  end(): void {
+  override end(): void {
     this.socket.close();
   }
 }
