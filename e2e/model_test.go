@@ -60,6 +60,7 @@ type modelFlow struct {
 	items         []protocol.ThreadItem // completed
 	deltas        strings.Builder       // agent message deltas
 	summaryDeltas strings.Builder
+	textDeltas    strings.Builder // raw reasoning text
 	errors        []protocol.ErrorNotification
 	usage         []protocol.ThreadTokenUsageUpdatedNotification
 	cmdApprovals  []protocol.CommandExecutionRequestApprovalParams
@@ -118,6 +119,10 @@ func (s *server) runModelFlow(a answers) *modelFlow {
 			var n protocol.ReasoningSummaryTextDeltaNotification
 			m.decode(s.t, &n)
 			f.summaryDeltas.WriteString(n.Delta)
+		case "item/reasoning/textDelta":
+			var n protocol.ReasoningTextDeltaNotification
+			m.decode(s.t, &n)
+			f.textDeltas.WriteString(n.Delta)
 		case "error":
 			var n protocol.ErrorNotification
 			m.decode(s.t, &n)
@@ -776,5 +781,29 @@ func TestModelApplyPatchAcceptForSession(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(b) != "two\n" {
 		t.Errorf("a.txt = %q", b)
+	}
+}
+
+// Raw reasoning text (gpt-oss on local servers sends it instead of
+// summaries) streams as item/reasoning/textDelta and ends in the item's
+// content.
+func TestModelRawReasoningText(t *testing.T) {
+	mock := newMock(t)
+	mock.Enqueue(responsestest.Response("r", responsestest.ReasoningText("rs", "The user wants a greeting."), responsestest.Message("m", "Hello!")))
+	s := startModelServer(t, mock, options{})
+	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
+	s.startModelTurn(th, "greet me")
+	f := s.runModelFlow(answers{})
+	if f.textDeltas.String() != "The user wants a greeting." {
+		t.Errorf("text deltas %q", f.textDeltas.String())
+	}
+	var content []string
+	for _, it := range f.items {
+		if it.Reasoning != nil {
+			content = it.Reasoning.Content
+		}
+	}
+	if !slices.Equal(content, []string{"The user wants a greeting."}) {
+		t.Errorf("reasoning content %q", content)
 	}
 }

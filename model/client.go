@@ -59,6 +59,8 @@ type Handler interface {
 	ReasoningSummaryPart(itemID string, index int64)
 	// ReasoningSummaryDelta: text of a reasoning summary part.
 	ReasoningSummaryDelta(itemID string, index int64, delta string)
+	// ReasoningTextDelta: raw reasoning text of content part index.
+	ReasoningTextDelta(itemID string, index int64, delta string)
 	// ItemDone: an output item is complete.
 	ItemDone(item Item)
 	// Retrying: the call failed with err and is tried again after delay;
@@ -298,6 +300,8 @@ func (s *streamState) event(p *Provider, ev responses.ResponseStreamEventUnion, 
 		h.ReasoningSummaryPart(ev.ItemID, ev.SummaryIndex)
 	case "response.reasoning_summary_text.delta":
 		h.ReasoningSummaryDelta(ev.ItemID, ev.SummaryIndex, ev.Delta)
+	case "response.reasoning_text.delta":
+		h.ReasoningTextDelta(ev.ItemID, ev.ContentIndex, ev.Delta)
 	case "response.output_item.done":
 		item, err := itemOf(ev.Item)
 		if err != nil {

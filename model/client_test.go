@@ -27,6 +27,9 @@ func (r *recorder) ReasoningSummaryPart(string, int64) {}
 func (r *recorder) ReasoningSummaryDelta(id string, _ int64, d string) {
 	r.events = append(r.events, "summary "+id+" "+d)
 }
+func (r *recorder) ReasoningTextDelta(id string, _ int64, d string) {
+	r.events = append(r.events, "text "+id+" "+d)
+}
 func (r *recorder) ItemDone(it Item) { r.events = append(r.events, "done "+it.Type+" "+it.ID) }
 func (r *recorder) Retrying(err *Error, n, max int, _ time.Duration) {
 	r.retries = append(r.retries, err)

@@ -89,6 +89,7 @@ const (
 	MethodAgentMessageDelta    = "item/agentMessage/delta"
 	MethodReasoningPartAdded   = "item/reasoning/summaryPartAdded"
 	MethodReasoningTextDelta   = "item/reasoning/summaryTextDelta"
+	MethodReasoningRawDelta    = "item/reasoning/textDelta"
 	MethodTokenUsageUpdated    = "thread/tokenUsage/updated"
 )
 
@@ -151,6 +152,7 @@ var Methods = []Method{
 	notification[AgentMessageDeltaNotification](MethodAgentMessageDelta),
 	notification[ReasoningSummaryPartAddedNotification](MethodReasoningPartAdded),
 	notification[ReasoningSummaryTextDeltaNotification](MethodReasoningTextDelta),
+	notification[ReasoningTextDeltaNotification](MethodReasoningRawDelta),
 	notification[ThreadTokenUsageUpdatedNotification](MethodTokenUsageUpdated),
 	extension(notification[NetworkGrantsUpdatedNotification](MethodGrantsUpdated)),
 }

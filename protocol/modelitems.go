@@ -100,6 +100,17 @@ type ReasoningSummaryTextDeltaNotification struct {
 	SummaryIndex int64  `json:"summaryIndex"`
 }
 
+// ReasoningTextDeltaNotification streams a reasoning item's raw reasoning
+// text (content part ContentIndex), which some models (gpt-oss on local
+// servers) send instead of summaries.
+type ReasoningTextDeltaNotification struct {
+	ThreadID     string `json:"threadId"`
+	TurnID       string `json:"turnId"`
+	ItemID       string `json:"itemId"`
+	Delta        string `json:"delta"`
+	ContentIndex int64  `json:"contentIndex"`
+}
+
 // ThreadTokenUsageUpdatedNotification reports the tokens of the last model
 // response and of the thread so far.
 type ThreadTokenUsageUpdatedNotification struct {

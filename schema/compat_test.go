@@ -31,6 +31,7 @@ var compatRoots = []struct {
 	{"AgentMessageDeltaNotification", toClient},
 	{"ReasoningSummaryPartAddedNotification", toClient},
 	{"ReasoningSummaryTextDeltaNotification", toClient},
+	{"ReasoningTextDeltaNotification", toClient},
 	{"ThreadTokenUsageUpdatedNotification", toClient},
 	{"FileChangeRequestApprovalParams", toClient},
 	{"FileChangeRequestApprovalResponse", toServer},

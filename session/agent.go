@@ -76,6 +76,7 @@ type ItemStream interface {
 	StartReasoning(id string)
 	ReasoningPart(id string, index int64)
 	ReasoningDelta(id string, index int64, delta string)
+	ReasoningTextDelta(id string, index int64, delta string)
 	CompleteReasoning(id string, summary, content []string)
 }
 

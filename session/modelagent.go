@@ -237,6 +237,7 @@ type openItem struct {
 	id, kind string
 	text     strings.Builder
 	summary  []string
+	content  []string // raw reasoning text parts
 }
 
 func (h *streamHandler) find(providerID string) *openItem {
@@ -289,6 +290,16 @@ func (h *streamHandler) ReasoningSummaryDelta(itemID string, index int64, delta 
 	}
 }
 
+func (h *streamHandler) ReasoningTextDelta(itemID string, index int64, delta string) {
+	if o := h.find(itemID); o != nil && o.kind == "reasoning" {
+		for int64(len(o.content)) <= index {
+			o.content = append(o.content, "")
+		}
+		o.content[index] += delta
+		h.items.ReasoningTextDelta(o.id, index, delta)
+	}
+}
+
 func (h *streamHandler) ItemDone(it model.Item) {
 	o := h.find(it.ID)
 	switch {
@@ -337,7 +348,7 @@ func (h *streamHandler) closeOpen() {
 		if o.kind == "message" {
 			h.items.CompleteMessage(o.id, o.text.String())
 		} else {
-			h.items.CompleteReasoning(o.id, o.summary, nil)
+			h.items.CompleteReasoning(o.id, o.summary, o.content)
 		}
 	}
 	h.open = nil

@@ -61,6 +61,13 @@ func (tu *turn) ReasoningDelta(id string, index int64, delta string) {
 	})
 }
 
+// ReasoningTextDelta implements ItemStream.
+func (tu *turn) ReasoningTextDelta(id string, index int64, delta string) {
+	tu.t.m.notify(protocol.MethodReasoningRawDelta, protocol.ReasoningTextDeltaNotification{
+		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id, Delta: delta, ContentIndex: index,
+	})
+}
+
 // CompleteReasoning implements ItemStream.
 func (tu *turn) CompleteReasoning(id string, summary, content []string) {
 	now := tu.t.m.nowMs()

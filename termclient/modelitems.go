@@ -49,9 +49,18 @@ func (r *renderer) messageCompleted(item *protocol.AgentMessageItem) {
 
 func writeOut(r *renderer, s string) { r.out.Write([]byte(s)) }
 
-// reasoning shows a reasoning item's summary.
+// reasoning shows a reasoning item's summary, or the start of its raw
+// reasoning text when it has no summary.
 func (r *renderer) reasoning(item *protocol.ReasoningItem) {
-	for _, s := range item.Summary {
+	parts := item.Summary
+	if len(parts) == 0 && len(item.Content) > 0 {
+		text := strings.Join(strings.Fields(strings.Join(item.Content, " ")), " ")
+		if rs := []rune(text); len(rs) > 200 {
+			text = string(rs[:200]) + "..."
+		}
+		parts = []string{text}
+	}
+	for _, s := range parts {
 		if s = strings.TrimSpace(s); s != "" {
 			r.line(r.st.dim("thinking: " + s))
 		}

@@ -35,6 +35,17 @@ func Reasoning(id, summary string) []Event {
 	}
 }
 
+// ReasoningText is a reasoning item with raw reasoning text and no
+// summary, as gpt-oss on local servers sends it.
+func ReasoningText(id, text string) []Event {
+	return []Event{
+		{"response.output_item.added", map[string]any{"output_index": 0, "item": map[string]any{"type": "reasoning", "id": id, "summary": []any{}}}},
+		{"response.reasoning_text.delta", map[string]any{"item_id": id, "output_index": 0, "content_index": 0, "delta": text}},
+		{"response.output_item.done", map[string]any{"output_index": 0, "item": map[string]any{"type": "reasoning", "id": id, "summary": []any{},
+			"content": []any{map[string]any{"type": "reasoning_text", "text": text}}}}},
+	}
+}
+
 // FunctionCall is a function call item with JSON arguments.
 func FunctionCall(callID, name, arguments string) []Event {
 	item := map[string]any{"type": "function_call", "id": "fc_" + callID, "call_id": callID, "name": name, "arguments": "", "status": "in_progress"}

@@ -10,6 +10,7 @@ import type { ItemStartedNotification } from "./ItemStartedNotification";
 import type { NetworkGrantsUpdatedNotification } from "./NetworkGrantsUpdatedNotification";
 import type { ReasoningSummaryPartAddedNotification } from "./ReasoningSummaryPartAddedNotification";
 import type { ReasoningSummaryTextDeltaNotification } from "./ReasoningSummaryTextDeltaNotification";
+import type { ReasoningTextDeltaNotification } from "./ReasoningTextDeltaNotification";
 import type { ServerRequestResolvedNotification } from "./ServerRequestResolvedNotification";
 import type { ThreadArchivedNotification } from "./ThreadArchivedNotification";
 import type { ThreadStartedNotification } from "./ThreadStartedNotification";
@@ -40,6 +41,7 @@ export type ServerNotification =
   | { "method": "item/agentMessage/delta", params: AgentMessageDeltaNotification }
   | { "method": "item/reasoning/summaryPartAdded", params: ReasoningSummaryPartAddedNotification }
   | { "method": "item/reasoning/summaryTextDelta", params: ReasoningSummaryTextDeltaNotification }
+  | { "method": "item/reasoning/textDelta", params: ReasoningTextDeltaNotification }
   | { "method": "thread/tokenUsage/updated", params: ThreadTokenUsageUpdatedNotification }
   /**
    * Extension: not part of the Codex app-server protocol.

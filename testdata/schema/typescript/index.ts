@@ -79,6 +79,7 @@ export type { PatchChangeKind } from "./PatchChangeKind";
 export type { ReasoningEffortOption } from "./ReasoningEffortOption";
 export type { ReasoningSummaryPartAddedNotification } from "./ReasoningSummaryPartAddedNotification";
 export type { ReasoningSummaryTextDeltaNotification } from "./ReasoningSummaryTextDeltaNotification";
+export type { ReasoningTextDeltaNotification } from "./ReasoningTextDeltaNotification";
 export type { RequestId } from "./RequestId";
 export type { SandboxMode } from "./SandboxMode";
 export type { SandboxPolicy } from "./SandboxPolicy";
