@@ -1,0 +1,31 @@
+// Package sandbox holds a command to its sandbox policy with the operating
+// system (../shared/spec/SANDBOX.md): where it may write and what network
+// it may reach.
+//
+// On Linux a sandboxed command runs under a helper that the server starts
+// by re-executing its own binary (Wrap rewrites an *exec.Cmd; the binary's
+// main calls RunHelper first thing). The helper is created in new user,
+// network, pid and mount namespaces, with SIGKILL as its parent-death
+// signal, and is PID 1 of the command's pid namespace, so every process of
+// the command dies with it. Inside, it mounts a fresh /proc, bind-mounts
+// read-only the paths Landlock cannot protect under a writable root (.git,
+// the server's home), brings lo up and, when the policy routes the network
+// through the managed proxy, listens on 127.0.0.1 and relays each
+// connection to the proxy's Unix socket outside; the proxy variables are
+// rewritten to those inside ports. Then it starts the command through a
+// second stage in a nested user namespace mapped back to the real uid: the
+// stage drops every capability, sets no_new_privs, applies Landlock write
+// rules and a seccomp filter (socket only for AF_INET and AF_INET6,
+// socketpair only AF_UNIX, no io_uring, ptrace or process_vm_*), and
+// execs the command.
+//
+// Probe checks once what this machine can enforce; Support.Missing names
+// what a policy needs and the machine lacks, so callers fail closed.
+//
+// On macOS Wrap runs the command under /usr/bin/sandbox-exec with a
+// generated Seatbelt profile (SeatbeltProfile). Elsewhere nothing can be
+// enforced and Probe says so.
+//
+// The package is a leaf: it imports the standard library, golang.org/x/sys,
+// go-landlock and go-seccomp-bpf, none of app-server's packages.
+package sandbox

@@ -1,0 +1,115 @@
+package sandbox
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// RunHelper makes the binary a sandbox stage when it was started as one
+// (its first argument is a hidden stage name): it then never returns.
+// Otherwise it returns at once. Call it first thing in main, and in
+// TestMain of packages whose tests run sandboxed commands.
+func RunHelper() {
+	if len(os.Args) < 3 {
+		return
+	}
+	switch os.Args[1] {
+	case helperArg:
+		req, err := decodeRequest(os.Args[2])
+		if err != nil {
+			fatalf("%v", err)
+		}
+		runHelper(req)
+	case execArg:
+		req, err := decodeRequest(os.Args[2])
+		if err != nil {
+			fatalf("%v", err)
+		}
+		runExec(req)
+	}
+}
+
+// runHelper is stage 1: root of fresh user, network, pid and mount
+// namespaces, and PID 1 of the command's. It sets the namespaces up,
+// starts stage 2 in a nested user namespace, relays the proxy, forwards
+// termination signals, reaps orphans and exits with the command's status
+// (128+N if a signal N killed it). Its exit kills every process left in
+// the pid namespace.
+func runHelper(req *request) {
+	if os.Getpid() != 1 {
+		fatalf("helper is not PID 1 of a new pid namespace")
+	}
+	if err := setupMounts(req.Policy); err != nil {
+		fatalf("mounts: %v", err)
+	}
+	if err := loopbackUp(); err != nil {
+		fatalf("bringing lo up: %v", err)
+	}
+	env := os.Environ()
+	if req.Policy.Network == NetworkProxy {
+		httpPort, socksPort, err := startRelays(*req.Policy.Proxy)
+		if err != nil {
+			fatalf("proxy relay: %v", err)
+		}
+		env = rewriteProxyEnv(env, httpPort, socksPort)
+	}
+
+	// Signals for the command: catch them before it starts, so none is
+	// lost (PID 1 ignores signals it has no handler for).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+
+	proc, err := os.StartProcess(selfExe, []string{"app-server", execArg, req.encode()}, &os.ProcAttr{
+		Env:   env,
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Sys: &syscall.SysProcAttr{
+			Cloneflags: syscall.CLONE_NEWUSER,
+			// The server's uid and gid inside map to root of this
+			// namespace, which is the server's user outside: the command
+			// runs as the server's user, holding no capability over the
+			// namespaces set up here.
+			UidMappings:                []syscall.SysProcIDMap{{ContainerID: req.UID, HostID: 0, Size: 1}},
+			GidMappings:                []syscall.SysProcIDMap{{ContainerID: req.GID, HostID: 0, Size: 1}},
+			GidMappingsEnableSetgroups: false,
+		},
+	})
+	if err != nil {
+		fatalf("starting the command: %v", err)
+	}
+	go forwardSignals(sigs)
+	os.Exit(reap(proc.Pid))
+}
+
+// forwardSignals passes termination signals to every process of the pid
+// namespace (kill(-1) from PID 1 spares PID 1).
+func forwardSignals(sigs <-chan os.Signal) {
+	for s := range sigs {
+		_ = syscall.Kill(-1, s.(syscall.Signal))
+	}
+}
+
+// reap waits for every child (orphans are reparented to PID 1) until the
+// command itself exits, and returns its exit status.
+func reap(pid int) int {
+	for {
+		var ws syscall.WaitStatus
+		got, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			fatalf("waiting for the command: %v", err)
+		}
+		if got != pid {
+			continue
+		}
+		switch {
+		case ws.Exited():
+			return ws.ExitStatus()
+		case ws.Signaled():
+			return 128 + int(ws.Signal())
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// setupMounts runs in the helper's new mount namespace: it stops mount
+// events from propagating back to the server's namespace, makes the
+// policy's read-only paths read-only bind mounts (Landlock cannot deny a
+// path below one it allows) and mounts a /proc of the new pid namespace.
+func setupMounts(p Policy) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making / private: %w", err)
+	}
+	if p.Mode == WorkspaceWrite {
+		for _, path := range p.ReadOnlyPaths {
+			if err := bindReadOnly(path); err != nil {
+				return err
+			}
+		}
+	}
+	// A fresh /proc shows only the command's processes.
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	return nil
+}
+
+// bindReadOnly bind-mounts path onto itself read-only. A path that does
+// not exist is skipped: there is nothing to protect.
+func bindReadOnly(path string) error {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := unix.Mount(path, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind-mounting %s: %w", path, err)
+	}
+	// A remount in a user namespace must keep the flags the original mount
+	// locked (nosuid, nodev, noexec, atime), or the kernel refuses it.
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", path, err)
+	}
+	const keep = unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME | unix.ST_RELATIME
+	flags := uintptr(st.Flags)&keep | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
+	if err := unix.Mount("", path, "", flags, ""); err != nil {
+		return fmt.Errorf("remounting %s read-only: %w", path, err)
+	}
+	return nil
+}
+
+// loopbackUp brings lo up: the namespace starts with it down, and the
+// relay listens on 127.0.0.1.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}

@@ -1,0 +1,102 @@
+package sandbox
+
+import (
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// startRelays listens on 127.0.0.1 inside the sandbox, one port for the
+// HTTP proxy and one for SOCKS5, and relays every connection to the
+// proxy's Unix socket outside. The listeners live as long as the helper.
+func startRelays(p ProxySockets) (httpPort, socksPort int, err error) {
+	httpLn, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	socksLn, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	go relayLoop(httpLn, p.HTTP)
+	go relayLoop(socksLn, p.SOCKS)
+	return httpLn.Addr().(*net.TCPAddr).Port, socksLn.Addr().(*net.TCPAddr).Port, nil
+}
+
+// relayLoop accepts until the helper exits.
+func relayLoop(ln net.Listener, socket string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			// EMFILE and the like: pause, retry; the helper's life bounds the loop.
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		go relayConn(c, socket)
+	}
+}
+
+// relayConn copies one connection both ways to a new connection to the
+// Unix socket. The proxy sees the command's bytes unchanged (credential
+// included) and answers refusals itself.
+func relayConn(c net.Conn, socket string) {
+	defer c.Close()
+	u, err := net.Dial("unix", socket)
+	if err != nil {
+		return
+	}
+	defer u.Close()
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(u, c)
+		_ = u.(*net.UnixConn).CloseWrite()
+		close(done)
+	}()
+	_, _ = io.Copy(c, u)
+	_ = c.(*net.TCPConn).CloseWrite()
+	<-done
+}
+
+// proxyVars are the variables Attachment.Env sets: the HTTP proxy URL in
+// the first four, the SOCKS5 URL in the last two.
+var (
+	httpProxyVars  = []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}
+	socksProxyVars = []string{"ALL_PROXY", "all_proxy"}
+)
+
+// rewriteProxyEnv points the proxy variables at the relay's inside ports,
+// keeping scheme and credential.
+func rewriteProxyEnv(env []string, httpPort, socksPort int) []string {
+	out := make([]string, len(env))
+	for i, kv := range env {
+		out[i] = kv
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || val == "" {
+			continue
+		}
+		port := 0
+		for _, v := range httpProxyVars {
+			if name == v {
+				port = httpPort
+			}
+		}
+		for _, v := range socksProxyVars {
+			if name == v {
+				port = socksPort
+			}
+		}
+		if port == 0 {
+			continue
+		}
+		u, err := url.Parse(val)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		u.Host = "127.0.0.1:" + strconv.Itoa(port)
+		out[i] = name + "=" + u.String()
+	}
+	return out
+}

@@ -1,0 +1,57 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// The hidden first arguments that make the binary a sandbox stage
+// instead of the server. RunHelper recognises them.
+const (
+	helperArg = "__sandbox-helper" // stage 1: namespaces, mounts, relay, PID 1
+	execArg   = "__sandbox-exec"   // stage 2: caps, Landlock, seccomp, exec
+)
+
+// exitSetupFailed is the exit status of a stage that could not set the
+// sandbox up; the reason is on stderr.
+const exitSetupFailed = 125
+
+// request is what the server tells the stages, as JSON in their argv.
+type request struct {
+	Policy Policy `json:"policy"`
+	// UID and GID are the server's, which the command gets back.
+	UID int `json:"uid"`
+	GID int `json:"gid"`
+	// Path is the resolved program; Args its argv (Args[0] as given).
+	Path string   `json:"path"`
+	Args []string `json:"args"`
+	// Probe: set everything up, then exit 0 instead of running Path.
+	Probe bool `json:"probe,omitempty"`
+}
+
+func (r *request) encode() string {
+	b, err := json.Marshal(r)
+	if err != nil {
+		panic("sandbox: encoding a request: " + err.Error())
+	}
+	return string(b)
+}
+
+func decodeRequest(s string) (*request, error) {
+	var r request
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return nil, fmt.Errorf("sandbox: bad request: %w", err)
+	}
+	if err := r.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// fatalf ends a stage that could not set the sandbox up: the command does
+// not run, and the message says why.
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "app-server sandbox: "+format+"\n", args...)
+	os.Exit(exitSetupFailed)
+}

@@ -1,0 +1,49 @@
+package sandbox
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// selfExe re-executes the running binary. It names the binary of the
+// process that execs it, so it keeps working if the file is replaced.
+const selfExe = "/proc/self/exe"
+
+// Wrap rewrites cmd (built by exec.Command, not started) to run under p:
+// the program becomes this binary's sandbox helper, which runs the
+// original program. cmd keeps its Dir, Env, stdio and SysProcAttr fields
+// (Setpgid); Wrap adds the namespaces and the parent-death signal. With
+// FullAccess it leaves cmd alone. The binary's main must call RunHelper.
+func Wrap(cmd *exec.Cmd, p Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.Mode == FullAccess {
+		return nil
+	}
+	if cmd.Err != nil {
+		return cmd.Err // the program was not found; Start would say so
+	}
+	if cmd.Process != nil {
+		return errors.New("sandbox: Wrap after Start")
+	}
+	req := request{Policy: p, UID: os.Getuid(), GID: os.Getgid(), Path: cmd.Path, Args: cmd.Args}
+	cmd.Path = selfExe
+	cmd.Args = []string{"app-server", helperArg, req.encode()}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	attr := cmd.SysProcAttr
+	attr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+	// Root inside maps to the server's user; setgroups stays denied, as an
+	// unprivileged user's gid map requires.
+	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: req.UID, Size: 1}}
+	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: req.GID, Size: 1}}
+	attr.GidMappingsEnableSetgroups = false
+	// The helper, and with it its pid namespace, dies with the server,
+	// even on SIGKILL.
+	attr.Pdeathsig = syscall.SIGKILL
+	return nil
+}
