@@ -124,6 +124,10 @@ func (m *Manager) serveSOCKSConn(c net.Conn, ad *admitted) {
 	case cmdConnect:
 		m.socksConnect(a, c, br, req)
 	case cmdUDPAssociate:
+		if udpUnsupported(c) {
+			writeSocksReply(c, repCmdNotSupported, netip.AddrPort{})
+			return
+		}
 		m.socksAssociate(a, c, br, req)
 	default:
 		writeSocksReply(c, repCmdNotSupported, netip.AddrPort{})

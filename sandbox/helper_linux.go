@@ -12,6 +12,7 @@ import (
 // Otherwise it returns at once. Call it first thing in main, and in
 // TestMain of packages whose tests run sandboxed commands.
 func RunHelper() {
+	helperWired.Store(true)
 	if len(os.Args) < 3 {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync/atomic"
 )
 
 // The hidden first arguments that make the binary a sandbox stage
@@ -12,6 +13,11 @@ const (
 	helperArg = "__sandbox-helper" // stage 1: namespaces, mounts, relay, PID 1
 	execArg   = "__sandbox-exec"   // stage 2: caps, Landlock, seccomp, exec
 )
+
+// helperWired is set by RunHelper: Wrap refuses to run when the binary
+// would not recognise the helper arguments (it would run itself again
+// with them, as the server or a test binary).
+var helperWired atomic.Bool
 
 // exitSetupFailed is the exit status of a stage that could not set the
 // sandbox up; the reason is on stderr.

@@ -26,6 +26,9 @@ func Wrap(cmd *exec.Cmd, p Policy) error {
 	if cmd.Err != nil {
 		return cmd.Err // the program was not found; Start would say so
 	}
+	if !helperWired.Load() {
+		return errors.New("sandbox: the binary's main does not call sandbox.RunHelper")
+	}
 	if cmd.Process != nil {
 		return errors.New("sandbox: Wrap after Start")
 	}

@@ -81,13 +81,27 @@ func (tu *turn) runCommand(ctx context.Context, itemID, line, cwd string) Comman
 		env = append(env, a.Env()...)
 	}
 
+	box, err := m.commandSandbox(tu.settings.sandbox, tu.settings.cwd, env)
+	if err != nil {
+		// Fail closed: the mode cannot be enforced here.
+		msg := err.Error() + "\n"
+		item.Status, item.AggregatedOutput = protocol.CommandFailed, &msg
+		if att != nil {
+			att.Close()
+		}
+		return tu.completeCommand(item, startMs)
+	}
+	if box != nil && m.runsUnsandboxed(t.id, line) {
+		box = nil
+	}
+
 	argv := append(slices.Clone(m.cfg.Shell), line)
 	// The first MiB of output is persisted as it comes (not fsynced: it
 	// is for a crash of the server, not of the machine); the item's
 	// completion replaces it with the tail.
 	persisted := 0
-	res := RunProcess(ctx, ProcessSpec{
-		Argv: argv, Dir: cwd, Env: env, Hurry: m.ctx.Done(),
+	spec := ProcessSpec{
+		Argv: argv, Dir: cwd, Env: env, Hurry: m.ctx.Done(), Sandbox: box,
 		OnOutput: func(chunk []byte) {
 			if persisted < MaxOutputTail {
 				persisted += len(chunk)
@@ -99,7 +113,12 @@ func (tu *turn) runCommand(ctx context.Context, itemID, line, cwd string) Comman
 				ThreadID: t.id.String(), TurnID: tu.id.String(), ItemID: item.ID, Delta: string(chunk),
 			})
 		},
-	})
+	}
+	res := RunProcess(ctx, spec)
+	if box != nil && looksLikeSandboxDenial(res) && tu.retryUnsandboxed(ctx, item, line) {
+		spec.Sandbox = nil
+		res = RunProcess(ctx, spec)
+	}
 	output := res.Output
 	if res.Err != nil {
 		output += res.Err.Error() + "\n"

@@ -74,7 +74,11 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		env = append(env, att.Env()...)
 	}
 
-	spec := ProcessSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true, Hurry: m.ctx.Done()}
+	box, err := m.commandSandbox(m.cfg.Sandbox, cwd, env)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.ErrInternal, "%v", err)
+	}
+	spec := ProcessSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true, Hurry: m.ctx.Done(), Sandbox: box}
 	if p.StreamStdoutStderr {
 		delta := func(stream protocol.CommandExecOutputStream) func([]byte) {
 			return func(chunk []byte) {

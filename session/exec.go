@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"app-server/sandbox"
 )
 
 // execKillGrace is how long the main process of a cancelled command has to
@@ -60,6 +62,9 @@ type ProcessSpec struct {
 	// OnStderr and Stderr get stderr. The relative order of the two
 	// streams is lost.
 	SeparateStderr bool
+	// Sandbox, if not nil, is the policy the OS holds the command to; nil
+	// runs it unsandboxed.
+	Sandbox *sandbox.Policy
 	// OnStderr, with SeparateStderr, receives stderr the way OnOutput
 	// receives stdout. It is called from a goroutine of its own, possibly
 	// while OnOutput runs. May be nil.
@@ -151,7 +156,7 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 	// goroutine that locks and ends a thread can take this one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	err = cmd.Start()
+	err = startCommand(cmd, spec.Sandbox)
 	// The child has its own copies of the write ends; ours would keep the
 	// read ends from ever reaching EOF.
 	outW.Close()

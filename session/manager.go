@@ -15,6 +15,7 @@ import (
 	"app-server/model"
 	"app-server/netapproval"
 	"app-server/protocol"
+	"app-server/sandbox"
 	"app-server/session/rollout"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	// model configured, threads run the shell agent unless they ask for a
 	// model.
 	Model model.Config
+	// SandboxConfig is the rest of the sandbox configuration.
+	SandboxConfig SandboxConfig
 }
 
 // Options are a Manager's collaborators.
@@ -57,6 +60,10 @@ type Options struct {
 	// Network brokers the commands' network access. If nil, commands get
 	// no proxy (network.enabled = false).
 	Network *netapproval.Manager
+	// SandboxSupport returns what this machine enforces (sandbox.Probe,
+	// which the server starts early). If nil, the Manager probes on first
+	// use; the binary must then call sandbox.RunHelper in main (TestMain).
+	SandboxSupport func() sandbox.Support
 	// Logger receives logs. If nil, logs are discarded.
 	Logger *slog.Logger
 	// Now returns the current time. If nil, time.Now is used.
@@ -75,6 +82,8 @@ type Manager struct {
 	log    *slog.Logger
 	now    func() time.Time
 	models modelClients
+	// sandbox holds what the OS enforces and the sandbox's proxy sockets.
+	sandbox *sandboxing
 
 	// ctx is the parent of every turn and command context; cancelled by
 	// Shutdown. Its Done is every command's ProcessSpec.Hurry.
@@ -123,6 +132,7 @@ func NewManager(opts Options) (*Manager, error) {
 		net:     opts.Network,
 		log:     opts.Logger,
 		now:     opts.Now,
+		sandbox: newSandboxing(opts.SandboxSupport),
 		threads: make(map[uuid.UUID]*thread),
 	}
 	if m.log == nil {

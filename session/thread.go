@@ -170,7 +170,7 @@ func (t *thread) responseSettings() protocol.ThreadSettings {
 		InstructionSources: []string{},
 		ApprovalPolicy:     s.policy,
 		ApprovalsReviewer:  protocol.ReviewerUser,
-		Sandbox:            protocol.SandboxPolicyFor(s.sandbox),
+		Sandbox:            t.m.reportedSandbox(s.sandbox),
 		ReasoningEffort:    reasoningEffort(s, t.m.cfg.Model.ModelReasoningEffort),
 	}
 }

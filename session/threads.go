@@ -31,6 +31,9 @@ func (m *Manager) StartThread(_ context.Context, p *protocol.ThreadStartParams) 
 	resp := &protocol.ThreadStartResponse{Thread: t.snapshot(false), ThreadSettings: t.responseSettings()}
 	announce := func() {
 		m.notify(protocol.MethodThreadStarted, protocol.ThreadStartedNotification{Thread: t.snapshot(false)})
+		if w := m.unenforcedWarning(s.sandbox); w != "" {
+			m.warn(t.id, w)
+		}
 	}
 	return resp, announce, nil
 }
