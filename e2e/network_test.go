@@ -473,12 +473,14 @@ func TestNoProxyWithoutManagedNetwork(t *testing.T) {
 	if out := *oneCommand(t, s.runFlow(nil)).AggregatedOutput; out != "8\n" {
 		t.Errorf("managed proxy variables: %q", out)
 	}
-	// network.enabled = false: no proxy at all.
+	// network.enabled = false: no proxy and, sandboxed, no network at all
+	// (SANDBOX.md: it never means "unrestricted").
+	before := tg.hits.Load()
 	s2 := startServer(t, options{config: "[network]\nenabled = false\n"})
 	s2.initialize()
 	th2 := s2.startThread(t.TempDir(), protocol.ApprovalNever)
 	s2.startTurn(th2, show)
-	if out := *oneCommand(t, s2.runFlow(nil)).AggregatedOutput; out != "0\n200\n" {
-		t.Errorf("network disabled: %q", out)
+	if out := *oneCommand(t, s2.runFlow(nil)).AggregatedOutput; out != "0\n000\n" || tg.hits.Load() != before {
+		t.Errorf("network disabled: %q, %d requests reached the target", out, tg.hits.Load()-before)
 	}
 }

@@ -114,3 +114,6 @@ func reap(pid int) int {
 		}
 	}
 }
+
+// sigsysExit is the helper's exit status for a command killed by SIGSYS.
+const sigsysExit = 128 + int(syscall.SIGSYS)

@@ -61,3 +61,7 @@ func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "app-server sandbox: "+format+"\n", args...)
 	os.Exit(exitSetupFailed)
 }
+
+// DeniedBySeccomp reports whether a sandboxed command's exit status says
+// a signal SIGSYS killed it (the helper exits 128+N for signal N).
+func DeniedBySeccomp(exitCode int) bool { return exitCode == sigsysExit }

@@ -2,8 +2,10 @@ package sandbox
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 )
 
@@ -25,6 +27,15 @@ func Wrap(cmd *exec.Cmd, p Policy) error {
 	}
 	if cmd.Err != nil {
 		return cmd.Err // the program was not found; Start would say so
+	}
+	if strings.Contains(cmd.Path, "/") {
+		// exec would report a missing program at Start; under the helper
+		// it would only be an exit status.
+		if st, err := os.Stat(cmd.Path); err != nil {
+			return &exec.Error{Name: cmd.Path, Err: err}
+		} else if st.IsDir() || st.Mode()&0o111 == 0 {
+			return &exec.Error{Name: cmd.Path, Err: fs.ErrPermission}
+		}
 	}
 	if !helperWired.Load() {
 		return errors.New("sandbox: the binary's main does not call sandbox.RunHelper")

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/google/uuid"
 
@@ -194,7 +193,7 @@ func looksLikeSandboxDenial(res ProcessResult) bool {
 	if res.Err != nil || res.Interrupted || res.ExitCode == 0 {
 		return false
 	}
-	if res.ExitCode == 128+int32(syscall.SIGSYS) {
+	if sandbox.DeniedBySeccomp(int(res.ExitCode)) {
 		return true
 	}
 	for _, m := range denialMarkers {

@@ -81,6 +81,8 @@ git describe), else the module version Go recorded (go install from a
 tagged checkout: the tag), else "dev".`},
 	// client is dispatched by run before parseArgs (it has its own flags).
 	{name: "client", args: "[flags]", summary: "interactive terminal client (see client --help)"},
+	// sandbox is dispatched by run before parseArgs (it takes a command).
+	{name: "sandbox", args: "check | [--mode M] [--network on|off] -- CMD...", summary: "print what the OS sandbox enforces here, or run CMD under it", doc: sandboxUsage},
 	{name: "help", args: "[SUBCOMMAND]", summary: "print this help, or a subcommand's"}, // handled by parseArgs
 }
 
@@ -110,6 +112,9 @@ func usagef(format string, args ...any) error {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cargs, ok := clientArgs(args); ok {
 		return termclient.Main(ctx, cargs, stdin, stdout, stderr)
+	}
+	if global, sargs, ok := sandboxArgs(args); ok {
+		return runSandbox(ctx, global, sargs, stdin, stdout, stderr)
 	}
 	cmd, opts, err := parseArgs(args)
 	if help := (*helpRequest)(nil); errors.As(err, &help) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -36,6 +37,19 @@ type Config struct {
 	// [model_providers.<id>], model_reasoning_*), at the top level as in
 	// a Codex config.toml (MODEL.md).
 	model.Config
+	// AllowUnenforcedSandbox runs commands without OS enforcement when
+	// this machine cannot enforce their sandbox, instead of failing them.
+	AllowUnenforcedSandbox bool `toml:"allow_unenforced_sandbox"`
+	// SandboxWorkspaceWrite is the [sandbox_workspace_write] table.
+	SandboxWorkspaceWrite SandboxWorkspaceWriteConfig `toml:"sandbox_workspace_write"`
+}
+
+// SandboxWorkspaceWriteConfig is the [sandbox_workspace_write] table
+// (Codex's keys): what workspace-write may write besides the cwd.
+type SandboxWorkspaceWriteConfig struct {
+	WritableRoots       []string `toml:"writable_roots"`
+	ExcludeSlashTmp     bool     `toml:"exclude_slash_tmp"`
+	ExcludeTmpdirEnvVar bool     `toml:"exclude_tmpdir_env_var"`
 }
 
 // NetworkConfig is the [network] table. Mode and ApprovalTimeoutDefault
@@ -84,6 +98,10 @@ var configKeys = []configKey{
 	{"model_reasoning_effort", "", "minimal | low | medium | high, sent as reasoning.effort"},
 	{"model_reasoning_summary", "", "auto | concise | detailed | none, sent as reasoning.summary"},
 	{"model_providers", "", "[model_providers.<id>] name, base_url, env_key, wire_api, http_headers, env_http_headers, query_params, request_max_retries, stream_max_retries, stream_idle_timeout_ms"},
+	{"allow_unenforced_sandbox", "false", "run commands unsandboxed (with a warning) where the OS cannot enforce the sandbox"},
+	{"sandbox_workspace_write.writable_roots", "[]", "absolute directories workspace-write may also write"},
+	{"sandbox_workspace_write.exclude_slash_tmp", "false", "workspace-write does not write /tmp"},
+	{"sandbox_workspace_write.exclude_tmpdir_env_var", "false", "workspace-write does not write $TMPDIR"},
 }
 
 // defaultConfig returns the configuration of an empty config.toml: the
@@ -174,6 +192,11 @@ func (c *Config) Validate() error {
 	}
 	if err := pol.Validate(); err != nil {
 		return fmt.Errorf("network.%w", err)
+	}
+	for _, r := range c.SandboxWorkspaceWrite.WritableRoots {
+		if !filepath.IsAbs(r) {
+			return fmt.Errorf("sandbox_workspace_write.writable_roots: %q is not an absolute path", r)
+		}
 	}
 	return c.Config.Validate()
 }

@@ -11,12 +11,18 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"app-server/sandbox"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
 var version string
 
 func main() {
+	// A sandboxed command's helper is this binary re-executed; it never
+	// returns from here.
+	sandbox.RunHelper()
+
 	// With SIGPIPE notified (not ignored: children would inherit SIG_IGN), a
 	// write to a closed stdout returns EPIPE instead of killing the process,
 	// so the server logs why it stops and exits non-zero.

@@ -43,6 +43,7 @@ const shutdownGrace = 1500 * time.Millisecond
 func serve(ctx context.Context, env *serveEnv) error {
 	log := env.Logger
 	cfg := env.Config
+	sandboxSupport := startProbe(log)
 	srv := rpc.NewServer(rpc.Options{
 		Name:    "app-server",
 		Version: env.Version,
@@ -95,12 +96,19 @@ func serve(ctx context.Context, env *serveEnv) error {
 			Version:        env.Version,
 			Network:        cfg.Network.Settings(),
 			Model:          cfg.Config,
+			SandboxConfig: session.SandboxConfig{
+				WritableRoots:       cfg.SandboxWorkspaceWrite.WritableRoots,
+				ExcludeSlashTmp:     cfg.SandboxWorkspaceWrite.ExcludeSlashTmp,
+				ExcludeTmpdirEnvVar: cfg.SandboxWorkspaceWrite.ExcludeTmpdirEnvVar,
+				AllowUnenforced:     cfg.AllowUnenforcedSandbox,
+			},
 		},
-		Client:  client,
-		Store:   store,
-		Rules:   commandRules,
-		Network: network,
-		Logger:  log,
+		SandboxSupport: sandboxSupport,
+		Client:         client,
+		Store:          store,
+		Rules:          commandRules,
+		Network:        network,
+		Logger:         log,
 	})
 	if err != nil {
 		return err

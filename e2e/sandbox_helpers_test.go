@@ -1,0 +1,39 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// processesWith returns the pids (as this test sees them) of the processes
+// whose argv contains marker, waiting up to a second for dying ones to go:
+// a sandboxed command's own pids are its pid namespace's, so tests find
+// its processes by a marker instead.
+func processesWith(marker string) []int {
+	deadline := time.Now().Add(time.Second)
+	for {
+		var pids []int
+		dirs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, d := range dirs {
+			cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
+			if err != nil || !bytes.Contains(cmdline, []byte(marker)) {
+				continue
+			}
+			stat, err := os.ReadFile(filepath.Join(d, "stat"))
+			if i := bytes.LastIndexByte(stat, ')'); err != nil || (i > 0 && i+2 < len(stat) && stat[i+2] == 'Z') {
+				continue // gone, or a zombie
+			}
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			if pid != os.Getpid() {
+				pids = append(pids, pid)
+			}
+		}
+		if len(pids) == 0 || time.Now().After(deadline) {
+			return pids
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
