@@ -7,7 +7,7 @@ import (
 
 // devWritable are the device files every sandboxed command may write
 // (SANDBOX.md: /dev/null and friends, and its terminal).
-var devWritable = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx"}
+var devWritable = devWritableFiles
 
 // restrictFiles applies the policy's write rules with Landlock, as far as
 // the kernel's ABI goes (best effort; Probe requires ABI 1 at least):

@@ -1,9 +1,10 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package sandbox
 
 import (
 	"errors"
+	"math"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -27,5 +28,5 @@ func Wrap(cmd *exec.Cmd, p Policy) error {
 	return errors.New("sandbox: cannot enforce " + p.Mode.String() + " here: missing " + strings.Join(Probe().Missing(p.Mode), ", "))
 }
 
-// sigsysExit never matches an exit status here.
-const sigsysExit = -1
+// sigsysExit never matches an exit status here (nothing runs sandboxed).
+const sigsysExit = math.MinInt

@@ -53,11 +53,14 @@ func (n Network) String() string {
 	return fmt.Sprintf("Network(%d)", int(n))
 }
 
-// ProxySockets are the managed proxy's Unix socket entry points, which the
-// in-sandbox relay connects to.
+// ProxySockets are where the managed proxy listens: its Unix socket entry
+// points, which the in-sandbox relay connects to (Linux), and its loopback
+// ports, which the Seatbelt profile lets a command reach (macOS).
 type ProxySockets struct {
-	HTTP  string `json:"http"`
-	SOCKS string `json:"socks"`
+	HTTP      string `json:"http"`
+	SOCKS     string `json:"socks"`
+	HTTPPort  uint16 `json:"httpPort,omitempty"`
+	SOCKSPort uint16 `json:"socksPort,omitempty"`
 }
 
 // Policy is what one command may do. Paths are absolute.
@@ -88,8 +91,8 @@ func (p *Policy) Validate() error {
 	switch p.Network {
 	case NetworkNone:
 	case NetworkProxy:
-		if p.Proxy == nil || p.Proxy.HTTP == "" || p.Proxy.SOCKS == "" {
-			return errors.New("sandbox: proxy-only network needs the proxy's Unix sockets")
+		if p.Proxy == nil || (p.Proxy.HTTP == "" || p.Proxy.SOCKS == "") && p.Proxy.HTTPPort == 0 {
+			return errors.New("sandbox: proxy-only network needs the proxy's Unix sockets or ports")
 		}
 	default:
 		return fmt.Errorf("sandbox: unknown network %d", int(p.Network))

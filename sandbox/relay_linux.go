@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/url"
@@ -13,6 +14,9 @@ import (
 // HTTP proxy and one for SOCKS5, and relays every connection to the
 // proxy's Unix socket outside. The listeners live as long as the helper.
 func startRelays(p ProxySockets) (httpPort, socksPort int, err error) {
+	if p.HTTP == "" || p.SOCKS == "" {
+		return 0, 0, errors.New("the proxy's Unix sockets are missing")
+	}
 	httpLn, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return 0, 0, err

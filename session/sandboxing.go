@@ -146,7 +146,10 @@ func (m *Manager) proxySockets() (*sandbox.ProxySockets, error) {
 			s.socketsErr = err
 			return
 		}
-		s.sockets = &sandbox.ProxySockets{HTTP: u.HTTP, SOCKS: u.SOCKS}
+		s.sockets = &sandbox.ProxySockets{
+			HTTP: u.HTTP, SOCKS: u.SOCKS,
+			HTTPPort: m.net.HTTPAddr().Port(), SOCKSPort: m.net.SOCKSAddr().Port(),
+		}
 	})
 	return s.sockets, s.socketsErr
 }
