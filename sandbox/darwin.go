@@ -9,6 +9,9 @@ import (
 	"strings"
 )
 
+// seatbeltExec is macOS's sandbox front end.
+const seatbeltExec = "/usr/bin/sandbox-exec"
+
 // RunHelper returns at once: on macOS sandbox-exec is the helper.
 func RunHelper() { helperWired.Store(true) }
 

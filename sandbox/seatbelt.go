@@ -5,9 +5,6 @@ import (
 	"strings"
 )
 
-// seatbeltExec is macOS's sandbox front end.
-const seatbeltExec = "/usr/bin/sandbox-exec"
-
 // SeatbeltProfile returns the Seatbelt (SBPL) profile that holds a command
 // to p on macOS, for sandbox-exec -p. Later rules win over earlier ones,
 // so the profile allows by default, then denies every write and every
