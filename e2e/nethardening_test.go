@@ -238,8 +238,11 @@ func TestProxyRefusesItselfAsADestination(t *testing.T) {
 	s := startServer(t, options{config: localConfig})
 	s.initialize()
 	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
-	// %{http_connect} is the proxy's answer to the CONNECT.
-	s.startTurn(th, `port=${HTTP_PROXY##*:}; for h in 0.0.0.0 '[::]'; do curl -s -p -o /dev/null -w '%{http_connect}\n' "http://$h:$port/"; done;`+
+	// %{http_connect} is the proxy's answer to the CONNECT. The command is
+	// sandboxed: its proxy variables name its relay inside, so the test
+	// gives it the proxy's own port outside.
+	outside := s.outsideProxyURL("http://127.0.0.1:1")
+	s.startTurn(th, `port=`+outside[strings.LastIndexByte(outside, ':')+1:]+`; for h in 0.0.0.0 '[::]'; do curl -s -p -o /dev/null -w '%{http_connect}\n' "http://$h:$port/"; done;`+
 		` curl -s -o /dev/null -w 'socks %{http_code}\n' -x "$ALL_PROXY" "http://0.0.0.0:$port/"`)
 	f := s.runFlow(netDecision(protocol.Accept()))
 	out := *oneCommand(t, f).AggregatedOutput
@@ -378,7 +381,7 @@ func TestSOCKS5UDPAssociationCannotBeHijacked(t *testing.T) {
 		if m := s.next(); m.Method == "item/commandExecution/outputDelta" {
 			var n protocol.CommandExecutionOutputDeltaNotification
 			m.decode(t, &n)
-			proxy = strings.TrimSpace(n.Delta)
+			proxy = s.outsideProxyURL(strings.TrimSpace(n.Delta))
 		}
 	}
 	ctrl := socks5Dial(t, proxy)
@@ -449,7 +452,7 @@ func TestUnauthenticatedConnectionsDoNotStarveTheServer(t *testing.T) {
 	}
 	var addrs []string
 	for _, p := range proxies {
-		u, err := url.Parse(p)
+		u, err := url.Parse(s.outsideProxyURL(p))
 		if err != nil {
 			t.Fatal(err)
 		}

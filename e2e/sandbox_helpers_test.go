@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"bytes"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"time"
 )
@@ -36,4 +38,31 @@ func processesWith(marker string) []int {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// proxyListening is the server's log line naming its proxy's TCP
+// addresses.
+var proxyListening = regexp.MustCompile(`msg="network proxy listening" .*http=(\S+) socks5=(\S+)`)
+
+// outsideProxyURL turns a proxy URL that a sandboxed command sees (its
+// relay's port inside the sandbox) into the managed proxy's URL outside,
+// with the same credential, for tests that speak to the proxy for a
+// command.
+func (s *server) outsideProxyURL(inside string) string {
+	s.t.Helper()
+	s.waitForLog(`msg="network proxy listening"`, 5*time.Second)
+	m := proxyListening.FindStringSubmatch(s.stderrText())
+	if m == nil {
+		s.t.Fatalf("no proxy addresses in the server's log")
+	}
+	u, err := url.Parse(inside)
+	if err != nil {
+		s.t.Fatalf("proxy URL %q: %v", inside, err)
+	}
+	if u.Scheme == "http" {
+		u.Host = m[1]
+	} else {
+		u.Host = m[2]
+	}
+	return u.String()
 }
