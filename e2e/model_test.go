@@ -807,3 +807,40 @@ func TestModelRawReasoningText(t *testing.T) {
 		t.Errorf("reasoning content %q", content)
 	}
 }
+
+// The writable roots of a patch are the sandbox's: a configured
+// [sandbox_workspace_write] root takes patches without asking, while the
+// workspace's .git stays protected and asks.
+func TestModelApplyPatchUsesTheSandboxRoots(t *testing.T) {
+	extra, err := os.MkdirTemp(".", "extra-root-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, _ = filepath.Abs(extra)
+	t.Cleanup(func() { os.RemoveAll(extra) })
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, ".git"), 0o755)
+	mock := newMock(t)
+	mock.Enqueue(
+		responsestest.Response("r1", responsestest.ApplyPatch("call_extra", "*** Begin Patch\n*** Add File: "+filepath.Join(extra, "ok.txt")+"\n+ok\n*** End Patch")),
+		responsestest.Response("r2", responsestest.ApplyPatch("call_git", "*** Begin Patch\n*** Add File: .git/hooks/pre-commit\n+#!/bin/sh\n*** End Patch")),
+		responsestest.Response("r3", responsestest.Message("m", "ok")),
+	)
+	config := modelConfig(mock, "") + fmt.Sprintf("\n[sandbox_workspace_write]\nwritable_roots = [%q]\n", extra)
+	config = strings.Replace(config, "[network]\n", "allow_unenforced_sandbox = true\n\n[network]\n", 1)
+	s := startModelServer(t, mock, options{config: config})
+	th := s.startThread(dir, protocol.ApprovalOnRequest)
+	s.startModelTurn(th, "write")
+	f := s.runModelFlow(answers{file: func(p protocol.FileChangeRequestApprovalParams) protocol.FileChangeApprovalDecision {
+		return protocol.FileChangeDecline
+	}})
+	if len(f.fileApprovals) != 1 || f.fileApprovals[0].ItemID != "call_git" {
+		t.Errorf("approvals %+v, want one, for the .git patch", f.fileApprovals)
+	}
+	if _, err := os.Stat(filepath.Join(extra, "ok.txt")); err != nil {
+		t.Errorf("the patch in the configured root was not applied: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git/hooks/pre-commit")); err == nil {
+		t.Error("the declined .git patch was applied")
+	}
+}

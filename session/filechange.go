@@ -10,6 +10,7 @@ import (
 
 	"app-server/patch"
 	"app-server/protocol"
+	"app-server/sandbox"
 )
 
 // ApplyPatch implements Actions: an apply_patch call becomes a fileChange
@@ -155,7 +156,8 @@ func (tu *turn) fileChangeGate(ctx context.Context, item *protocol.FileChangeIte
 	s := tu.settings
 	inRoots := s.sandbox == protocol.SandboxDangerFullAccess
 	if s.sandbox == protocol.SandboxWorkspaceWrite {
-		inRoots = withinRoots(paths, writableRoots(s.cwd))
+		roots, protected := t.m.patchRoots(s.cwd)
+		inRoots = withinRoots(paths, roots) && !touchesAny(paths, protected)
 	}
 	var reason string
 	switch {
@@ -211,14 +213,25 @@ func (t *thread) ask(ctx context.Context, method string, params, result any) err
 	return err
 }
 
-// writableRoots are the directories workspace-write lets a turn write:
-// its cwd and the temporary directories.
-func writableRoots(cwd string) []string {
-	roots := []string{cwd, "/tmp"}
-	if tmp := os.Getenv("TMPDIR"); tmp != "" {
-		roots = append(roots, tmp)
+// patchRoots are the directories a patch may write without asking under
+// workspace-write, and the paths inside them that stay protected: the
+// same roots a command's sandbox gets ([sandbox_workspace_write], the
+// thread's cwd, /tmp and $TMPDIR; each root's .git and the server's home
+// protected).
+func (m *Manager) patchRoots(cwd string) (roots, protected []string) {
+	sc := m.cfg.SandboxConfig
+	roots = sandbox.WorkspaceRoots(cwd, sc.WritableRoots, sc.ExcludeSlashTmp, sc.ExcludeTmpdirEnvVar, os.Getenv("TMPDIR"))
+	return roots, sandbox.ProtectedPaths(roots, m.cfg.Home)
+}
+
+// touchesAny reports whether a path is one of protected or under one.
+func touchesAny(paths, protected []string) bool {
+	for _, p := range paths {
+		if withinRoots([]string{p}, protected) {
+			return true
+		}
 	}
-	return roots
+	return false
 }
 
 // withinRoots reports whether every path is under one of roots (after
