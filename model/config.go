@@ -27,6 +27,9 @@ type Config struct {
 	// ModelProviders are the configured providers by id; an entry with a
 	// built-in's id replaces the built-in.
 	ModelProviders map[string]ProviderConfig `toml:"model_providers"`
+	// OpenAIBaseURL replaces the base URL of the built-in openai provider
+	// (a gateway or proxy in front of OpenAI).
+	OpenAIBaseURL string `toml:"openai_base_url"`
 }
 
 // ProviderConfig is one [model_providers.<id>] table.
@@ -122,6 +125,9 @@ func (c *Config) Provider(id string) (Provider, error) {
 		if pc, ok = builtinProviders[id]; !ok {
 			return Provider{}, fmt.Errorf("unknown model provider %q: configure [model_providers.%s] or use one of %s", id, id, strings.Join(c.ProviderIDs(), ", "))
 		}
+		if id == DefaultProvider && c.OpenAIBaseURL != "" {
+			pc.BaseURL = c.OpenAIBaseURL
+		}
 	}
 	p := Provider{ID: id, ProviderConfig: pc}
 	if p.Name == "" {
@@ -141,14 +147,16 @@ func (c *Config) Validate() error {
 	if s := c.ModelReasoningSummary; s != "" && !slices.Contains([]string{"auto", "concise", "detailed", "none"}, s) {
 		return fmt.Errorf("model_reasoning_summary = %q: want auto, concise, detailed or none", s)
 	}
+	if c.OpenAIBaseURL != "" && !isHTTPURL(c.OpenAIBaseURL) {
+		return fmt.Errorf("openai_base_url = %q: want an http:// or https:// URL", c.OpenAIBaseURL)
+	}
 	for _, id := range slices.Sorted(maps.Keys(c.ModelProviders)) {
 		p := c.ModelProviders[id]
 		key := "model_providers." + id
 		if p.BaseURL == "" {
 			return fmt.Errorf("%s.base_url is missing", key)
 		}
-		u, err := url.Parse(p.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !isHTTPURL(p.BaseURL) {
 			return fmt.Errorf("%s.base_url = %q: want an http:// or https:// URL", key, p.BaseURL)
 		}
 		if p.WireAPI != "" && p.WireAPI != wireResponses {
@@ -161,6 +169,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// isHTTPURL reports whether s is an http or https URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (p *Provider) requestRetries() int {

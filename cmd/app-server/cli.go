@@ -386,9 +386,12 @@ func runServe(ctx context.Context, inv *invocation) error {
 	if !explicit {
 		path = filepath.Join(home, "config.toml")
 	}
-	cfg, err := loadConfig(path, explicit, inv.opts.overrides)
+	cfg, ignored, err := loadConfig(path, explicit, inv.opts.overrides)
 	if err != nil {
 		return err
+	}
+	if len(ignored) > 0 {
+		inv.log.Info("config: ignoring Codex keys this server does not use", "config", path, "keys", strings.Join(ignored, ", "))
 	}
 	ver := buildVersion()
 	env := &serveEnv{

@@ -28,6 +28,9 @@ type Config struct {
 	ApprovalPolicy protocol.AskForApproval `toml:"approval_policy"`
 	// Sandbox is the default sandbox of new threads.
 	Sandbox protocol.SandboxMode `toml:"sandbox"`
+	// SandboxMode is Codex's name for sandbox. decodeStrict folds it into
+	// Sandbox, so it is always empty in a loaded Config.
+	SandboxMode protocol.SandboxMode `toml:"sandbox_mode"`
 	// Shell is the argv prefix a text input runs with; the command line is
 	// appended as the last argument.
 	Shell []string `toml:"shell"`
@@ -85,6 +88,7 @@ type configKey struct {
 var configKeys = []configKey{
 	{"approval_policy", `"on-request"`, "untrusted | on-request | never (see client --help: what prompts when)"},
 	{"sandbox", `"workspace-write"`, "read-only | workspace-write | danger-full-access"},
+	{"sandbox_mode", "", "Codex's name for sandbox"},
 	{"shell", `["/bin/sh", "-c"]`, "argv prefix that runs a text input"},
 	{"network.enabled", "true", "managed network proxy on"},
 	{"network.mode", `"full"`, "full | limited (read-only HTTP methods only)"},
@@ -98,6 +102,7 @@ var configKeys = []configKey{
 	{"model_reasoning_effort", "", "minimal | low | medium | high, sent as reasoning.effort"},
 	{"model_reasoning_summary", "", "auto | concise | detailed | none, sent as reasoning.summary"},
 	{"model_providers", "", "[model_providers.<id>] name, base_url, env_key, wire_api, http_headers, env_http_headers, query_params, request_max_retries, stream_max_retries, stream_idle_timeout_ms"},
+	{"openai_base_url", "", "base URL of the built-in openai provider"},
 	{"allow_unenforced_sandbox", "false", "run commands unsandboxed (with a warning) where the OS cannot enforce the sandbox"},
 	{"sandbox_workspace_write.writable_roots", "[]", "absolute directories workspace-write may also write"},
 	{"sandbox_workspace_write.exclude_slash_tmp", "false", "workspace-write does not write /tmp"},
@@ -114,7 +119,7 @@ func defaultConfig() *Config {
 		}
 	}
 	cfg := &Config{}
-	if errs := decodeStrict([]byte(doc.String()), cfg); errs != nil {
+	if _, errs := decodeStrict([]byte(doc.String()), cfg); errs != nil {
 		panic(fmt.Sprintf("app-server: configKeys defaults: %s", errs[0].keyMsg()))
 	}
 	return cfg
@@ -214,35 +219,57 @@ func checkEnum[T interface {
 }
 
 // loadConfig reads the config file at path over the defaults, then applies
-// the -c overrides ("key=value") in order. A missing file is an error only
-// if explicit is set (the user named it with --config). Errors name the file
-// (with line and key for unknown keys) or the -c argument.
-func loadConfig(path string, explicit bool, overrides []string) (*Config, error) {
-	cfg := defaultConfig()
+// the -c overrides ("key=value") in order. A missing file is an error only if explicit is set (the user named
+// it with --config). Errors name the file (with line and key for unknown
+// keys) or the -c argument. ignored lists the Codex keys that were accepted
+// but mean nothing here (codexOnlyKeys), in the order met, for the caller to
+// log once.
+func loadConfig(path string, explicit bool, overrides []string) (cfg *Config, ignored []string, err error) {
+	cfg = defaultConfig()
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 		// No config file: defaults.
 	case err != nil:
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, nil, fmt.Errorf("config: %w", err)
 	default:
-		if errs := decodeStrict(data, cfg); errs != nil {
+		ign, errs := decodeStrict(data, cfg)
+		if errs != nil {
 			msgs := make([]string, len(errs))
 			for i, e := range errs {
-				msgs[i] = fmt.Sprintf("config %s:%d: %s", path, e.row, e.keyMsg())
+				msgs[i] = fmt.Sprintf("config %s: %s", path, e.keyMsg())
+				if e.row > 0 {
+					msgs[i] = fmt.Sprintf("config %s:%d: %s", path, e.row, e.keyMsg())
+				}
 			}
-			return nil, errors.New(strings.Join(msgs, "\n"))
+			return nil, nil, errors.New(strings.Join(msgs, "\n"))
 		}
+		ignored = ign
 		if err := cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+			return nil, nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
 	for _, o := range overrides {
-		if err := applyOverride(cfg, o); err != nil {
-			return nil, fmt.Errorf("-c %s: %w", o, err)
+		ign, err := applyOverride(cfg, o)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-c %s: %w", o, err)
+		}
+		for _, k := range ign { // a key may be in the file and in -c
+			if !slices.Contains(ignored, k) {
+				ignored = append(ignored, k)
+			}
 		}
 	}
-	return cfg, nil
+	return cfg, ignored, nil
+}
+
+// codexApprovalPolicy maps Codex's deprecated "on-failure" to on-request,
+// as the protocol does.
+func codexApprovalPolicy(p protocol.AskForApproval) protocol.AskForApproval {
+	if p == "on-failure" {
+		return protocol.ApprovalOnRequest
+	}
+	return p
 }
 
 // decodeError is one problem go-toml found, with its line.
@@ -261,26 +288,40 @@ func (e decodeError) keyMsg() string {
 	return e.key + ": " + e.msg
 }
 
-// decodeStrict decodes a TOML document over cfg, refusing unknown keys.
-func decodeStrict(data []byte, cfg *Config) []decodeError {
+// decodeStrict decodes a TOML document over cfg, refusing unknown keys
+// except Codex's (codexOnlyKeys), which it returns as ignored. Codex's
+// spellings are folded into ours: sandbox_mode into sandbox (a document
+// giving both must agree), "on-failure" into on-request.
+func decodeStrict(data []byte, cfg *Config) (ignored []string, errs []decodeError) {
+	sandbox := cfg.Sandbox
+	cfg.Sandbox = ""
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(cfg)
-	if err == nil {
-		return nil
-	}
 	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		var errs []decodeError
+	var de *toml.DecodeError
+	switch {
+	case err == nil:
+	case errors.As(err, &strict):
 		for _, e := range strict.Errors {
 			row, _ := e.Position()
 			key := strings.Join(e.Key(), ".")
+			if k := codexOnlyKey(e.Key()); k != "" {
+				if !slices.Contains(ignored, k) {
+					ignored = append(ignored, k)
+				}
+				continue
+			}
+			if why, ok := codexRefusedKeys[key]; ok {
+				errs = append(errs, decodeError{row: row, key: key, msg: why})
+				continue
+			}
 			errs = append(errs, decodeError{row: row, key: key, unknown: true, msg: unknownKey(key)})
 		}
-		return errs
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
+		if errs != nil {
+			return nil, errs
+		}
+	case errors.As(err, &de):
 		row, _ := de.Position()
 		key := strings.Join(de.Key(), ".")
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
@@ -292,23 +333,41 @@ func decodeStrict(data []byte, cfg *Config) []decodeError {
 			}
 			msg = fmt.Sprintf("want %s%s", want, got)
 		}
-		return []decodeError{{row: row, key: key, msg: msg}}
+		if (key == "approval_policy" || strings.HasPrefix(key, "approval_policy.")) && strings.Contains(msg, "table") {
+			key, msg = "approval_policy", "want untrusted, on-request or never (Codex's granular approval policy is not supported here)"
+		}
+		return nil, []decodeError{{row: row, key: key, msg: msg}}
+	default:
+		return nil, []decodeError{{msg: err.Error()}}
 	}
-	return []decodeError{{msg: err.Error()}}
+	if cfg.SandboxMode != "" {
+		if err := checkEnum("sandbox_mode", cfg.SandboxMode); err != nil {
+			return nil, []decodeError{{msg: err.Error()}}
+		}
+		if cfg.Sandbox != "" && cfg.Sandbox != cfg.SandboxMode {
+			return nil, []decodeError{{msg: fmt.Sprintf("sandbox = %q and sandbox_mode = %q disagree: sandbox_mode is Codex's name for sandbox, keep one", cfg.Sandbox, cfg.SandboxMode)}}
+		}
+		cfg.Sandbox, cfg.SandboxMode = cfg.SandboxMode, ""
+	}
+	if cfg.Sandbox == "" {
+		cfg.Sandbox = sandbox
+	}
+	cfg.ApprovalPolicy = codexApprovalPolicy(cfg.ApprovalPolicy)
+	return ignored, nil
 }
 
 // applyOverride applies one -c key=value. The value is parsed as a TOML
 // value ("false", "5000", `["a", "b"]`, `"quoted"`); if it does not parse,
 // it is taken as a string, so "-c network.mode=limited" works unquoted.
-func applyOverride(cfg *Config, arg string) error {
+func applyOverride(cfg *Config, arg string) (ignored []string, err error) {
 	key, raw, ok := strings.Cut(arg, "=")
 	if !ok {
-		return errors.New("want key=value")
+		return nil, errors.New("want key=value")
 	}
 	path := strings.Split(strings.TrimSpace(key), ".")
 	for _, p := range path {
 		if p == "" || strings.IndexFunc(p, func(r rune) bool { return !isBareKeyRune(r) }) >= 0 {
-			return fmt.Errorf("bad key %q: want a dotted key such as network.mode", key)
+			return nil, fmt.Errorf("bad key %q: want a dotted key such as network.mode", key)
 		}
 	}
 	var value any = raw
@@ -322,27 +381,28 @@ func applyOverride(cfg *Config, arg string) error {
 	}
 	b, err := toml.Marshal(doc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	next := *cfg
-	if errs := decodeStrict(b, &next); errs != nil {
+	ignored, errs := decodeStrict(b, &next)
+	if errs != nil {
 		if errs[0].unknown {
-			return errors.New(errs[0].msg)
+			return nil, errors.New(errs[0].msg)
 		}
 		e := errs[0]
 		if e.key != strings.Join(path, ".") {
-			return errors.New(e.keyMsg())
+			return nil, errors.New(e.keyMsg())
 		}
-		return fmt.Errorf("%s = %s: %s", e.key, raw, e.msg)
+		return nil, fmt.Errorf("%s = %s: %s", e.key, raw, e.msg)
 	}
 	if err := next.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	*cfg = next
-	return nil
+	return ignored, nil
 }
 
-var tomlKindRE = regexp.MustCompile(`^cannot decode TOML (\w+)`)
+var tomlKindRE = regexp.MustCompile(`^cannot decode TOML (inline table|\w+)`)
 
 // wantOf describes the TOML type the dotted config key takes, or "" if key
 // is not a config key.

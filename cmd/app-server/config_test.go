@@ -58,8 +58,8 @@ approval_timeout_default = "accept"
 		},
 		{
 			name:    "unknown top-level key",
-			file:    "approval_policy = \"never\"\nsandbox_mode = \"read-only\"\n",
-			wantErr: []string{"config.toml:2:", `unknown key "sandbox_mode"`},
+			file:    "approval_policy = \"never\"\nsandbox_modes = \"read-only\"\n",
+			wantErr: []string{"config.toml:2:", `unknown key "sandbox_modes" (did you mean sandbox_mode?)`},
 		},
 		{
 			name:    "unknown network key",
@@ -199,7 +199,7 @@ approval_timeout_default = "accept"
 					t.Fatal(err)
 				}
 			}
-			got, err := loadConfig(path, false, tt.overrides)
+			got, _, err := loadConfig(path, false, tt.overrides)
 			if tt.wantErr != nil {
 				if err == nil {
 					t.Fatalf("loadConfig succeeded with %+v, want an error containing %q", got, tt.wantErr)
@@ -225,10 +225,10 @@ approval_timeout_default = "accept"
 
 func TestLoadConfigMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.toml")
-	if _, err := loadConfig(path, false, nil); err != nil {
+	if _, _, err := loadConfig(path, false, nil); err != nil {
 		t.Errorf("missing default config file: %v, want the defaults", err)
 	}
-	_, err := loadConfig(path, true, nil)
+	_, _, err := loadConfig(path, true, nil)
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("missing explicit config file: error %v, want one naming %s", err, path)
 	}

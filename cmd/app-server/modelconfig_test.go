@@ -30,7 +30,7 @@ stream_idle_timeout_ms = 300000
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfig(path, true, []string{"model_providers.local.stream_max_retries=1"})
+	cfg, _, err := loadConfig(path, true, []string{"model_providers.local.stream_max_retries=1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestModelKeyErrors(t *testing.T) {
 		if err := os.WriteFile(path, []byte(tc.doc), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := loadConfig(path, true, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := loadConfig(path, true, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err = %v, want %q", tc.doc, err, tc.want)
 		}
 	}

@@ -132,7 +132,7 @@ func loadForSandbox(opts *options) (string, *Config, error) {
 	if !explicit {
 		path = filepath.Join(home, "config.toml")
 	}
-	cfg, err := loadConfig(path, explicit, opts.overrides)
+	cfg, _, err := loadConfig(path, explicit, opts.overrides) // serve names the ignored Codex keys
 	return home, cfg, err
 }
 
