@@ -44,10 +44,13 @@ func TestCodexConfig(t *testing.T) {
 	if cfg.Model != "gpt-5.1-codex" || cfg.ModelReasoningEffort != "high" || cfg.ModelReasoningSummary != "detailed" {
 		t.Errorf("model keys = %+v", cfg.Config)
 	}
+	if w := cfg.SandboxWorkspaceWrite; !slices.Equal(w.WritableRoots, []string{"/home/user/.cache/go-build"}) || w.ExcludeSlashTmp {
+		t.Errorf("[sandbox_workspace_write] = %+v", w)
+	}
 	if p, err := cfg.Provider("local"); err != nil || p.BaseURL != "http://localhost:11434/v1" {
 		t.Errorf("provider local = %+v, %v", p, err)
 	}
-	wantIgnored := []string{"model_verbosity", "hide_agent_reasoning", "show_raw_agent_reasoning", "notify", "file_opener", "check_for_update_on_startup", "project_doc_max_bytes", "shell_environment_policy", "history", "tui", "features", "mcp_servers", "model_providers.local.supports_websockets", "profiles", "projects", "otel", "notice"}
+	wantIgnored := []string{"model_verbosity", "hide_agent_reasoning", "show_raw_agent_reasoning", "notify", "file_opener", "check_for_update_on_startup", "project_doc_max_bytes", "sandbox_workspace_write.network_access", "shell_environment_policy", "history", "tui", "features", "mcp_servers", "model_providers.local.supports_websockets", "profiles", "projects", "otel", "notice"}
 	if diff := cmp.Diff(wantIgnored, ignored); diff != "" {
 		t.Errorf("ignored (-want +got):\n%s", diff)
 	}
@@ -75,11 +78,12 @@ func TestCodexKeys(t *testing.T) {
 		{name: "openai_base_url", file: `openai_base_url = "https://gateway.example/v1"`, want: func(c *Config) { c.OpenAIBaseURL = "https://gateway.example/v1" }},
 		{name: "bad openai_base_url", file: `openai_base_url = "gateway"`, wantErr: `openai_base_url = "gateway": want an http:// or https:// URL`},
 		{
-			name: "Codex-only keys, tables and provider keys", file: "notify = [\"x\"]\n[tui]\nanimations = false\n[model_providers.m]\nbase_url = \"http://h/v1\"\nsupports_websockets = true\n",
+			name: "Codex-only keys, tables and provider keys", file: "notify = [\"x\"]\n[tui]\nanimations = false\n[model_providers.m]\nbase_url = \"http://h/v1\"\nsupports_websockets = true\n[sandbox_workspace_write]\nnetwork_access = true\nwritable_roots = [\"/srv\"]\n",
 			want: func(c *Config) {
 				c.ModelProviders = map[string]model.ProviderConfig{"m": {BaseURL: "http://h/v1"}}
+				c.SandboxWorkspaceWrite.WritableRoots = []string{"/srv"}
 			},
-			wantIgnored: []string{"notify", "tui", "model_providers.m.supports_websockets"},
+			wantIgnored: []string{"notify", "tui", "model_providers.m.supports_websockets", "sandbox_workspace_write.network_access"},
 		},
 		{name: "-c Codex-only key", file: "tui.animations = true", overrides: []string{"tui.animations=false", "history.persistence=none"}, want: func(*Config) {}, wantIgnored: []string{"tui", "history"}},
 		{name: "unknown key under a shared table", file: "[model_providers.m]\nbase_url = \"http://h/v1\"\nsupports_websocket = true\n", wantErr: `config.toml:3: unknown key "model_providers.m.supports_websocket"`},
