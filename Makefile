@@ -26,7 +26,7 @@ CHECK_COMPAT ?= $(if $(wildcard schema/compat_test.go),compat)
 CHECK_TS_CLIENT ?= $(if $(wildcard scripts/ts-client-test.sh),ts-client-test)
 
 .PHONY: all build test check fmt-check vet staticcheck tidy-check tsc generate \
-	bench bench-codex bench-network bench-model compat ts-client-test fuzz clean
+	bench bench-codex bench-network bench-model bench-sandbox cross compat ts-client-test fuzz clean
 
 all: build
 
@@ -38,7 +38,7 @@ test:
 
 # The one test command. The schema golden tests (JSON Schema and TypeScript
 # up to date with the protocol types) are part of `go test`.
-check: fmt-check vet staticcheck tidy-check test tsc $(CHECK_TS_CLIENT) $(CHECK_COMPAT)
+check: fmt-check vet cross staticcheck tidy-check test tsc $(CHECK_TS_CLIENT) $(CHECK_COMPAT)
 	@echo "make check: all checks passed"
 
 fmt-check:
@@ -48,6 +48,13 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags e2etest ./cmd/app-server
+
+# The macOS sandbox (Seatbelt) and the Windows fail-closed path keep
+# building. The end-to-end tests are Linux-only (they read /proc and use
+# Linux ioctls), so darwin vets everything else.
+cross:
+	GOOS=darwin $(GO) vet $$(GOOS=darwin $(GO) list ./... | grep -v '/e2e$$')
+	GOOS=windows $(GO) build ./...
 
 staticcheck:
 	$(STATICCHECK) ./...
@@ -71,6 +78,7 @@ bench: build
 		$(if $(wildcard $(CODEX_BIN)),--codex $(CODEX_BIN)) --out docs/BENCHMARKS.md
 	$(MAKE) bench-network
 	$(MAKE) bench-model
+	$(MAKE) bench-sandbox
 
 bench-codex:
 	tools/codex/install.sh bin >/dev/null
@@ -85,6 +93,12 @@ bench-network:
 # once, then a message) against a scripted mock Responses server, ours and
 # Codex's when installed, in the same run (cmd/modelbench); writes its own
 # section of docs/BENCHMARKS.md.
+# The OS sandbox's per-command overhead against bubblewrap (installed by the
+# script when missing) and its proxy relay's throughput (cmd/sandboxbench);
+# writes its own section of docs/BENCHMARKS.md.
+bench-sandbox:
+	GO=$(GO) scripts/bench-sandbox.sh -out docs/BENCHMARKS.md
+
 bench-model: build
 	$(GO) run ./cmd/modelbench --server bin/app-server \
 		$(if $(wildcard $(CODEX_BIN)),--codex $(CODEX_BIN)) --out docs/BENCHMARKS.md

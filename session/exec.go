@@ -245,12 +245,6 @@ func stopGroup(pgid int, waitDone <-chan error, hurry <-chan struct{}) error {
 	}
 }
 
-// killGroup signals every process of the group. Errors are ignored: ESRCH
-// means nothing is left to signal, and nothing else can be done about EPERM.
-func killGroup(pgid int, sig syscall.Signal) {
-	_ = syscall.Kill(-pgid, sig)
-}
-
 // drainPumps waits for the pumps to reach EOF, for at most execDrainDelay
 // in all, then closes the read ends (which stops a pump still reading:
 // something outside the group holds its write end) and waits for them.

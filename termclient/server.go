@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -49,7 +48,7 @@ func serverArgs(o *options) []string {
 // memory and also copied to logFile when not nil.
 func startServer(exe string, args []string, logFile io.Writer) (*serverProcess, error) {
 	cmd := exec.Command(exe, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = ownProcessGroup()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

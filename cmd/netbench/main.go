@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command netbench measures the managed network proxy (package netapproval)
 // against direct loopback TCP, side by side in one run, for the benchmarks
 // of issue 5:
