@@ -127,7 +127,7 @@ func compilePatterns(name string, kind listKind, raw []string) (patternSet, erro
 			return patternSet{}, fmt.Errorf("%s: %w", name, err)
 		}
 		if p.kind == patAny && kind == denyList {
-			return patternSet{}, fmt.Errorf("%s: %q is not allowed: to refuse every destination that is not allowed, set approval_policy = \"never\" (network misses are then denied without a prompt)", name, r)
+			return patternSet{}, fmt.Errorf("%s: %q is not allowed: to deny all network access, set network.enabled = false (no network at all under the read-only and workspace-write sandboxes)", name, r)
 		}
 		set = set.with(p)
 	}

@@ -21,12 +21,6 @@ func (s *session) state() state {
 	return state{ephemeral: s.ephemeral, settings: s.settings, network: s.network}
 }
 
-// osEnforcesReportedSandbox says whether a sandbox the server reports
-// (other than danger-full-access) is enforced by the OS. The server never
-// reports a sandbox the OS is not enforcing: when it cannot, it reports
-// danger-full-access and sends a warning.
-const osEnforcesReportedSandbox = false
-
 // line is the one-line summary: "approval on-request (commands run without
 // a prompt) | sandbox workspace-write, not enforced by the OS | network
 // proxy on, new destinations prompt | local addresses refused | network
@@ -60,8 +54,8 @@ func (st state) line() string {
 }
 
 // proxyOffMeaning is what commands get without the proxy under a
-// sandboxed mode.
-const proxyOffMeaning = "commands reach the network directly"
+// sandboxed mode (SANDBOX.md: never "unrestricted").
+const proxyOffMeaning = "no network at all"
 
 // policyMeaning says which commands prompt under an approval policy.
 func policyMeaning(p protocol.AskForApproval) string {
@@ -77,7 +71,10 @@ func policyMeaning(p protocol.AskForApproval) string {
 }
 
 // sandboxState names the sandbox the server reports and whether the OS
-// enforces it.
+// enforces it. The server never reports a sandbox the OS is not
+// enforcing: when it cannot (and allow_unenforced_sandbox lets commands
+// run anyway), it reports danger-full-access and sends a warning, which
+// the client shows under the banner.
 func sandboxState(sb protocol.SandboxPolicy) string {
 	name := "unknown"
 	switch {
@@ -90,10 +87,7 @@ func sandboxState(sb protocol.SandboxPolicy) string {
 	case sb.ExternalSandbox != nil:
 		name = "external"
 	}
-	if osEnforcesReportedSandbox {
-		return "sandbox " + name + ", enforced by the OS"
-	}
-	return "sandbox " + name + ", not enforced by the OS"
+	return "sandbox " + name + ", enforced by the OS"
 }
 
 // timeoutState says how long a network prompt waits and what happens then.

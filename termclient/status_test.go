@@ -11,10 +11,7 @@ func TestStateLine(t *testing.T) {
 	ww := protocol.SandboxPolicy{WorkspaceWrite: &protocol.WorkspaceWriteSandbox{}}
 	full := protocol.SandboxPolicy{DangerFullAccess: &protocol.DangerFullAccessSandbox{}}
 	on := protocol.NetworkSettingsReadResponse{Enabled: true, Mode: protocol.NetworkModeFull, ApprovalTimeoutDecision: protocol.NetworkTimeoutDecline}
-	enforced := ", not enforced by the OS"
-	if osEnforcesReportedSandbox {
-		enforced = ", enforced by the OS"
-	}
+	enforced := ", enforced by the OS"
 	for _, tc := range []struct {
 		name   string
 		policy protocol.AskForApproval

@@ -90,7 +90,7 @@ var configKeys = []configKey{
 	{"sandbox", `"workspace-write"`, "read-only | workspace-write | danger-full-access"},
 	{"sandbox_mode", "", "Codex's name for sandbox"},
 	{"shell", `["/bin/sh", "-c"]`, "argv prefix that runs a text input"},
-	{"network.enabled", "true", "managed network proxy on"},
+	{"network.enabled", "true", "managed network proxy on; false: no network at all under read-only and workspace-write"},
 	{"network.mode", `"full"`, "full | limited (read-only HTTP methods only)"},
 	{"network.allowed_domains", "[]", "host patterns allowed without a prompt"},
 	{"network.denied_domains", "[]", "host patterns always denied (\"*\" is refused)"},
