@@ -14,31 +14,41 @@ import (
 	"app-server/protocol"
 )
 
-// askClient sends an approval request and waits for the decision, keeping
-// the thread's waitingOnApproval flag while it is open. Whatever ends the
+// ask sends the server request method with params to the client and waits
+// for the answer: the one way the session asks the client anything. While
+// it is open the thread's waitingOnApproval flag is on; whatever ends the
 // wait (an answer, an error reply, ctx done, a disconnect), the client is
-// told with serverRequest/resolved, so it can dismiss the prompt.
-func (t *thread) askClient(ctx context.Context, params protocol.CommandExecutionRequestApprovalParams) (protocol.CommandExecutionApprovalDecision, error) {
+// told with serverRequest/resolved, so it can dismiss the prompt. The
+// result comes back undecoded with the request's id: each caller decodes
+// its own response, so it can tell an answer it cannot read from a failed
+// call. A client error reply is a *protocol.Error.
+func (t *thread) ask(ctx context.Context, method string, params any) (protocol.RequestID, json.RawMessage, error) {
 	t.approvalPending(+1)
 	defer t.approvalPending(-1)
-	call, err := t.m.client.Request(protocol.MethodCommandApproval, params)
+	call, err := t.m.client.Request(method, params)
 	if err != nil {
-		return protocol.CommandExecutionApprovalDecision{}, err
+		return protocol.RequestID{}, nil, err
 	}
-	// The result is decoded here rather than by Wait, so that a decision
-	// the server cannot read is told apart from a failed call.
 	var raw json.RawMessage
 	err = call.Wait(ctx, &raw)
 	t.m.notify(protocol.MethodServerRequestResolve, protocol.ServerRequestResolvedNotification{ThreadID: t.id.String(), RequestID: call.ID()})
+	return call.ID(), raw, err
+}
+
+// askCommand puts a command or network approval to the client and returns
+// its decision. A decision it cannot read is an error (badDecision), which
+// callers treat as a decline.
+func (t *thread) askCommand(ctx context.Context, params protocol.CommandExecutionRequestApprovalParams) (protocol.CommandExecutionApprovalDecision, error) {
+	id, raw, err := t.ask(ctx, protocol.MethodCommandApproval, params)
 	if err != nil {
 		return protocol.CommandExecutionApprovalDecision{}, err
 	}
 	var resp protocol.CommandExecutionRequestApprovalResponse
 	if err := json.Unmarshal(raw, &resp); err != nil {
-		return protocol.CommandExecutionApprovalDecision{}, t.badDecision(call.ID(), params.ItemID, raw, err)
+		return protocol.CommandExecutionApprovalDecision{}, t.badDecision(id, params.ItemID, raw, err)
 	}
 	if resp.Decision.Kind == 0 {
-		return protocol.CommandExecutionApprovalDecision{}, t.badDecision(call.ID(), params.ItemID, raw, errors.New("no decision"))
+		return protocol.CommandExecutionApprovalDecision{}, t.badDecision(id, params.ItemID, raw, errors.New("no decision"))
 	}
 	return resp.Decision, nil
 }
@@ -94,7 +104,7 @@ func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptReques
 		ms := req.ExpiresAt.UnixMilli()
 		params.ExpiresAtMs = &ms
 	}
-	d, err := t.askClient(ctx, params)
+	d, err := t.askCommand(ctx, params)
 	if err != nil {
 		return netapproval.Answer{}, err
 	}

@@ -218,7 +218,7 @@ func (tu *turn) commandGate(ctx context.Context, item *protocol.CommandExecution
 	}
 	params.AvailableDecisions = append(params.AvailableDecisions, protocol.Decline(), protocol.Cancel())
 
-	d, err := t.askClient(ctx, params)
+	d, err := t.askCommand(ctx, params)
 	if err != nil {
 		var perr *protocol.Error
 		if errors.As(err, &perr) {

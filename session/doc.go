@@ -26,9 +26,10 @@
 // Wire tags and netapproval's enums meet in netwire.go's checked tables.
 // Command prefix rules are session's (CommandRules), in the rules file
 // netapproval also writes (one lock, each keeping the other's section).
-// Every approval request is followed by
-// serverRequest/resolved, however it ends, and keeps the thread's
-// waitingOnApproval flag while open.
+// Every approval request (command, network, file change) goes through
+// thread.ask (approval.go): it is followed by serverRequest/resolved,
+// however it ends, and keeps the thread's waitingOnApproval flag while
+// open.
 //
 // Which agent runs a thread's turns (models.go): the model agent when a
 // model is configured (config key model) or the thread or turn asks for one

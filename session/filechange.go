@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -175,7 +176,11 @@ func (tu *turn) fileChangeGate(ctx context.Context, item *protocol.FileChangeIte
 		ThreadID: t.id.String(), TurnID: tu.id.String(), ItemID: item.ID, StartedAtMs: t.m.nowMs(), Reason: &reason,
 	}
 	var resp protocol.FileChangeRequestApprovalResponse
-	if err := t.ask(ctx, protocol.MethodFileChangeApproval, params, &resp); err != nil {
+	_, raw, err := t.ask(ctx, protocol.MethodFileChangeApproval, params)
+	if err == nil {
+		err = json.Unmarshal(raw, &resp)
+	}
+	if err != nil {
 		var perr *protocol.Error
 		if errors.As(err, &perr) {
 			return protocol.FileChangeDecline, "the approval request failed: " + perr.Message
@@ -196,21 +201,6 @@ func (tu *turn) fileChangeGate(ctx context.Context, item *protocol.FileChangeIte
 		return protocol.FileChangeCancel, "cancelled by the user"
 	}
 	return protocol.FileChangeDecline, "the user declined the change"
-}
-
-// ask sends a server request and waits for its answer, keeping the
-// thread's waitingOnApproval flag while it is open and announcing
-// serverRequest/resolved however the wait ends.
-func (t *thread) ask(ctx context.Context, method string, params, result any) error {
-	t.approvalPending(+1)
-	defer t.approvalPending(-1)
-	call, err := t.m.client.Request(method, params)
-	if err != nil {
-		return err
-	}
-	err = call.Wait(ctx, result)
-	t.m.notify(protocol.MethodServerRequestResolve, protocol.ServerRequestResolvedNotification{ThreadID: t.id.String(), RequestID: call.ID()})
-	return err
 }
 
 // patchRoots are the directories a patch may write without asking under

@@ -232,7 +232,7 @@ func (tu *turn) retryUnsandboxed(ctx context.Context, item *protocol.CommandExec
 		return false
 	}
 	reason := retryReason
-	d, err := t.askClient(ctx, protocol.CommandExecutionRequestApprovalParams{
+	d, err := t.askCommand(ctx, protocol.CommandExecutionRequestApprovalParams{
 		ThreadID: t.id.String(), TurnID: tu.id.String(), ItemID: item.ID, Kind: protocol.ApprovalKindCommand, StartedAtMs: m.nowMs(),
 		Reason: &reason, Command: &item.Command, Cwd: &item.Cwd, CommandActions: item.CommandActions,
 		AvailableDecisions: []protocol.CommandExecutionApprovalDecision{
