@@ -11,7 +11,6 @@ import (
 
 	"app-server/patch"
 	"app-server/protocol"
-	"app-server/sandbox"
 )
 
 // ApplyPatch implements Actions: an apply_patch call becomes a fileChange
@@ -157,7 +156,9 @@ func (tu *turn) fileChangeGate(ctx context.Context, item *protocol.FileChangeIte
 	s := tu.settings
 	inRoots := s.sandbox == protocol.SandboxDangerFullAccess
 	if s.sandbox == protocol.SandboxWorkspaceWrite {
-		roots, protected := t.m.patchRoots(s.cwd)
+		// The roots of this turn's commands ($TMPDIR is the server's, as
+		// in their environment).
+		roots, protected := t.m.workspaceWriteRoots(s.cwd, os.Getenv("TMPDIR"))
 		inRoots = withinRoots(paths, roots) && !touchesAny(paths, protected)
 	}
 	var reason string
@@ -201,17 +202,6 @@ func (tu *turn) fileChangeGate(ctx context.Context, item *protocol.FileChangeIte
 		return protocol.FileChangeCancel, "cancelled by the user"
 	}
 	return protocol.FileChangeDecline, "the user declined the change"
-}
-
-// patchRoots are the directories a patch may write without asking under
-// workspace-write, and the paths inside them that stay protected: the
-// same roots a command's sandbox gets ([sandbox_workspace_write], the
-// thread's cwd, /tmp and $TMPDIR; each root's .git and the server's home
-// protected).
-func (m *Manager) patchRoots(cwd string) (roots, protected []string) {
-	sc := m.cfg.SandboxConfig
-	roots = sandbox.WorkspaceRoots(cwd, sc.WritableRoots, sc.ExcludeSlashTmp, sc.ExcludeTmpdirEnvVar, os.Getenv("TMPDIR"))
-	return roots, sandbox.ProtectedPaths(roots, m.cfg.Home)
 }
 
 // touchesAny reports whether a path is one of protected or under one.

@@ -119,9 +119,7 @@ func (m *Manager) commandSandbox(mode protocol.SandboxMode, cwd string, env []st
 	}
 	p := &sandbox.Policy{Mode: sm, Network: sandbox.NetworkNone}
 	if sm == sandbox.WorkspaceWrite {
-		sc := m.cfg.SandboxConfig
-		p.WritableRoots = sandbox.WorkspaceRoots(cwd, sc.WritableRoots, sc.ExcludeSlashTmp, sc.ExcludeTmpdirEnvVar, envValue(env, "TMPDIR"))
-		p.ReadOnlyPaths = sandbox.ProtectedPaths(p.WritableRoots, m.cfg.Home)
+		p.WritableRoots, p.ReadOnlyPaths = m.workspaceWriteRoots(cwd, envValue(env, "TMPDIR"))
 	}
 	if m.net != nil {
 		sockets, err := m.proxySockets()
@@ -131,6 +129,17 @@ func (m *Manager) commandSandbox(mode protocol.SandboxMode, cwd string, env []st
 		p.Network, p.Proxy = sandbox.NetworkProxy, sockets
 	}
 	return p, nil
+}
+
+// workspaceWriteRoots are the directories workspace-write lets a thread
+// in cwd write ([sandbox_workspace_write] writable_roots, cwd, /tmp and
+// tmpdir unless excluded) and the paths inside them that stay read-only
+// (each root's .git, the server's home): what a command's sandbox enforces
+// and what a patch may write without asking, one computation for both.
+func (m *Manager) workspaceWriteRoots(cwd, tmpdir string) (roots, protected []string) {
+	sc := m.cfg.SandboxConfig
+	roots = sandbox.WorkspaceRoots(cwd, sc.WritableRoots, sc.ExcludeSlashTmp, sc.ExcludeTmpdirEnvVar, tmpdir)
+	return roots, sandbox.ProtectedPaths(roots, m.cfg.Home)
 }
 
 // proxySockets opens the proxy's Unix socket entry points on first use.
