@@ -95,6 +95,8 @@ func (c *Client) Stream(ctx context.Context, req *Request, h Handler) (*Result, 
 			}
 			return nil, &Error{Kind: ErrMissingKey, Message: msg, Attempts: 0}
 		}
+	} else {
+		key = c.p.ExperimentalBearerToken
 	}
 	body, err := req.body()
 	if err != nil {

@@ -110,6 +110,33 @@ func TestStreamMessageToolCallAndRequestShape(t *testing.T) {
 	}
 }
 
+// The key is env_key's variable when env_key is set, else
+// experimental_bearer_token, else none; as Codex 0.169.0 sends it.
+func TestBearerToken(t *testing.T) {
+	t.Setenv("MOCK_KEY", "from-env")
+	for _, tc := range []struct {
+		name, envKey, token, want string
+	}{
+		{"env_key", "MOCK_KEY", "", "Bearer from-env"},
+		{"env_key wins", "MOCK_KEY", "from-config", "Bearer from-env"},
+		{"experimental_bearer_token", "", "from-config", "Bearer from-config"},
+		{"none", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := responsestest.New()
+			defer srv.Close()
+			srv.Enqueue(responsestest.Response("r1", responsestest.Message("m1", "ok")))
+			c := newTestClient(t, srv, func(p *ProviderConfig) { p.EnvKey, p.ExperimentalBearerToken = tc.envKey, tc.token })
+			if _, err := c.Stream(context.Background(), &Request{Model: "m"}, &recorder{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := srv.Requests()[0].Header.Get("Authorization"); got != tc.want {
+				t.Errorf("Authorization = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestMissingKeyIsAnErrorOfTheCallNotOfTheConfig(t *testing.T) {
 	srv := responsestest.New()
 	defer srv.Close()

@@ -44,6 +44,10 @@ type ProviderConfig struct {
 	// EnvKeyInstructions tells people how to get a key; it ends the error
 	// of a missing key.
 	EnvKeyInstructions string `toml:"env_key_instructions"`
+	// ExperimentalBearerToken is the API key itself, for a provider without
+	// EnvKey (Codex's key; with EnvKey set, Codex 0.169.0 uses the
+	// variable and so does this server).
+	ExperimentalBearerToken string `toml:"experimental_bearer_token"`
 	// WireAPI must be "responses" (the default).
 	WireAPI string `toml:"wire_api"`
 	// HTTPHeaders are sent with every request.

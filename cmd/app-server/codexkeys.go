@@ -50,7 +50,7 @@ var codexOnlyKeys = parseKeyPatterns(
 	"sandbox_workspace_write.network_access",
 	// [model_providers.<id>] (ModelProviderInfo).
 	"model_providers.*.auth", "model_providers.*.aws", "model_providers.*.credential_file",
-	"model_providers.*.experimental_bearer_token", "model_providers.*.gateway_oauth",
+	"model_providers.*.gateway_oauth",
 	"model_providers.*.model_catalog_url", "model_providers.*.supports_standalone_web_search",
 	"model_providers.*.supports_websockets", "model_providers.*.websocket_connect_timeout_ms",
 )

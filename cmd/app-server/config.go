@@ -101,7 +101,7 @@ var configKeys = []configKey{
 	{"model_provider", "", "provider id: openai (default), ollama, lmstudio or a [model_providers.<id>]"},
 	{"model_reasoning_effort", "", "minimal | low | medium | high, sent as reasoning.effort"},
 	{"model_reasoning_summary", "", "auto | concise | detailed | none, sent as reasoning.summary"},
-	{"model_providers", "", "[model_providers.<id>] name, base_url, env_key, wire_api, http_headers, env_http_headers, query_params, request_max_retries, stream_max_retries, stream_idle_timeout_ms"},
+	{"model_providers", "", "[model_providers.<id>] name, base_url, env_key, env_key_instructions, experimental_bearer_token, wire_api, http_headers, env_http_headers, query_params, request_max_retries, stream_max_retries, stream_idle_timeout_ms"},
 	{"openai_base_url", "", "base URL of the built-in openai provider"},
 	{"allow_unenforced_sandbox", "false", "run commands unsandboxed (with a warning) where the OS cannot enforce the sandbox"},
 	{"sandbox_workspace_write.writable_roots", "[]", "absolute directories workspace-write may also write"},
