@@ -8,7 +8,7 @@ import type { RequestId } from "./RequestId";
  * JSONRPCError is a failed response. ID is null when the request's id could
  * not be read (a line that is not JSON, an id of the wrong type), as
  * JSON-RPC 2.0 says; the published schema has no null here, so this is a
- * deliberate superset (schema/compat_check_test.go lists it).
+ * deliberate superset (notModeled in schema/compat_test.go lists it).
  */
 export type JSONRPCError = {
   id: RequestId | null,
