@@ -205,3 +205,25 @@ func TestInteractiveTmuxStatusLine(t *testing.T) {
 	tm.run("send-keys", "C-d")
 	tm.waitFor("[client exited 0]", 1)
 }
+
+// TestReadmeFirstScreen follows the README's first screen: the client,
+// then `curl -sI https://example.com` at its prompt, asks about
+// example.com:443 over https. It runs with allow_local_binding as the
+// README says to offline (without DNS a name cannot be checked to be
+// public, so it would be refused without asking); the prompt comes before
+// any lookup or connection either way, and "d" declines it.
+func TestReadmeFirstScreen(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	tm := newTmux(t, fmt.Sprintf("%q client --home %q --cwd %q -c network.allow_local_binding=true; echo \"[client exited $?]\"; sleep 600", bin, home, dir))
+	tm.waitFor("Ctrl-D quits.", 1)
+	tm.typeLine("curl -sI https://example.com")
+	tm.waitFor("?? allow example.com:443 over https?", 1)
+	tm.waitFor("[x] always deny example.com", 1)
+	tm.run("send-keys", "-l", "d")
+	scr := tm.waitFor("-- turn completed", 1)
+	if !strings.Contains(scr, "-> declined") || !strings.Contains(scr, "HTTP/1.1 403") {
+		t.Errorf("after d: no echo of the answer or no 403")
+	}
+	tm.run("send-keys", "C-d")
+	tm.waitFor("[client exited 0]", 1)
+}
