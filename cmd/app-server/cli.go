@@ -87,8 +87,13 @@ tagged checkout: the tag), else "dev".`},
 }
 
 // helpRequest is parseArgs's answer to -h, --help and "help [SUBCOMMAND]":
-// the usage of cmd, or the overall usage when cmd is nil.
-type helpRequest struct{ cmd *command }
+// the usage of cmd, or the overall usage when cmd is nil. byName marks
+// "help SUBCOMMAND", which run answers as "SUBCOMMAND --help" so that both
+// print the same (client and sandbox parse their own flags).
+type helpRequest struct {
+	cmd    *command
+	byName bool
+}
 
 func (*helpRequest) Error() string { return "help requested" }
 
@@ -121,8 +126,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		switch {
 		case help.cmd == nil:
 			printUsage(stdout)
-		case help.cmd.name == "client":
-			return termclient.Main(ctx, []string{"--help"}, stdin, stdout, stderr)
+		case help.byName:
+			return run(ctx, []string{help.cmd.name, "--help"}, stdin, stdout, stderr)
 		default:
 			printCommandUsage(stdout, help.cmd)
 		}
@@ -185,7 +190,7 @@ func parseArgs(args []string) (*command, *options, error) {
 		if sub.name == "help" {
 			sub = nil
 		}
-		return nil, nil, &helpRequest{cmd: sub}
+		return nil, nil, &helpRequest{cmd: sub, byName: sub != nil}
 	}
 	fs = newFlagSet(opts, cmd)
 	if err := fs.Parse(rest); err != nil {
