@@ -26,6 +26,7 @@ type options struct {
 	execSet        bool   // --exec was given
 	serverLog      string // --server-log FILE
 	save           bool   // --save: keep the --exec thread (it is ephemeral otherwise)
+	version        string // the binary's, sent in initialize (not a flag)
 }
 
 // autoModes are the values of --auto.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -23,7 +22,9 @@ const shutdownGrace = 5 * time.Second
 // Main runs "app-server client" with args (everything but the program and
 // the word "client") and returns the exit code. It handles SIGINT, SIGTERM
 // and SIGHUP itself; ctx being cancelled quits like SIGTERM.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+//
+// version is the binary's version, sent as the client's in initialize.
+func Main(ctx context.Context, version string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout)
@@ -33,6 +34,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "app-server client: %v\nRun \"app-server client --help\" for usage.\n", err)
 		return ExitUsage
 	}
+	o.version = version
 	return run(ctx, o, stdin, stdout, stderr)
 }
 
@@ -162,7 +164,7 @@ func handshake(ctx context.Context, c *conn, o *options, cwd string) (*started, 
 	defer cancel()
 	title := "app-server client"
 	err := c.call(ctx, protocol.MethodInitialize, protocol.InitializeParams{
-		ClientInfo: protocol.ClientInfo{Name: "app-server-client", Title: &title, Version: version()},
+		ClientInfo: protocol.ClientInfo{Name: "app-server-client", Title: &title, Version: o.version},
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("initialize: %w", err)
@@ -187,14 +189,6 @@ func handshake(ctx context.Context, c *conn, o *options, cwd string) (*started, 
 		return nil, fmt.Errorf("thread/start: %w", err)
 	}
 	return &resp, nil
-}
-
-// version is the module version of the binary, or "dev".
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 // lastLines returns the last n lines of s.

@@ -116,7 +116,7 @@ func usagef(format string, args ...any) error {
 // exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cargs, ok := clientArgs(args); ok {
-		return termclient.Main(ctx, cargs, stdin, stdout, stderr)
+		return termclient.Main(ctx, buildVersion(), cargs, stdin, stdout, stderr)
 	}
 	if global, sargs, ok := sandboxArgs(args); ok {
 		return runSandbox(ctx, global, sargs, stdin, stdout, stderr)
