@@ -784,6 +784,57 @@ func TestModelApplyPatchAcceptForSession(t *testing.T) {
 	}
 }
 
+// A file change answer the server cannot read (an unknown decision, or
+// none) is a decline, as a command's is, and not a silent one: a warning
+// names the request and the value, and the model is told the patch was not
+// applied.
+func TestModelBadFileChangeDecisionDeclinesWithAWarning(t *testing.T) {
+	for _, tc := range []struct{ name, answer, value string }{
+		{"unknown", `{"decision":"maybe"}`, `"maybe"`},
+		{"missing", `{}`, `{}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mock := newMock(t)
+			mock.Enqueue(
+				responsestest.Response("r1", responsestest.ApplyPatch("call_p", "*** Begin Patch\n*** Add File: a.txt\n+x\n*** End Patch")),
+				responsestest.Response("r2", responsestest.Message("m", "ok")),
+			)
+			s := startModelServer(t, mock, options{})
+			dir := t.TempDir()
+			th := s.startThread(dir, protocol.ApprovalUntrusted)
+			s.startModelTurn(th, "write")
+			var prompt msg
+			var warnings []string
+			for done := false; !done; {
+				m := s.next()
+				switch m.Method {
+				case "item/fileChange/requestApproval":
+					prompt = m
+					s.answer(m, json.RawMessage(tc.answer))
+				case "warning":
+					var n protocol.WarningNotification
+					m.decode(t, &n)
+					warnings = append(warnings, n.Message)
+				case "turn/completed":
+					done = true
+				}
+			}
+			if prompt.Method == "" {
+				t.Fatal("no file change prompt")
+			}
+			if len(warnings) != 1 || !strings.Contains(warnings[0], "approval request "+string(prompt.ID)+" ") || !strings.Contains(warnings[0], tc.value) {
+				t.Errorf("warnings %q, want one naming request %s and %s", warnings, prompt.ID, tc.value)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "a.txt")); err == nil {
+				t.Error("the patch was applied")
+			}
+			if out := callOutput(t, mock.Requests()[1], "call_p"); !strings.Contains(out, "not applied") {
+				t.Errorf("the model was told %q", out)
+			}
+		})
+	}
+}
+
 // Raw reasoning text (gpt-oss on local servers sends it instead of
 // summaries) streams as item/reasoning/textDelta and ends in the item's
 // content.

@@ -176,17 +176,20 @@ func (tu *turn) fileChangeGate(ctx context.Context, item *protocol.FileChangeIte
 	params := protocol.FileChangeRequestApprovalParams{
 		ThreadID: t.id.String(), TurnID: tu.id.String(), ItemID: item.ID, StartedAtMs: t.m.nowMs(), Reason: &reason,
 	}
-	var resp protocol.FileChangeRequestApprovalResponse
-	_, raw, err := t.ask(ctx, protocol.MethodFileChangeApproval, params)
-	if err == nil {
-		err = json.Unmarshal(raw, &resp)
-	}
+	id, raw, err := t.ask(ctx, protocol.MethodFileChangeApproval, params)
 	if err != nil {
 		var perr *protocol.Error
 		if errors.As(err, &perr) {
 			return protocol.FileChangeDecline, "the approval request failed: " + perr.Message
 		}
 		return protocol.FileChangeDecline, "approval not given: " + err.Error()
+	}
+	var resp protocol.FileChangeRequestApprovalResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return protocol.FileChangeDecline, t.badDecision(id, item.ID, raw, err).Error()
+	}
+	if resp.Decision == "" {
+		return protocol.FileChangeDecline, t.badDecision(id, item.ID, raw, errors.New("no decision")).Error()
 	}
 	switch resp.Decision {
 	case protocol.FileChangeAccept:
