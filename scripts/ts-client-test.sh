@@ -134,6 +134,9 @@ mkdir "$ws_home"
 printf '[network]\nallow_local_binding = true\n' >"$ws_home/config.toml"
 token="$work/ws-token"
 od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$token"
+# The log exists before the server starts: the loop below may read it before
+# the background job has opened its redirect.
+: >"$work/ws-server.err"
 "$server" --home "$ws_home" app-server --listen ws://127.0.0.1:0 \
 	--ws-auth capability-token --ws-token-file "$token" 2>"$work/ws-server.err" &
 ws_pid=$!
