@@ -48,10 +48,14 @@ func (h *hubClient) expect(want string) {
 }
 
 // startHub serves WebSocket clients whose thread/resume subscribes them
-// to the thread it names.
-func startHub(t *testing.T) (*Server, func() *hubClient) {
+// to the thread it names; setup, if given, adjusts the options first.
+func startHub(t *testing.T, setup ...func(*Options)) (*Server, func() *hubClient) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	s := NewServer(Options{Now: func() time.Time { return time.UnixMilli(7) }})
+	opts := Options{Now: func() time.Time { return time.UnixMilli(7) }}
+	for _, f := range setup {
+		f(&opts)
+	}
+	s := NewServer(opts)
 	s.Register(protocol.MethodThreadResume, Typed(func(ctx context.Context, p *protocol.ThreadResumeParams) (*struct{}, error) {
 		s.subscribe(ctx, p.ThreadID)() // replays at once: before the response
 		return &struct{}{}, nil
@@ -172,4 +176,25 @@ func TestWebSocketMessageOverTheCap(t *testing.T) {
 	c.expect(`{"id":"big","error":{"code":-32600,"message":"Invalid request: line too long"}}`)
 	c.send(`{"id":2,"method":"thread/resume","params":{"threadId":"T"}}`)
 	c.expect(`{"id":2,"result":{}}`)
+}
+
+// Inbound overload over WebSocket is answered -32001, as on stdio, and the
+// connection is served again once its queue drains.
+func TestWebSocketOverloadAnswersServerOverloaded(t *testing.T) {
+	block := make(chan struct{})
+	s, dial := startHub(t, func(o *Options) { o.QueueLimit = 2 })
+	s.Register(protocol.MethodThreadLoadedList, Typed(func(context.Context, *protocol.ThreadLoadedListParams) (*protocol.ThreadLoadedListResponse, error) {
+		<-block
+		return &protocol.ThreadLoadedListResponse{Data: []string{}}, nil
+	}))
+	c := dial()
+	for _, id := range []string{"1", "2", "3"} {
+		c.send(`{"id":` + id + `,"method":"thread/loaded/list"}`)
+	}
+	c.expect(`{"id":3,"error":{"code":-32001,"message":"Server overloaded; retry later."}}`)
+	close(block)
+	c.next()
+	c.next()
+	c.send(`{"id":4,"method":"thread/loaded/list"}`)
+	c.expect(`{"id":4,"result":{"data":[],"nextCursor":null}}`)
 }
