@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -353,6 +355,14 @@ func TestWebSocketCapabilityToken(t *testing.T) {
 	if st, _ := dialStatus(t, s, "bearer s3cret-token"); st != http.StatusSwitchingProtocols {
 		t.Errorf("lower-case bearer: %d, want 101", st)
 	}
+
+	// The token given as its SHA-256 digest instead of a file.
+	sum := sha256.Sum256([]byte("s3cret-token"))
+	h := startWS(t, "", "--ws-auth", "capability-token", "--ws-token-sha256", hex.EncodeToString(sum[:]))
+	if st, body := dialStatus(t, h, "Bearer s3cret-token-and-more"); st != 401 || body != "invalid websocket bearer token" {
+		t.Errorf("--ws-token-sha256, wrong token: %d %q", st, body)
+	}
+	h.client("s3cret-token").initialize()
 }
 
 func TestWebSocketSignedBearerToken(t *testing.T) {
