@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,15 +10,14 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/ssestream"
-	"github.com/openai/openai-go/v3/responses"
 )
 
 // Client calls one provider. It is safe for concurrent use.
@@ -102,10 +102,14 @@ func (c *Client) Stream(ctx context.Context, req *Request, h Handler) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	opts := c.options(key)
+	endpoint, err := c.endpoint()
+	if err != nil {
+		return nil, err
+	}
+	header := c.header(key)
 	requestRetries, streamRetries := 0, 0
 	for attempt := 1; ; attempt++ {
-		res, err := c.attempt(ctx, body, opts, h)
+		res, err := c.attempt(ctx, endpoint, header, body, h)
 		if err == nil {
 			return res, nil
 		}
@@ -143,30 +147,42 @@ func (c *Client) Stream(ctx context.Context, req *Request, h Handler) (*Result, 
 	}
 }
 
-// options are the SDK options of every request: the provider's URL,
-// headers and query, the key, and no SDK retries (Stream retries, and
-// reports each retry).
-func (c *Client) options(key string) []option.RequestOption {
-	opts := []option.RequestOption{
-		option.WithBaseURL(c.p.BaseURL),
-		option.WithHTTPClient(c.http),
-		option.WithMaxRetries(0),
+// endpoint is POST {base_url}/responses with the provider's query
+// parameters.
+func (c *Client) endpoint() (string, error) {
+	u, err := url.Parse(c.p.BaseURL)
+	if err != nil {
+		return "", fmt.Errorf("model provider %s: base_url %q: %v", c.p.ID, c.p.BaseURL, err)
 	}
+	u = u.JoinPath("responses")
+	if len(c.p.QueryParams) > 0 {
+		q := u.Query()
+		for k, v := range c.p.QueryParams {
+			q.Set(k, v)
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+// header is the header of every request: the key as a bearer token, the
+// provider's headers, then those taken from the environment (which win).
+func (c *Client) header(key string) http.Header {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "text/event-stream")
 	if key != "" {
-		opts = append(opts, option.WithAPIKey(key))
+		h.Set("Authorization", "Bearer "+key)
 	}
 	for _, k := range sortedKeys(c.p.HTTPHeaders) {
-		opts = append(opts, option.WithHeader(k, c.p.HTTPHeaders[k]))
+		h.Set(k, c.p.HTTPHeaders[k])
 	}
 	for _, k := range sortedKeys(c.p.EnvHTTPHeaders) {
 		if v := os.Getenv(c.p.EnvHTTPHeaders[k]); v != "" {
-			opts = append(opts, option.WithHeader(k, v))
+			h.Set(k, v)
 		}
 	}
-	for _, k := range sortedKeys(c.p.QueryParams) {
-		opts = append(opts, option.WithQuery(k, c.p.QueryParams[k]))
-	}
-	return opts
+	return h
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -182,7 +198,7 @@ func sortedKeys(m map[string]string) []string {
 var errIdle = errors.New("stream idle timeout")
 
 // attempt makes one request and reads its stream.
-func (c *Client) attempt(ctx context.Context, body []byte, opts []option.RequestOption, h Handler) (*Result, error) {
+func (c *Client) attempt(ctx context.Context, endpoint string, header http.Header, body []byte, h Handler) (*Result, error) {
 	// The request's context follows ctx (an interrupt aborts the request at
 	// once) until the response is complete; then it is detached, so that
 	// the rest of the body can be drained and the connection reused.
@@ -191,8 +207,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, opts []option.Request
 	idle := c.p.idleTimeout()
 	timer := time.AfterFunc(idle, func() { cancel(errIdle) })
 
-	svc := responses.NewResponseService(opts...)
-	stream := svc.NewStreaming(actx, responses.ResponseNewParams{}, option.WithRequestBody("application/json", body))
+	stream := ssestream.NewStream[json.RawMessage](c.post(actx, endpoint, header, body))
 	var st streamState
 	for stream.Next() {
 		timer.Reset(idle)
@@ -231,6 +246,50 @@ func (c *Client) attempt(ctx context.Context, body []byte, opts []option.Request
 	return nil, c.classify(err, st.events > 0)
 }
 
+// post sends the request and returns the decoder of its event stream, or
+// why there is none: the transport's error or, for an HTTP error status,
+// a *statusErr.
+func (c *Client) post(ctx context.Context, endpoint string, header http.Header, body []byte) (ssestream.Decoder, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = header.Clone()
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode >= 400 {
+		defer res.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
+		if err != nil {
+			return nil, err
+		}
+		return nil, &statusErr{status: res.StatusCode, body: b}
+	}
+	return ssestream.NewDecoder(res), nil
+}
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// statusErr is an HTTP error status and the body that came with it.
+type statusErr struct {
+	status int
+	body   []byte
+}
+
+func (e *statusErr) Error() string { return fmt.Sprintf("HTTP %d", e.status) }
+
+// apiError is the error object of a Responses error answer:
+// {"error": {"message": ..., "code": ...}}.
+type apiError struct {
+	Error struct {
+		Message string `json:"message"`
+		Code    string `json:"code"`
+	} `json:"error"`
+}
+
 // drainTimeout bounds how long a completed response's connection is read
 // for the end of its body.
 const drainTimeout = time.Second
@@ -252,14 +311,18 @@ func drain(stream interface {
 
 // classify turns an SDK or transport error into an *Error.
 func (c *Client) classify(err error, streaming bool) *Error {
-	var apiErr *responses.Error
-	if errors.As(err, &apiErr) {
-		msg := apiErr.Message
+	var se *statusErr
+	if errors.As(err, &se) {
+		// The message of the error object; else the body as it is (a
+		// proxy's HTML page, a local server's plain text).
+		var ae apiError
+		_ = json.Unmarshal(se.body, &ae)
+		msg := ae.Error.Message
 		if msg == "" {
-			msg = strings.TrimSpace(apiErr.RawJSON())
+			msg = strings.TrimSpace(string(se.body))
 		}
-		e := statusError(&c.p, apiErr.StatusCode, msg)
-		e.Code = apiErr.Code
+		e := statusError(&c.p, se.status, msg)
+		e.Code = ae.Error.Code
 		return e
 	}
 	var streamErr *ssestream.StreamError
@@ -286,9 +349,46 @@ type streamState struct {
 	result Result
 }
 
+// streamEvent is the part of a Responses stream event this package reads.
+type streamEvent struct {
+	Type         string          `json:"type"`
+	ItemID       string          `json:"item_id"`
+	Delta        string          `json:"delta"`
+	SummaryIndex int64           `json:"summary_index"`
+	ContentIndex int64           `json:"content_index"`
+	Item         json.RawMessage `json:"item"`
+	// Code and Message: an "error" event.
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	Response struct {
+		Usage struct {
+			InputTokens        int64 `json:"input_tokens"`
+			InputTokensDetails struct {
+				CachedTokens int64 `json:"cached_tokens"`
+			} `json:"input_tokens_details"`
+			OutputTokens        int64 `json:"output_tokens"`
+			OutputTokensDetails struct {
+				ReasoningTokens int64 `json:"reasoning_tokens"`
+			} `json:"output_tokens_details"`
+			TotalTokens int64 `json:"total_tokens"`
+		} `json:"usage"`
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+		IncompleteDetails struct {
+			Reason string `json:"reason"`
+		} `json:"incomplete_details"`
+	} `json:"response"`
+}
+
 // event handles one event; done reports response.completed.
-func (s *streamState) event(p *Provider, ev responses.ResponseStreamEventUnion, h Handler) (bool, error) {
+func (s *streamState) event(p *Provider, raw json.RawMessage, h Handler) (bool, error) {
 	s.events++
+	var ev streamEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return false, &Error{Kind: ErrMalformed, Message: fmt.Sprintf("malformed response stream from model provider %s: %v: %.200s", p.ID, err, raw)}
+	}
 	switch ev.Type {
 	case "response.output_item.added":
 		item, err := itemOf(ev.Item)
@@ -320,7 +420,7 @@ func (s *streamState) event(p *Provider, ev responses.ResponseStreamEventUnion, 
 		}
 		return true, nil
 	case "response.failed", "response.incomplete":
-		e := &Error{Kind: ErrResponseFailed, Code: string(ev.Response.Error.Code)}
+		e := &Error{Kind: ErrResponseFailed, Code: ev.Response.Error.Code}
 		switch msg := ev.Response.Error.Message; {
 		case msg != "":
 			e.Message = fmt.Sprintf("model provider %s: response failed: %s", p.ID, msg)
@@ -338,7 +438,7 @@ func (s *streamState) event(p *Provider, ev responses.ResponseStreamEventUnion, 
 	case "error":
 		return false, &Error{Kind: ErrResponseFailed, Code: ev.Code, Message: fmt.Sprintf("model provider %s: error: %s", p.ID, ev.Message)}
 	case "":
-		return false, &Error{Kind: ErrMalformed, Message: fmt.Sprintf("malformed response stream from model provider %s: an event without a type: %.200s", p.ID, ev.RawJSON())}
+		return false, &Error{Kind: ErrMalformed, Message: fmt.Sprintf("malformed response stream from model provider %s: an event without a type: %.200s", p.ID, raw)}
 	}
 	return false, nil
 }
@@ -385,10 +485,9 @@ type rawItem struct {
 
 // itemOf reads an output item and builds its replay: the item as input,
 // without the server-side id (nothing is stored at the provider).
-func itemOf(u responses.ResponseOutputItemUnion) (Item, error) {
-	raw := u.RawJSON()
+func itemOf(raw json.RawMessage) (Item, error) {
 	var r rawItem
-	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+	if err := json.Unmarshal(raw, &r); err != nil {
 		return Item{}, fmt.Errorf("output item: %v", err)
 	}
 	if r.Type == "" {

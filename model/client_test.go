@@ -304,3 +304,48 @@ func TestLocalServerStreams(t *testing.T) {
 		})
 	}
 }
+
+// An HTTP error status names the provider's message: the error object's
+// when the body is one, else the body itself (a proxy's page, a local
+// server's plain text).
+func TestErrorStatusCarriesTheProviderMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, wantMsg, wantCode string
+	}{
+		{name: "error object", body: `{"error":{"message":"context too long","type":"invalid_request_error","code":"context_length_exceeded"}}`,
+			wantMsg: "model provider mock answered 400 Bad Request: context too long", wantCode: "context_length_exceeded"},
+		{name: "plain text", body: "404 page not found\n", wantMsg: "model provider mock answered 400 Bad Request: 404 page not found"},
+		{name: "empty", wantMsg: "model provider mock answered 400 Bad Request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := responsestest.New()
+			defer srv.Close()
+			srv.Enqueue(responsestest.Reply{Status: 400, Body: tc.body})
+			c := newTestClient(t, srv, nil)
+			_, err := c.Stream(context.Background(), &Request{Model: "m"}, &recorder{})
+			var merr *Error
+			if !errors.As(err, &merr) {
+				t.Fatalf("err = %v, want *Error", err)
+			}
+			if merr.Kind != ErrStatus || merr.StatusCode != 400 || merr.Message != tc.wantMsg || merr.Code != tc.wantCode {
+				t.Errorf("err = %+v, want message %q code %q", merr, tc.wantMsg, tc.wantCode)
+			}
+		})
+	}
+}
+
+// The request goes to {base_url}/responses whether or not base_url ends
+// with a slash, and asks for an event stream.
+func TestRequestTarget(t *testing.T) {
+	for _, suffix := range []string{"", "/"} {
+		srv := responsestest.New()
+		srv.Enqueue(responsestest.Response("r", responsestest.Message("m", "ok")))
+		c := newTestClient(t, srv, func(p *ProviderConfig) { p.BaseURL += suffix })
+		if _, err := c.Stream(context.Background(), &Request{Model: "m"}, &recorder{}); err != nil {
+			t.Errorf("base_url with suffix %q: %v", suffix, err)
+		} else if r := srv.Requests()[0]; r.Header.Get("Accept") != "text/event-stream" || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("header %v", r.Header)
+		}
+		srv.Close()
+	}
+}
