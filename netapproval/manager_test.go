@@ -4,7 +4,9 @@ import (
 	"context"
 	"go/parser"
 	"go/token"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -127,5 +129,53 @@ func TestRevokePersistentRuleClosesConnectionsInEveryThread(t *testing.T) {
 	}
 	if len(w.m.rules.HostRules()) != 0 {
 		t.Error("rule still persisted")
+	}
+}
+
+// With StartOnFirstAttach nothing listens until a command attaches; the
+// first Attach starts the proxy and its URLs serve.
+func TestStartOnFirstAttach(t *testing.T) {
+	m, err := NewManager(Options{Config: Config{AllowLocalBinding: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.StartOnFirstAttach()
+	if _, err := m.OpenThread("t1", PrompterFunc(func(context.Context, PromptRequest) (Answer, error) {
+		return Answer{Kind: AnswerAllowOnce}, nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if addr := m.HTTPAddr(); addr.IsValid() {
+		t.Fatalf("listening at %s before any Attach", addr)
+	}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	defer target.Close()
+	a, err := m.Attach(ExecInfo{ThreadID: "t1", PromptsAllowed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if !m.HTTPAddr().IsValid() || !m.SOCKSAddr().IsValid() {
+		t.Fatalf("not listening after Attach: http %s socks %s", m.HTTPAddr(), m.SOCKSAddr())
+	}
+	resp, err := proxyClient(t, a.HTTPProxyURL()).Get(target.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello" {
+		t.Errorf("through the proxy: %d %q", resp.StatusCode, body)
+	}
+	// A second Attach reuses the listeners.
+	addr := m.HTTPAddr()
+	b, err := m.Attach(ExecInfo{ThreadID: "t1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if m.HTTPAddr() != addr {
+		t.Errorf("second Attach moved the proxy from %s to %s", addr, m.HTTPAddr())
 	}
 }

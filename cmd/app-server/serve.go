@@ -81,9 +81,9 @@ func serve(ctx context.Context, env *serveEnv) error {
 		if err != nil {
 			return err
 		}
-		if err := network.Start(); err != nil {
-			return err
-		}
+		// The listeners open when the first command needs them: a client
+		// that only reads threads pays for no proxy.
+		network.StartOnFirstAttach()
 		defer network.Close()
 	}
 
