@@ -10,6 +10,8 @@ package appserver
 import (
 	"embed"
 	"io/fs"
+	"os"
+	"path/filepath"
 )
 
 //go:embed testdata/schema/json testdata/schema/typescript
@@ -29,4 +31,27 @@ func sub(dir string) fs.FS {
 		panic(err) // dir is a constant embedded above
 	}
 	return f
+}
+
+// WriteDir writes every file of fsys under dir, creating directories as
+// needed and overwriting files that exist: how the binary writes the files
+// it embeds (generate-json-schema, generate-ts). It lives here rather than
+// in package schema so that the binary does not link the generator: its
+// dependencies (invopop/jsonschema, a YAML library, go/parser) are
+// initialized by every process that links them, the server included.
+func WriteDir(fsys fs.FS, dir string) error {
+	return fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(path))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
 }

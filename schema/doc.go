@@ -9,8 +9,9 @@
 //
 // The generator reads the doc comments of package protocol from its source
 // directory, so it runs only in a source tree; the app-server binary embeds
-// the golden files instead (see package app-server) and writes them with
-// WriteDir. README.md explains the generator's decisions.
+// the golden files instead and writes them with app-server's WriteDir
+// (schemafiles.go), without linking this package. README.md explains the
+// generator's decisions.
 package schema
 
 //go:generate go test . -update

@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 
 	appserver "app-server"
-	"app-server/schema"
 	"app-server/termclient"
 )
 
@@ -445,7 +444,7 @@ func runGenerateTS(_ context.Context, inv *invocation) error {
 
 // writeFiles writes files into --out and says how many it wrote, where.
 func writeFiles(inv *invocation, files fs.FS) error {
-	if err := schema.WriteDir(files, inv.opts.out); err != nil {
+	if err := appserver.WriteDir(files, inv.opts.out); err != nil {
 		return err
 	}
 	n := 0

@@ -1,4 +1,4 @@
-package schema_test
+package appserver_test
 
 import (
 	"io/fs"
@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	appserver "app-server"
-	"app-server/schema"
 )
 
 // The binary writes the embedded files with WriteDir; what it writes must be
@@ -18,12 +17,12 @@ func TestWriteDirOfEmbeddedFilesReproducesGolden(t *testing.T) {
 		fsys   fs.FS
 		golden string
 	}{
-		{"json", appserver.JSONFiles(), "../testdata/schema/json"},
-		{"typescript", appserver.TypeScriptFiles(), "../testdata/schema/typescript"},
+		{"json", appserver.JSONFiles(), "testdata/schema/json"},
+		{"typescript", appserver.TypeScriptFiles(), "testdata/schema/typescript"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "nested", "out")
-			if err := schema.WriteDir(tc.fsys, out); err != nil {
+			if err := appserver.WriteDir(tc.fsys, out); err != nil {
 				t.Fatal(err)
 			}
 			got := readTree(t, out)
@@ -54,7 +53,7 @@ func TestWriteDirOverwrites(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "RequestId.json"), []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := schema.WriteDir(appserver.JSONFiles(), dir); err != nil {
+	if err := appserver.WriteDir(appserver.JSONFiles(), dir); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "RequestId.json"))
