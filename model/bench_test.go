@@ -24,7 +24,7 @@ func BenchmarkStreamToolCall(b *testing.B) {
 	for range 20 {
 		input = append(input, json.RawMessage(`{"type":"function_call","call_id":"c","name":"exec_command","arguments":"{\"cmd\":\"ls -la\"}"}`), FunctionCallOutput("c", "Exit code: 0\nOutput:\nlots of output here\n"))
 	}
-	req := &Request{Model: "m", Input: input, Tools: Tools}
+	req := &Request{Model: "m", Input: input, Tools: Tools()}
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := c.Stream(context.Background(), req, &nopHandler{}); err != nil {

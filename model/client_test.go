@@ -68,7 +68,7 @@ func TestStreamMessageToolCallAndRequestShape(t *testing.T) {
 	t.Setenv("MOCK_KEY", "sekret")
 	c := newTestClient(t, srv, func(p *ProviderConfig) { p.EnvKey = "MOCK_KEY" })
 	var h recorder
-	res, err := c.Stream(context.Background(), &Request{Model: "m", Input: []json.RawMessage{UserMessage("hi")}, Tools: Tools, PromptCacheKey: "t1"}, &h)
+	res, err := c.Stream(context.Background(), &Request{Model: "m", Input: []json.RawMessage{UserMessage("hi")}, Tools: Tools(), PromptCacheKey: "t1"}, &h)
 	if err != nil {
 		t.Fatal(err)
 	}

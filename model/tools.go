@@ -1,6 +1,9 @@
 package model
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"sync"
+)
 
 // Tool names, as Codex 0.169.0 names them: models tuned on Codex call
 // exactly these.
@@ -22,32 +25,36 @@ type ApplyPatchArgs struct {
 	Input string `json:"input"`
 }
 
-// Tools are the tool definitions every request carries.
-var Tools = []json.RawMessage{
-	mustJSON(map[string]any{
-		"type": "function", "name": ToolExecCommand, "strict": false,
-		"description": "Runs a command in a shell and returns its output and exit code.",
-		"parameters": map[string]any{
-			"type": "object", "additionalProperties": false, "required": []string{"cmd"},
-			"properties": map[string]any{
-				"cmd":               map[string]any{"type": "string", "description": "Shell command to execute."},
-				"workdir":           map[string]any{"type": "string", "description": "Optional working directory to run the command in; defaults to the turn cwd."},
-				"yield_time_ms":     map[string]any{"type": "number", "description": "How long to wait (in milliseconds) for output before yielding."},
-				"max_output_tokens": map[string]any{"type": "number", "description": "Maximum number of tokens to return. Excess output will be truncated."},
+// Tools returns the tool definitions every request carries. They are
+// built on first use: marshaling them when the package is initialized cost
+// every server process 160 allocations at startup, model used or not.
+var Tools = sync.OnceValue(func() []json.RawMessage {
+	return []json.RawMessage{
+		mustJSON(map[string]any{
+			"type": "function", "name": ToolExecCommand, "strict": false,
+			"description": "Runs a command in a shell and returns its output and exit code.",
+			"parameters": map[string]any{
+				"type": "object", "additionalProperties": false, "required": []string{"cmd"},
+				"properties": map[string]any{
+					"cmd":               map[string]any{"type": "string", "description": "Shell command to execute."},
+					"workdir":           map[string]any{"type": "string", "description": "Optional working directory to run the command in; defaults to the turn cwd."},
+					"yield_time_ms":     map[string]any{"type": "number", "description": "How long to wait (in milliseconds) for output before yielding."},
+					"max_output_tokens": map[string]any{"type": "number", "description": "Maximum number of tokens to return. Excess output will be truncated."},
+				},
 			},
-		},
-	}),
-	mustJSON(map[string]any{
-		"type": "function", "name": ToolApplyPatch, "strict": false,
-		"description": applyPatchDescription,
-		"parameters": map[string]any{
-			"type": "object", "additionalProperties": false, "required": []string{"input"},
-			"properties": map[string]any{
-				"input": map[string]any{"type": "string", "description": "The entire contents of the apply_patch command"},
+		}),
+		mustJSON(map[string]any{
+			"type": "function", "name": ToolApplyPatch, "strict": false,
+			"description": applyPatchDescription,
+			"parameters": map[string]any{
+				"type": "object", "additionalProperties": false, "required": []string{"input"},
+				"properties": map[string]any{
+					"input": map[string]any{"type": "string", "description": "The entire contents of the apply_patch command"},
+				},
 			},
-		},
-	}),
-}
+		}),
+	}
+})
 
 const applyPatchDescription = `Use the apply_patch tool to edit files. The patch language is a stripped-down, file-oriented diff format:
 

@@ -49,7 +49,7 @@ func (a *modelAgent) Run(ctx context.Context, input []protocol.UserInput, do Act
 	do.Remember(userMessage(input))
 	for {
 		req := &model.Request{
-			Model: a.model, Instructions: a.instructions(), Input: do.Conversation(), Tools: model.Tools,
+			Model: a.model, Instructions: a.instructions(), Input: do.Conversation(), Tools: model.Tools(),
 			ReasoningEffort: a.effort, ReasoningSummary: a.summary, PromptCacheKey: a.threadID,
 		}
 		h := &streamHandler{items: do.Items(), do: do, ids: map[string]string{}}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
 
@@ -55,8 +56,9 @@ func unknownAction(text string) protocol.CommandAction {
 	return protocol.CommandAction{Unknown: &protocol.UnknownAction{Command: text}}
 }
 
-// sedPrint matches sed scripts that only print a line range: 5p, 1,20p, 10,$p.
-var sedPrint = regexp.MustCompile(`^([0-9]+|\$)(,([0-9]+|\$))?p$`)
+// sedPrint matches sed scripts that only print a line range: 5p, 1,20p,
+// 10,$p. It is compiled on first use, not when every server process starts.
+var sedPrint = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]+|\$)(,([0-9]+|\$))?p$`) })
 
 // segmentAction classifies one simple command: its text as written and
 // its words (FOO=1 cat x reads x).
@@ -95,7 +97,7 @@ func segmentAction(text string, args []string) protocol.CommandAction {
 		inPlace := slices.ContainsFunc(a.flags, func(f string) bool {
 			return strings.HasPrefix(f, "--in-place") || !strings.HasPrefix(f, "--") && strings.Contains(f, "i")
 		}) || len(a.values["--in-place"]) > 0
-		if !quiet || inPlace || len(scripts) != 1 || !sedPrint.MatchString(scripts[0]) || len(a.values["-f"])+len(a.values["--file"]) > 0 {
+		if !quiet || inPlace || len(scripts) != 1 || !sedPrint().MatchString(scripts[0]) || len(a.values["-f"])+len(a.values["--file"]) > 0 {
 			return unknown
 		}
 		return read(a)
