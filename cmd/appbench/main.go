@@ -174,6 +174,11 @@ func measure(targets []*target, cfg config) ([]*result, error) {
 	for i, t := range targets {
 		rs[i] = &result{name: t.name, seqErrors: make(map[int]int)}
 	}
+	for _, t := range targets {
+		if err := dropPageCache(t.argv[0]); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+	}
 	for n := range cfg.spawns {
 		for i, t := range targets {
 			d, rss, ua, err := measureStart(t)
