@@ -67,16 +67,17 @@ type Manager struct {
 
 	mu      sync.Mutex // guards the fields below
 	started bool
-	// startOnAttach: the first Attach starts the Manager (StartOnFirstAttach).
-	startOnAttach bool
-	closed        bool
-	threads       map[string]*Thread
-	creds         map[string]*Attachment // credential user -> attachment
-	httpSrv       *http.Server
-	handoff       *handoffListener // the HTTP server's side of the HTTP listener
-	socksLn       net.Listener
-	httpAddr      netip.AddrPort
-	socksAddr     netip.AddrPort
+	// startOnUse: the first Attach or ListenUnix starts the Manager
+	// (StartOnFirstUse).
+	startOnUse bool
+	closed     bool
+	threads    map[string]*Thread
+	creds      map[string]*Attachment // credential user -> attachment
+	httpSrv    *http.Server
+	handoff    *handoffListener // the HTTP server's side of the HTTP listener
+	socksLn    net.Listener
+	httpAddr   netip.AddrPort
+	socksAddr  netip.AddrPort
 }
 
 // Errors returned by Manager methods.
@@ -136,16 +137,26 @@ func (m *Manager) Start() error {
 	return m.startLocked()
 }
 
-// StartOnFirstAttach makes the first Attach start the Manager instead of
-// an explicit Start, so that a server whose clients never run a command
-// never opens the listeners: serving them (the HTTP server, its front and
-// the SOCKS5 loop) is 0.7 MiB of the server's resident memory at startup
-// (docs/BENCHMARKS.md). Nothing observes the listeners before an Attach:
-// the proxy URLs are only handed out in an Attachment's environment.
-func (m *Manager) StartOnFirstAttach() {
+// StartOnFirstUse makes the first Attach or ListenUnix start the Manager
+// instead of an explicit Start, so that a server whose clients never run
+// a command never opens the listeners: serving them (the HTTP server, its
+// front and the SOCKS5 loop) is 0.6 MiB of the server's resident memory
+// at startup (docs/BENCHMARKS.md). Nothing sees the proxy before one of
+// those: its URLs are only handed out in an Attachment's environment, its
+// Unix sockets by ListenUnix.
+func (m *Manager) StartOnFirstUse() {
 	m.mu.Lock()
-	m.startOnAttach = true
+	m.startOnUse = true
 	m.mu.Unlock()
+}
+
+// startIfDeferredLocked starts a Manager that waits for its first use
+// (StartOnFirstUse), with m.mu held.
+func (m *Manager) startIfDeferredLocked() error {
+	if !m.startOnUse || m.started || m.closed {
+		return nil
+	}
+	return m.startLocked()
 }
 
 // startLocked is Start with m.mu held.
@@ -297,10 +308,8 @@ func (m *Manager) Attach(info ExecInfo) (*Attachment, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownThread, info.ThreadID)
 	}
-	if m.startOnAttach && !m.started {
-		if err := m.startLocked(); err != nil {
-			return nil, err
-		}
+	if err := m.startIfDeferredLocked(); err != nil {
+		return nil, err
 	}
 	a := newAttachment(m, t, info)
 	t.mu.Lock()

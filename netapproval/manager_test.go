@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -132,15 +133,15 @@ func TestRevokePersistentRuleClosesConnectionsInEveryThread(t *testing.T) {
 	}
 }
 
-// With StartOnFirstAttach nothing listens until a command attaches; the
+// With StartOnFirstUse nothing listens until a command attaches; the
 // first Attach starts the proxy and its URLs serve.
-func TestStartOnFirstAttach(t *testing.T) {
+func TestStartOnFirstUse(t *testing.T) {
 	m, err := NewManager(Options{Config: Config{AllowLocalBinding: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	m.StartOnFirstAttach()
+	m.StartOnFirstUse()
 	if _, err := m.OpenThread("t1", PrompterFunc(func(context.Context, PromptRequest) (Answer, error) {
 		return Answer{Kind: AnswerAllowOnce}, nil
 	})); err != nil {
@@ -177,5 +178,30 @@ func TestStartOnFirstAttach(t *testing.T) {
 	b.Close()
 	if m.HTTPAddr() != addr {
 		t.Errorf("second Attach moved the proxy from %s to %s", addr, m.HTTPAddr())
+	}
+}
+
+// ListenUnix (the sandbox's way in) also starts a Manager that waits for
+// its first use, and the TCP ports it reports with the sockets are real.
+func TestStartOnFirstUseByListenUnix(t *testing.T) {
+	m, err := NewManager(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.StartOnFirstUse()
+	socks, err := m.ListenUnix(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.HTTPAddr().IsValid() || !m.SOCKSAddr().IsValid() {
+		t.Fatalf("not listening after ListenUnix: http %s socks %s", m.HTTPAddr(), m.SOCKSAddr())
+	}
+	for _, p := range []string{socks.HTTP, socks.SOCKS} {
+		c, err := net.Dial("unix", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
 	}
 }

@@ -30,9 +30,14 @@ const maxUnixPath = 100
 // ListenUnix opens the HTTP and SOCKS5 entry points as Unix sockets in a
 // new 0700 directory under dir (or under the system's temporary directory
 // when dir would make the paths too long) and serves them until Close,
-// which removes them. Call it after Start, at most once.
+// which removes them. Call it after Start (or StartOnFirstUse, and it
+// starts the Manager), at most once.
 func (m *Manager) ListenUnix(dir string) (UnixSockets, error) {
 	m.mu.Lock()
+	if err := m.startIfDeferredLocked(); err != nil {
+		m.mu.Unlock()
+		return UnixSockets{}, err
+	}
 	ok := m.started && !m.closed
 	m.mu.Unlock()
 	if !ok {

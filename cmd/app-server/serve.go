@@ -83,7 +83,7 @@ func serve(ctx context.Context, env *serveEnv) error {
 		}
 		// The listeners open when the first command needs them: a client
 		// that only reads threads pays for no proxy.
-		network.StartOnFirstAttach()
+		network.StartOnFirstUse()
 		defer network.Close()
 	}
 

@@ -5,10 +5,11 @@ import (
 	"syscall"
 )
 
-// dropPageCache asks the kernel to drop the cached pages of the file at
-// path (posix_fadvise POSIX_FADV_DONTNEED; only clean pages of this one
-// file go), so that the next process maps the executable as read back
-// from disk.
+// dropPageCache writes the file at path back to disk if it is dirty (a
+// binary just built) and asks the kernel to drop its cached pages
+// (posix_fadvise POSIX_FADV_DONTNEED, which leaves dirty pages alone;
+// only this one file's pages go), so that the next process maps the
+// executable as read back from disk.
 //
 // Why: a process's RSS counts the pages of its executable it has mapped,
 // and on a fault the kernel maps the whole page-cache folio around the
@@ -24,6 +25,9 @@ func dropPageCache(path string) error {
 		return err
 	}
 	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return err
+	}
 	const fadvDontNeed = 4 // POSIX_FADV_DONTNEED
 	if _, _, errno := syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), 0, 0, fadvDontNeed, 0, 0); errno != 0 {
 		return &os.PathError{Op: "fadvise", Path: path, Err: errno}
