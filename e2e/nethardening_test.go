@@ -240,7 +240,9 @@ func TestProxyRefusesItselfAsADestination(t *testing.T) {
 	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
 	// %{http_connect} is the proxy's answer to the CONNECT. The command is
 	// sandboxed: its proxy variables name its relay inside, so the test
-	// gives it the proxy's own port outside.
+	// gives it the proxy's own port outside, once a first command has
+	// started the proxy.
+	s.startProxy(th)
 	outside := s.outsideProxyURL("http://127.0.0.1:1")
 	s.startTurn(th, `port=`+outside[strings.LastIndexByte(outside, ':')+1:]+`; for h in 0.0.0.0 '[::]'; do curl -s -p -o /dev/null -w '%{http_connect}\n' "http://$h:$port/"; done;`+
 		` curl -s -o /dev/null -w 'socks %{http_code}\n' -x "$ALL_PROXY" "http://0.0.0.0:$port/"`)

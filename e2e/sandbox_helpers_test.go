@@ -44,6 +44,15 @@ func processesWith(marker string) []int {
 // addresses.
 var proxyListening = regexp.MustCompile(`msg="network proxy listening" .*http=(\S+) socks5=(\S+)`)
 
+// startProxy runs one command in thread th, so that the managed proxy,
+// which starts with the first command that needs it, is listening (and
+// has logged its addresses) before a test reads them.
+func (s *server) startProxy(th string) {
+	s.t.Helper()
+	s.startTurn(th, "true")
+	s.runFlow(nil)
+}
+
 // outsideProxyURL turns a proxy URL that a sandboxed command sees (its
 // relay's port inside the sandbox) into the managed proxy's URL outside,
 // with the same credential, for tests that speak to the proxy for a
