@@ -12,12 +12,15 @@
 // the server's home), brings lo up and, when the policy routes the network
 // through the managed proxy, listens on 127.0.0.1 and relays each
 // connection to the proxy's Unix socket outside; the proxy variables are
-// rewritten to those inside ports. Then it starts the command through a
-// second stage in a nested user namespace mapped back to the real uid: the
-// stage drops every capability, sets no_new_privs, applies Landlock write
-// rules and a seccomp filter (socket only for AF_INET and AF_INET6,
-// socketpair only AF_UNIX, no io_uring, ptrace or process_vm_*), and
-// execs the command.
+// rewritten to those inside ports. The helper runs as the server's uid
+// (mapped to itself) with three ambient capabilities (SYS_ADMIN,
+// NET_ADMIN, SETPCAP) and starts the command from an OS thread that first
+// drops every capability for good (empty bounding set, SECBIT_NOROOT
+// locked), sets no_new_privs and applies Landlock write rules and a
+// seccomp filter (socket only for AF_INET and AF_INET6, socketpair only
+// AF_UNIX, no io_uring, ptrace or process_vm_*, no foreign syscall ABI):
+// the command inherits all of it at fork, with no second exec of this
+// binary in between.
 //
 // Probe checks once what this machine can enforce; Support.Missing names
 // what a policy needs and the machine lacks, so callers fail closed.

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,21 +24,17 @@ func RunHelper() {
 			fatalf("%v", err)
 		}
 		runHelper(req)
-	case execArg:
-		req, err := decodeRequest(os.Args[2])
-		if err != nil {
-			fatalf("%v", err)
-		}
-		runExec(req)
 	}
 }
 
-// runHelper is stage 1: root of fresh user, network, pid and mount
-// namespaces, and PID 1 of the command's. It sets the namespaces up,
-// starts stage 2 in a nested user namespace, relays the proxy, forwards
-// termination signals, reaps orphans and exits with the command's status
-// (128+N if a signal N killed it). Its exit kills every process left in
-// the pid namespace.
+// runHelper runs in fresh user, network, pid and mount namespaces, as the
+// server's uid with the few capabilities it needs there (ambient, from
+// Wrap), and is PID 1 of the command's pid namespace. It sets the
+// namespaces up, starts the command from a thread that holds no
+// capability and carries the Landlock and seccomp restrictions (see
+// startRestricted), relays the proxy, forwards termination signals, reaps
+// orphans and exits with the command's status (128+N if a signal N killed
+// it). Its exit kills every process left in the pid namespace.
 func runHelper(req *request) {
 	if os.Getpid() != 1 {
 		fatalf("helper is not PID 1 of a new pid namespace")
@@ -62,25 +59,13 @@ func runHelper(req *request) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 
-	proc, err := os.StartProcess(selfExe, []string{"app-server", execArg, req.encode()}, &os.ProcAttr{
-		Env:   env,
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
-		Sys: &syscall.SysProcAttr{
-			Cloneflags: syscall.CLONE_NEWUSER,
-			// The server's uid and gid inside map to root of this
-			// namespace, which is the server's user outside: the command
-			// runs as the server's user, holding no capability over the
-			// namespaces set up here.
-			UidMappings:                []syscall.SysProcIDMap{{ContainerID: req.UID, HostID: 0, Size: 1}},
-			GidMappings:                []syscall.SysProcIDMap{{ContainerID: req.GID, HostID: 0, Size: 1}},
-			GidMappingsEnableSetgroups: false,
-		},
-	})
+	pid, err := startRestricted(req, env)
 	if err != nil {
-		fatalf("starting the command: %v", err)
+		fmt.Fprintf(os.Stderr, "app-server sandbox: starting %s: %v\n", req.Path, err)
+		os.Exit(exitStatusOfStartError(err))
 	}
 	go forwardSignals(sigs)
-	os.Exit(reap(proc.Pid))
+	os.Exit(reap(pid))
 }
 
 // forwardSignals passes termination signals to every process of the pid

@@ -30,11 +30,6 @@ func Probe() Support {
 		s.NamespacesErr = err.Error()
 		return s
 	}
-	// The probe request: everything is set up, nothing runs.
-	req, _ := decodeRequest(cmd.Args[2])
-	req.Probe = true
-	req.Path, req.Args = "", nil
-	cmd.Args[2] = req.encode()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = time.Second

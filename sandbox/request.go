@@ -7,12 +7,9 @@ import (
 	"sync/atomic"
 )
 
-// The hidden first arguments that make the binary a sandbox stage
-// instead of the server. RunHelper recognises them.
-const (
-	helperArg = "__sandbox-helper" // stage 1: namespaces, mounts, relay, PID 1
-	execArg   = "__sandbox-exec"   // stage 2: caps, Landlock, seccomp, exec
-)
+// helperArg is the hidden first argument that makes the binary the
+// sandbox helper instead of the server. RunHelper recognises it.
+const helperArg = "__sandbox-helper"
 
 // helperWired is set by RunHelper: Wrap refuses to run when the binary
 // would not recognise the helper arguments (it would run itself again
@@ -23,7 +20,7 @@ var helperWired atomic.Bool
 // sandbox up; the reason is on stderr.
 const exitSetupFailed = 125
 
-// request is what the server tells the stages, as JSON in their argv.
+// request is what the server tells the helper, as JSON in its argv.
 type request struct {
 	Policy Policy `json:"policy"`
 	// UID and GID are the server's, which the command gets back.
@@ -32,8 +29,6 @@ type request struct {
 	// Path is the resolved program; Args its argv (Args[0] as given).
 	Path string   `json:"path"`
 	Args []string `json:"args"`
-	// Probe: set everything up, then exit 0 instead of running Path.
-	Probe bool `json:"probe,omitempty"`
 }
 
 func (r *request) encode() string {
@@ -55,7 +50,7 @@ func decodeRequest(s string) (*request, error) {
 	return &r, nil
 }
 
-// fatalf ends a stage that could not set the sandbox up: the command does
+// fatalf ends a helper that could not set the sandbox up: the command does
 // not run, and the message says why.
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "app-server sandbox: "+format+"\n", args...)

@@ -197,3 +197,21 @@ exec 3<>/dev/tcp/127.0.0.1/$hp; echo hello >&3; read -r reply <&3; echo "$reply"
 		t.Fatalf("relay: exit %d, %q", code, out)
 	}
 }
+
+// TestCommandHoldsNothing: the command has no capability at all (so it
+// cannot reconfigure the namespaces it runs in), no_new_privs, both
+// seccomp filters, and cannot bring its network down.
+func TestCommandHoldsNothing(t *testing.T) {
+	requireSupport(t)
+	p := Policy{Mode: ReadOnly, Network: NetworkNone}
+	out, code := run(t, p, "/", os.Environ(), `grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status`)
+	want := "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t2\n"
+	if code != 0 || out != want {
+		t.Fatalf("exit %d, status:\n%s\nwant:\n%s", code, out, want)
+	}
+	// No capability: the namespace's own network cannot be changed.
+	out, code = run(t, p, "/", os.Environ(), `echo 0 > /proc/sys/net/ipv4/ip_forward || exit 3; ip link set lo down 2>&1 || exit 4; exit 0`)
+	if code == 0 {
+		t.Fatalf("the command reconfigured its network namespace: %q", out)
+	}
+}

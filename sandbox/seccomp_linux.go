@@ -43,15 +43,14 @@ func commandFilter() seccomp.Policy {
 	}
 }
 
-// loadSeccomp installs the architecture filter and commandFilter on every
-// thread, with no_new_privs.
+// loadSeccomp installs the architecture filter and commandFilter on the
+// calling thread (its children inherit them), with no_new_privs.
 func loadSeccomp() error {
 	if err := loadArchFilter(); err != nil {
 		return err
 	}
 	return seccomp.LoadFilter(seccomp.Filter{
 		NoNewPrivs: true,
-		Flag:       seccomp.FilterFlagTSync,
 		Policy:     commandFilter(),
 	})
 }
@@ -88,10 +87,7 @@ func loadArchFilter() error {
 		filter[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
 	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("no_new_privs: %w", err)
-	}
-	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog)))
 	runtime.KeepAlive(filter)
 	if errno != 0 {
 		return fmt.Errorf("architecture filter: %w", errno)

@@ -7,7 +7,13 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
+
+// helperCaps are the capabilities the helper needs in its namespaces:
+// mounts, lo, and dropping the command's capabilities for good.
+var helperCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP}
 
 // selfExe re-executes the running binary. It names the binary of the
 // process that execs it, so it keeps working if the file is replaced.
@@ -51,11 +57,15 @@ func Wrap(cmd *exec.Cmd, p Policy) error {
 	}
 	attr := cmd.SysProcAttr
 	attr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
-	// Root inside maps to the server's user; setgroups stays denied, as an
-	// unprivileged user's gid map requires.
-	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: req.UID, Size: 1}}
-	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: req.GID, Size: 1}}
+	// The server's uid and gid map to themselves, so the command runs as
+	// the server's user with its files shown as its own; setgroups stays
+	// denied, as an unprivileged user's gid map requires. The helper keeps
+	// across its exec (as ambient capabilities) only what it needs to set
+	// the namespaces up; the command gets none (startRestricted).
+	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: req.UID, HostID: req.UID, Size: 1}}
+	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: req.GID, HostID: req.GID, Size: 1}}
 	attr.GidMappingsEnableSetgroups = false
+	attr.AmbientCaps = helperCaps
 	// The helper, and with it its pid namespace, dies with the server,
 	// even on SIGKILL.
 	attr.Pdeathsig = syscall.SIGKILL

@@ -1,0 +1,117 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// startRestricted starts the command from an OS thread of its own that
+// first gives up, for itself and so for the child it forks, every
+// capability (with root made powerless), sets no_new_privs and applies
+// the Landlock write rules and the seccomp filter. Credentials, Landlock
+// domains and seccomp filters are per thread and inherited by a fork, so
+// the command starts restricted without an exec of its own in between;
+// the rest of the helper (the relay, the reaper) keeps running on other
+// threads, unrestricted. The thread ends with the goroutine (it stays
+// locked), so nothing else ever runs on it; the Go runtime starts new
+// threads from its template thread, never from a locked one.
+func startRestricted(req *request, env []string) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		if err := restrictThread(req.Policy); err != nil {
+			done <- result{err: err}
+			return
+		}
+		p, err := os.StartProcess(req.Path, req.Args, &os.ProcAttr{
+			Env:   env,
+			Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		})
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{pid: p.Pid}
+	}()
+	r := <-done
+	return r.pid, r.err
+}
+
+// restrictThread applies everything to the calling (locked) thread.
+func restrictThread(p Policy) error {
+	if err := dropCapabilities(); err != nil {
+		return fmt.Errorf("dropping capabilities: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	if err := restrictFiles(p); err != nil {
+		return fmt.Errorf("landlock: %w", err)
+	}
+	if err := loadSeccomp(); err != nil {
+		return fmt.Errorf("seccomp: %w", err)
+	}
+	return nil
+}
+
+// dropCapabilities leaves the thread with no capability and no way back
+// for what it execs: root is not special (SECBIT_NOROOT, locked), the
+// bounding and ambient sets are empty, and the effective, permitted and
+// inheritable sets are cleared.
+func dropCapabilities() error {
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("clearing ambient capabilities: %w", err)
+	}
+	if hasCap(unix.CAP_SETPCAP) {
+		const bits = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<5 // NOROOT, NOROOT_LOCKED, NO_SETUID_FIXUP, NO_SETUID_FIXUP_LOCKED, KEEP_CAPS_LOCKED
+		if err := unix.Prctl(unix.PR_SET_SECUREBITS, bits, 0, 0, 0); err != nil {
+			return fmt.Errorf("securebits: %w", err)
+		}
+		for c := 0; c <= unix.CAP_LAST_CAP; c++ {
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+				return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
+			}
+		}
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return err
+	}
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return err
+	}
+	for _, d := range data {
+		if d.Effective|d.Permitted|d.Inheritable != 0 {
+			return errors.New("capabilities remain after capset")
+		}
+	}
+	return nil
+}
+
+func hasCap(c int) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if unix.Capget(&hdr, &data[0]) != nil {
+		return false
+	}
+	return data[c/32].Effective&(1<<(c%32)) != 0
+}
+
+// exitStatusOfStartError is the exit status for a command that could not
+// be started: 127 when it does not exist, 126 otherwise (as a shell says).
+func exitStatusOfStartError(err error) int {
+	if errors.Is(err, syscall.ENOENT) {
+		return 127
+	}
+	return 126
+}
