@@ -457,3 +457,53 @@ func TestSandboxRetryWithoutSandbox(t *testing.T) {
 		t.Errorf("never: %s", c.Status)
 	}
 }
+
+// TestTurnSandboxPolicyOverrides: turn/start's sandboxPolicy changes the
+// sandbox for that turn and later ones; workspaceWrite's writableRoots
+// add roots.
+func TestTurnSandboxPolicyOverrides(t *testing.T) {
+	outside, err := os.MkdirTemp("/var/tmp", "sandbox-turn-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(outside) })
+	s := startServer(t, options{})
+	s.initialize()
+	cwd := t.TempDir()
+	th := s.startThread(cwd, protocol.ApprovalNever)
+	turn := func(policy any, name string) bool {
+		t.Helper()
+		target := filepath.Join(outside, name)
+		if strings.HasPrefix(name, "cwd-") {
+			target = filepath.Join(cwd, name)
+		}
+		params := map[string]any{"threadId": th, "input": []any{map[string]any{"type": "text", "text": "echo x > " + target}}}
+		if policy != nil {
+			params["sandboxPolicy"] = policy
+		}
+		s.ok("turn/start", params, nil)
+		s.runFlow(nil)
+		_, err := os.Stat(target)
+		return err == nil
+	}
+	if turn(nil, "default") {
+		t.Error("workspace-write wrote outside its roots")
+	}
+	if turn(map[string]any{"type": "readOnly", "networkAccess": false}, "cwd-readonly") {
+		t.Error("readOnly wrote in the cwd")
+	}
+	if turn(nil, "cwd-later") {
+		t.Error("the readOnly override did not stick for the next turn")
+	}
+	if !turn(map[string]any{"type": "workspaceWrite", "writableRoots": []string{outside}, "networkAccess": false, "excludeSlashTmp": false, "excludeTmpdirEnvVar": false}, "root") {
+		t.Error("workspaceWrite's writableRoots were not writable")
+	}
+	if !turn(map[string]any{"type": "dangerFullAccess"}, "danger") {
+		t.Error("dangerFullAccess could not write")
+	}
+	m := s.call("turn/start", map[string]any{"threadId": th, "input": []any{map[string]any{"type": "text", "text": "true"}},
+		"sandboxPolicy": map[string]any{"type": "workspaceWrite", "writableRoots": []string{"rel"}, "networkAccess": false, "excludeSlashTmp": false, "excludeTmpdirEnvVar": false}})
+	if m.Error == nil || !strings.Contains(m.Error.Message, "not an absolute path") {
+		t.Errorf("a relative writable root: %s", m.Raw)
+	}
+}

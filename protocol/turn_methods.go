@@ -13,6 +13,11 @@ type TurnStartParams struct {
 	Model *string `json:"model,omitempty"`
 	// Effort overrides model_reasoning_effort for this turn and later ones.
 	Effort *string `json:"effort,omitempty"`
+	// SandboxPolicy overrides the thread's sandbox for this turn and later
+	// ones: its type is the mode (externalSandbox runs commands without
+	// ours, as dangerFullAccess does); workspaceWrite's writableRoots are
+	// added to the configured ones.
+	SandboxPolicy *SandboxPolicy `json:"sandboxPolicy,omitempty"`
 }
 
 // TurnStartResponse carries the started turn.

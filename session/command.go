@@ -81,7 +81,7 @@ func (tu *turn) runCommand(ctx context.Context, itemID, line, cwd string) Comman
 		env = append(env, a.Env()...)
 	}
 
-	box, err := m.commandSandbox(tu.settings.sandbox, tu.settings.cwd, env)
+	box, err := m.commandSandbox(tu.settings.sandbox, tu.settings.cwd, env, tu.settings.extraRoots)
 	if err != nil {
 		// Fail closed: the mode cannot be enforced here.
 		msg := err.Error() + "\n"

@@ -74,7 +74,7 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		env = append(env, att.Env()...)
 	}
 
-	box, err := m.commandSandbox(m.cfg.Sandbox, cwd, env)
+	box, err := m.commandSandbox(m.cfg.Sandbox, cwd, env, "")
 	if err != nil {
 		return nil, protocol.Errorf(protocol.ErrInternal, "%v", err)
 	}

@@ -158,7 +158,7 @@ func (tu *turn) fileChangeGate(ctx context.Context, item *protocol.FileChangeIte
 	if s.sandbox == protocol.SandboxWorkspaceWrite {
 		// The roots of this turn's commands ($TMPDIR is the server's, as
 		// in their environment).
-		roots, protected := t.m.workspaceWriteRoots(s.cwd, os.Getenv("TMPDIR"))
+		roots, protected := t.m.workspaceWriteRoots(s.cwd, os.Getenv("TMPDIR"), s.extraRoots)
 		inRoots = withinRoots(paths, roots) && !touchesAny(paths, protected)
 	}
 	var reason string

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -105,7 +106,7 @@ func (m *Manager) unenforcedWarning(mode protocol.SandboxMode) string {
 // cwd with env, nil to run it unsandboxed (danger-full-access, or the
 // opt-out on a machine that cannot enforce), or an error naming what is
 // missing and the opt-out (fail closed).
-func (m *Manager) commandSandbox(mode protocol.SandboxMode, cwd string, env []string) (*sandbox.Policy, error) {
+func (m *Manager) commandSandbox(mode protocol.SandboxMode, cwd string, env []string, extraRoots string) (*sandbox.Policy, error) {
 	sm := sandboxMode(mode)
 	if sm == sandbox.FullAccess {
 		return nil, nil
@@ -119,7 +120,7 @@ func (m *Manager) commandSandbox(mode protocol.SandboxMode, cwd string, env []st
 	}
 	p := &sandbox.Policy{Mode: sm, Network: sandbox.NetworkNone}
 	if sm == sandbox.WorkspaceWrite {
-		p.WritableRoots, p.ReadOnlyPaths = m.workspaceWriteRoots(cwd, envValue(env, "TMPDIR"))
+		p.WritableRoots, p.ReadOnlyPaths = m.workspaceWriteRoots(cwd, envValue(env, "TMPDIR"), extraRoots)
 	}
 	if m.net != nil {
 		sockets, err := m.proxySockets()
@@ -136,9 +137,13 @@ func (m *Manager) commandSandbox(mode protocol.SandboxMode, cwd string, env []st
 // tmpdir unless excluded) and the paths inside them that stay read-only
 // (each root's .git, the server's home): what a command's sandbox enforces
 // and what a patch may write without asking, one computation for both.
-func (m *Manager) workspaceWriteRoots(cwd, tmpdir string) (roots, protected []string) {
+func (m *Manager) workspaceWriteRoots(cwd, tmpdir, extraRoots string) (roots, protected []string) {
 	sc := m.cfg.SandboxConfig
-	roots = sandbox.WorkspaceRoots(cwd, sc.WritableRoots, sc.ExcludeSlashTmp, sc.ExcludeTmpdirEnvVar, tmpdir)
+	configured := sc.WritableRoots
+	if extraRoots != "" {
+		configured = append(slices.Clone(configured), strings.Split(extraRoots, "\x00")...)
+	}
+	roots = sandbox.WorkspaceRoots(cwd, configured, sc.ExcludeSlashTmp, sc.ExcludeTmpdirEnvVar, tmpdir)
 	return roots, sandbox.ProtectedPaths(roots, m.cfg.Home)
 }
 
@@ -261,4 +266,32 @@ func (tu *turn) retryUnsandboxed(ctx context.Context, item *protocol.CommandExec
 		t.interrupt(tu.id)
 	}
 	return false
+}
+
+// turnSandbox reads turn/start's sandboxPolicy: the mode it sets (nil
+// when absent) and the writable roots it adds (NUL-joined, see
+// settings.extraRoots). Its networkAccess is not a switch here: the
+// network of a sandboxed command is the managed proxy's, whatever it says.
+func turnSandbox(p *protocol.SandboxPolicy) (*protocol.SandboxMode, string, error) {
+	if p == nil {
+		return nil, "", nil
+	}
+	mode := protocol.SandboxWorkspaceWrite
+	var roots []string
+	switch {
+	case p.ReadOnly != nil:
+		mode = protocol.SandboxReadOnly
+	case p.DangerFullAccess != nil, p.ExternalSandbox != nil:
+		mode = protocol.SandboxDangerFullAccess
+	case p.WorkspaceWrite != nil:
+		for _, r := range p.WorkspaceWrite.WritableRoots {
+			if !filepath.IsAbs(r) {
+				return nil, "", invalidParams("sandboxPolicy.writableRoots: %q is not an absolute path", r)
+			}
+			roots = append(roots, filepath.Clean(r))
+		}
+	default:
+		return nil, "", invalidParams("sandboxPolicy has no type")
+	}
+	return &mode, strings.Join(roots, "\x00"), nil
 }

@@ -27,6 +27,9 @@ type settings struct {
 	// shellProvider for the shell agent. effort overrides the configured
 	// reasoning effort when set.
 	model, provider, effort string
+	// extraRoots are writable roots a turn's sandboxPolicy added, joined by
+	// NUL (a string keeps settings comparable).
+	extraRoots string
 }
 
 // override returns s with what a request sets: a cwd ("" keeps it), an

@@ -53,7 +53,15 @@ func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*pr
 		t.mu.Unlock()
 		return nil, nil, protocol.Errorf(protocol.ErrInvalidRequest, "a turn is already running on thread %s (turn %s); interrupt it or wait for turn/completed", t.id, running)
 	}
-	next, err := m.turnModel(t.settings.override(cwd, p.ApprovalPolicy, nil), p)
+	mode, extraRoots, err := turnSandbox(p.SandboxPolicy)
+	if err != nil {
+		t.mu.Unlock()
+		return nil, nil, err
+	}
+	next, err := m.turnModel(t.settings.override(cwd, p.ApprovalPolicy, mode), p)
+	if mode != nil {
+		next.extraRoots = extraRoots
+	}
 	if err != nil {
 		t.mu.Unlock()
 		return nil, nil, err
