@@ -137,6 +137,7 @@ func (m *Manager) commandSandbox(mode protocol.SandboxMode, cwd string, env []st
 // tmpdir unless excluded) and the paths inside them that stay read-only
 // (each root's .git, the server's home): what a command's sandbox enforces
 // and what a patch may write without asking, one computation for both.
+// extraRoots are the roots a turn's sandboxPolicy added (settings.extraRoots).
 func (m *Manager) workspaceWriteRoots(cwd, tmpdir, extraRoots string) (roots, protected []string) {
 	sc := m.cfg.SandboxConfig
 	configured := sc.WritableRoots
