@@ -87,7 +87,8 @@ func TestCodexKeys(t *testing.T) {
 		},
 		{name: "-c Codex-only key", file: "tui.animations = true", overrides: []string{"tui.animations=false", "history.persistence=none"}, want: func(*Config) {}, wantIgnored: []string{"tui", "history"}},
 		{name: "unknown key under a shared table", file: "[model_providers.m]\nbase_url = \"http://h/v1\"\nsupports_websocket = true\n", wantErr: `config.toml:3: unknown key "model_providers.m.supports_websocket"`},
-		{name: "unknown key next to Codex's", file: "notify = [\"x\"]\nnotifyy = 1\n", wantErr: `config.toml:2: unknown key "notifyy"`},
+		{name: "unknown key next to Codex's", file: "notify = [\"x\"]\nnotifyy = 1\n", wantErr: `config.toml:2: unknown key "notifyy" (did you mean notify?)`},
+		{name: "a Codex table misspelt", file: "[mcp_server.docs]\ncommand = \"x\"\n", wantErr: `config.toml:1: unknown key "mcp_server.docs" (did you mean mcp_servers?)`},
 		{name: "profile", file: `profile = "work"`, wantErr: "config.toml:1: profile: Codex 0.169.0 no longer reads the legacy profile selector"},
 	}
 	for _, tt := range tests {

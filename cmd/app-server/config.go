@@ -219,11 +219,11 @@ func checkEnum[T interface {
 }
 
 // loadConfig reads the config file at path over the defaults, then applies
-// the -c overrides ("key=value") in order. A missing file is an error only if explicit is set (the user named
-// it with --config). Errors name the file (with line and key for unknown
-// keys) or the -c argument. ignored lists the Codex keys that were accepted
-// but mean nothing here (codexOnlyKeys), in the order met, for the caller to
-// log once.
+// the -c overrides ("key=value") in order. A missing file is an error only
+// if explicit is set (the user named it with --config). Errors name the
+// file (with line and key for unknown keys) or the -c argument. ignored
+// lists the Codex keys that were accepted but mean nothing here
+// (codexOnlyKeys), in the order met, for the caller to log once.
 func loadConfig(path string, explicit bool, overrides []string) (cfg *Config, ignored []string, err error) {
 	cfg = defaultConfig()
 	data, err := os.ReadFile(path)
@@ -237,10 +237,11 @@ func loadConfig(path string, explicit bool, overrides []string) (cfg *Config, ig
 		if errs != nil {
 			msgs := make([]string, len(errs))
 			for i, e := range errs {
-				msgs[i] = fmt.Sprintf("config %s: %s", path, e.keyMsg())
-				if e.row > 0 {
-					msgs[i] = fmt.Sprintf("config %s:%d: %s", path, e.row, e.keyMsg())
+				where := path
+				if e.row > 0 { // a disagreement of two keys has no one line
+					where = fmt.Sprintf("%s:%d", path, e.row)
 				}
+				msgs[i] = fmt.Sprintf("config %s: %s", where, e.keyMsg())
 			}
 			return nil, nil, errors.New(strings.Join(msgs, "\n"))
 		}
@@ -441,7 +442,7 @@ func isBareKeyRune(r rune) bool {
 // one: the key with the same last part ("allow_local_binding" is
 // network.allow_local_binding), else one that begins with key
 // ("network.allowed"), else the nearest in spelling if it is near enough
-// to be a typo ("network.mod").
+// to be a typo ("network.mod"), else a Codex key one edit away ("notifyy").
 func unknownKey(key string) string {
 	msg := fmt.Sprintf("unknown key %q", key)
 	if k := closestKey(key); k != "" {
@@ -468,7 +469,20 @@ func closestKey(key string) string {
 			best, bestDist = k.key, d
 		}
 	}
-	return best
+	if best != "" {
+		return best
+	}
+	// A Codex-only key one edit away, the key or its table ("mcp_server"
+	// in [mcp_server.docs]): a typo in a Codex config.toml is as likely.
+	// One edit only: there are many of them, and short ones.
+	first, _, _ := strings.Cut(key, ".")
+	for _, pat := range codexOnlyKeys {
+		k := strings.Join(pat, ".")
+		if !slices.Contains(pat, "*") && (editDistance(key, k) <= 1 || len(pat) == 1 && editDistance(first, k) <= 1) {
+			return k
+		}
+	}
+	return ""
 }
 
 // editDistance is the Levenshtein distance between a and b, in bytes (keys
