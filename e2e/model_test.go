@@ -895,3 +895,45 @@ func TestModelApplyPatchUsesTheSandboxRoots(t *testing.T) {
 		t.Error("the declined .git patch was applied")
 	}
 }
+
+// Images of the turn's input go to the model: by URL, and local files as
+// data: URLs; a local file that is not an image is named in the text.
+func TestModelImagesInInput(t *testing.T) {
+	mock := newMock(t)
+	mock.Enqueue(responsestest.Response("r", responsestest.Message("m", "a red dot")))
+	dir := t.TempDir()
+	png := filepath.Join(dir, "dot.png")
+	os.WriteFile(png, []byte("\x89PNG\r\n\x1a\nfake"), 0o644)
+	s := startModelServer(t, mock, options{})
+	th := s.startThread(dir, protocol.ApprovalOnRequest)
+	var r protocol.TurnStartResponse
+	s.ok("turn/start", map[string]any{"threadId": th, "input": []map[string]any{
+		{"type": "text", "text": "what is this?"},
+		{"type": "image", "url": "https://example.com/a.png"},
+		{"type": "localImage", "path": png},
+		{"type": "localImage", "path": filepath.Join(dir, "notes.txt")},
+	}}, &r)
+	if f := s.runModelFlow(answers{}); f.turn.Status != protocol.TurnCompleted {
+		t.Fatalf("turn %s %+v", f.turn.Status, f.turn.Error)
+	}
+	content := mock.Requests()[0].Input()[0]["content"].([]any)
+	var got []string
+	for _, c := range content {
+		m := c.(map[string]any)
+		switch m["type"] {
+		case "input_text":
+			got = append(got, "text:"+fmt.Sprint(m["text"]))
+		case "input_image":
+			u := fmt.Sprint(m["image_url"])
+			if strings.HasPrefix(u, "data:") {
+				u = u[:strings.Index(u, ",")]
+			}
+			got = append(got, "image:"+u)
+		}
+	}
+	want := []string{"text:what is this?\n[image " + filepath.Join(dir, "notes.txt") + " not attached: not a png, jpeg, gif or webp file]",
+		"image:https://example.com/a.png", "image:data:image/png;base64"}
+	if !slices.Equal(got, want) {
+		t.Errorf("content %q, want %q", got, want)
+	}
+}

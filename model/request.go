@@ -92,11 +92,19 @@ func appendArray(out []byte, items []json.RawMessage) []byte {
 }
 
 // UserMessage is a Responses input item for the user's text.
-func UserMessage(text string) json.RawMessage {
-	return mustJSON(map[string]any{
-		"type": "message", "role": "user",
-		"content": []map[string]string{{"type": "input_text", "text": text}},
-	})
+func UserMessage(text string) json.RawMessage { return UserMessageWithImages(text, nil) }
+
+// UserMessageWithImages is a user message with images, each an http(s)
+// URL or a data: URL.
+func UserMessageWithImages(text string, imageURLs []string) json.RawMessage {
+	content := []map[string]string{}
+	if text != "" {
+		content = append(content, map[string]string{"type": "input_text", "text": text})
+	}
+	for _, u := range imageURLs {
+		content = append(content, map[string]string{"type": "input_image", "image_url": u})
+	}
+	return mustJSON(map[string]any{"type": "message", "role": "user", "content": content})
 }
 
 // FunctionCallOutput is the input item that answers a function call.

@@ -2,10 +2,12 @@ package session
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,14 +33,14 @@ type modelAgent struct {
 	shell    []string
 }
 
-// Validate implements Agent: a model takes any text (and images by URL).
+// Validate implements Agent: a model takes text and images.
 func (a *modelAgent) Validate(input []protocol.UserInput) error {
 	for _, in := range input {
-		if in.Text != nil && strings.TrimSpace(in.Text.Text) != "" {
+		if in.Text != nil && strings.TrimSpace(in.Text.Text) != "" || in.Image != nil || in.LocalImage != nil {
 			return nil
 		}
 	}
-	return errors.New("input has no text for the model")
+	return errors.New("input has no text or image for the model")
 }
 
 // Run implements Agent.
@@ -136,15 +138,50 @@ func unansweredCalls(conv []json.RawMessage) []json.RawMessage {
 	return out
 }
 
-// userMessage is the turn's input as the model's user message.
+// maxImageBytes bounds a local image sent to the model.
+const maxImageBytes = 20 << 20
+
+// userMessage is the turn's input as the model's user message: the texts,
+// and the images (by URL, local files as data: URLs). A local image that
+// cannot be read becomes a line of text saying so.
 func userMessage(input []protocol.UserInput) json.RawMessage {
-	var texts []string
+	var texts, images []string
 	for _, in := range input {
-		if in.Text != nil {
+		switch {
+		case in.Text != nil:
 			texts = append(texts, in.Text.Text)
+		case in.Image != nil:
+			images = append(images, in.Image.URL)
+		case in.LocalImage != nil:
+			u, err := imageDataURL(in.LocalImage.Path)
+			if err != nil {
+				texts = append(texts, fmt.Sprintf("[image %s not attached: %v]", in.LocalImage.Path, err))
+				continue
+			}
+			images = append(images, u)
 		}
 	}
-	return model.UserMessage(strings.Join(texts, "\n"))
+	return model.UserMessageWithImages(strings.Join(texts, "\n"), images)
+}
+
+// imageDataURL reads a local image as a data: URL.
+func imageDataURL(path string) (string, error) {
+	mime := map[string]string{".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}[strings.ToLower(filepath.Ext(path))]
+	if mime == "" {
+		return "", errors.New("not a png, jpeg, gif or webp file")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if st.Size() > maxImageBytes {
+		return "", fmt.Errorf("larger than %d MiB", maxImageBytes>>20)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return "data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(b), nil
 }
 
 // instructions is the system prompt: the tools and the turn's setting.
