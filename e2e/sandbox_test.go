@@ -507,3 +507,35 @@ func TestTurnSandboxPolicyOverrides(t *testing.T) {
 		t.Errorf("a relative writable root: %s", m.Raw)
 	}
 }
+
+// TestCommandExecSandboxPolicy: command/exec's sandboxPolicy replaces the
+// configured sandbox for that command.
+func TestCommandExecSandboxPolicy(t *testing.T) {
+	outside, err := os.MkdirTemp("/var/tmp", "sandbox-exec-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(outside) })
+	s := startServer(t, options{})
+	s.initialize()
+	cwd := t.TempDir()
+	exec := func(policy any, target string) protocol.CommandExecResponse {
+		t.Helper()
+		params := map[string]any{"command": []string{"sh", "-c", "echo x > " + target}, "cwd": cwd}
+		if policy != nil {
+			params["sandboxPolicy"] = policy
+		}
+		var r protocol.CommandExecResponse
+		s.ok("command/exec", params, &r)
+		return r
+	}
+	if r := exec(nil, filepath.Join(outside, "default")); r.ExitCode == 0 {
+		t.Errorf("the configured workspace-write wrote outside its roots")
+	}
+	if r := exec(map[string]any{"type": "readOnly", "networkAccess": false}, filepath.Join(cwd, "ro")); r.ExitCode == 0 || !strings.Contains(r.Stderr, "Permission denied") {
+		t.Errorf("readOnly wrote in the cwd: %+v", r)
+	}
+	if r := exec(map[string]any{"type": "dangerFullAccess"}, filepath.Join(outside, "danger")); r.ExitCode != 0 {
+		t.Errorf("dangerFullAccess could not write: %+v", r)
+	}
+}

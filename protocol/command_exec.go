@@ -18,6 +18,10 @@ type CommandExecParams struct {
 	StreamStdoutStderr bool    `json:"streamStdoutStderr,omitempty"`
 	OutputBytesCap     *uint64 `json:"outputBytesCap,omitempty"`
 	DisableOutputCap   bool    `json:"disableOutputCap,omitempty"`
+	// SandboxPolicy runs the command under this sandbox instead of the
+	// configured one (as turn/start's: its type is the mode,
+	// workspaceWrite's writableRoots are added).
+	SandboxPolicy *SandboxPolicy `json:"sandboxPolicy,omitempty"`
 }
 
 // CommandExecResponse is the command's result.

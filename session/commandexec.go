@@ -65,7 +65,14 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 	if p.ProcessID != nil {
 		processID = *p.ProcessID
 	}
-	if m.net != nil && m.cfg.Sandbox != protocol.SandboxDangerFullAccess {
+	mode, extraRoots, err := turnSandbox(p.SandboxPolicy)
+	if err != nil {
+		return nil, err
+	}
+	if mode == nil {
+		mode = &m.cfg.Sandbox
+	}
+	if m.net != nil && *mode != protocol.SandboxDangerFullAccess {
 		att, release, err := m.attachDetached(id, p.Command)
 		if err != nil {
 			return nil, protocol.Errorf(protocol.ErrInternal, "network proxy unavailable: %v", err)
@@ -74,7 +81,7 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		env = append(env, att.Env()...)
 	}
 
-	box, err := m.commandSandbox(m.cfg.Sandbox, cwd, env, "")
+	box, err := m.commandSandbox(*mode, cwd, env, extraRoots)
 	if err != nil {
 		return nil, protocol.Errorf(protocol.ErrInternal, "%v", err)
 	}
