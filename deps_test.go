@@ -27,7 +27,7 @@ var allowedImports = map[string][]string{
 	"app-server/model/responsestest": {},
 	"app-server/patch":               {},
 	"app-server/sandbox":             {"golang.org/x/sys", "golang.org/x/net/bpf", "github.com/landlock-lsm/go-landlock", "github.com/elastic/go-seccomp-bpf"},
-	"app-server/rpc":                 {"app-server/protocol", "app-server/session", "github.com/coder/websocket"},
+	"app-server/rpc":                 {"app-server/protocol", "app-server/session", "github.com/coder/websocket", "github.com/sourcegraph/jsonrpc2"},
 	"app-server/termclient":          {"app-server/protocol", "github.com/sourcegraph/jsonrpc2", "golang.org/x/term"},
 }
 

@@ -89,13 +89,22 @@ func (c *Call) settle(result json.RawMessage, perr *protocol.Error, err error) b
 	c.conns = nil
 	c.mu.Unlock()
 	for cn := range conns {
-		cn.forget(c.id)
+		cn.forget(c)
 	}
 	close(c.done)
 	if c.onSettle != nil {
 		c.onSettle()
 	}
 	return true
+}
+
+// answer settles the call with cn's answer, unless cn no longer counts (it
+// left) or the call is settled already; it reports whether it did.
+func (c *Call) answer(cn *conn, result json.RawMessage, perr *protocol.Error) bool {
+	c.mu.Lock()
+	counts := c.conns[cn]
+	c.mu.Unlock()
+	return counts && c.settle(result, perr, nil)
 }
 
 // leave records that conn is gone; when it was the last one that could

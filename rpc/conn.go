@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/sourcegraph/jsonrpc2"
+
 	"app-server/protocol"
 )
 
@@ -29,68 +31,43 @@ type transport interface {
 }
 
 // conn is one client connection: its handshake, its request lanes and the
-// server-to-client calls waiting on it.
+// server-to-client calls waiting on it. Its JSON-RPC engine is a
+// jsonrpc2.Conn reading through engine (engine.go).
 type conn struct {
 	s     *Server
 	t     transport
 	log   *slog.Logger
 	lanes *lanes
 
+	ctx    context.Context // the handlers' context (connOf finds c in it); set by start
+	rpc    *jsonrpc2.Conn  // reads, dispatches, tracks our calls; set by start
+	engine *engine
+	sendMu sync.Mutex // one dispatch at a time: guards engine.next
+
 	initialized atomic.Bool
 	// optOut holds the notification methods this client opted out of; set
 	// once by initialize, read by notify.
 	optOut atomic.Pointer[map[string]bool]
 
-	callMu sync.Mutex      // guards calls, gone
-	calls  map[int64]*Call // calls waiting for this client's answer
-	gone   bool            // the connection ended: no new calls
+	callMu   sync.Mutex     // guards calls, gone
+	calls    map[*Call]bool // calls sent to this client and not settled
+	gone     bool           // the connection ended: no new calls
+	awaiting sync.WaitGroup // one goroutine per call sent, until its answer or the end
 }
 
 func newConn(s *Server, t transport) *conn {
-	return &conn{s: s, t: t, log: s.log, lanes: newLanes(s.opts.QueueLimit), calls: make(map[int64]*Call)}
+	return &conn{s: s, t: t, log: s.log, lanes: newLanes(s.opts.QueueLimit), calls: make(map[*Call]bool)}
 }
 
-// readLoop reads and handles messages until the transport fails or ctx is
-// done. It is the only reader, and handlers that run inline run on it.
-func (c *conn) readLoop(ctx context.Context) error {
-	for ctx.Err() == nil {
-		b, err := c.t.ReadMessage()
-		var tooLong *tooLongError
-		switch {
-		case errors.As(err, &tooLong):
-			c.rejectTooLong(tooLong)
-			continue
-		case err == errBinaryFrame:
-			c.log.Warn("rpc: skipped input message", "reason", "binary frame")
-			c.writeError(nil, errBinaryFrame)
-			continue
-		case err != nil:
-			return err
-		}
-		c.receive(ctx, b)
-	}
-	return ctx.Err()
-}
-
-func (c *conn) receive(ctx context.Context, b []byte) {
-	m := decodeMessage(b)
-	switch m.kind {
-	case kindInvalid:
-		c.log.Warn("rpc: skipped input message", "reason", m.reason, "bytes", len(b), "excerpt", excerpt(b))
-		if m.reject != nil {
-			c.writeError(m.id, m.reject)
-		}
-	case kindResponse:
-		c.resolve(m)
-	case kindNotification:
-		// initialized needs no action: requests are accepted from the
-		// initialize response on. Unknown notifications are ignored.
-		if m.method != protocol.MethodInitialized {
-			c.log.Debug("ignoring notification", "method", m.method)
-		}
-	case kindRequest:
-		c.handle(ctx, &m)
-	}
+// start runs the connection's JSON-RPC engine until the transport fails or
+// ctx is done. Handlers that run inline run on its read goroutine. The
+// returned channel is closed when reading has ended.
+func (c *conn) start(ctx context.Context) <-chan struct{} {
+	c.ctx = withConn(ctx, c)
+	c.engine = &engine{c: c, started: make(chan struct{}), readEnd: make(chan struct{})}
+	c.rpc = jsonrpc2.NewConn(ctx, c.engine, c.engine, jsonrpc2.SetLogger(libLogger{c.log}))
+	close(c.engine.started)
+	return c.engine.readEnd
 }
 
 // rejectTooLong logs an over-long message and, when the id of a request can
@@ -119,7 +96,6 @@ func (c *conn) handle(ctx context.Context, req *message) {
 		c.writeError(req.id, protocol.Errorf(protocol.ErrMethodNotFound, "Method not found: %s", req.method))
 		return
 	}
-	ctx = withConn(ctx, c)
 	key := laneKey(m, req.id, req.params)
 	if c.s.inline[req.method] && c.lanes.idle(key) {
 		c.run(ctx, req, handler)
@@ -200,18 +176,18 @@ func (c *conn) run(ctx context.Context, req *message, h Handler) {
 // writeResult answers a request. A result that cannot be encoded is
 // answered -32603 instead of leaving the client waiting.
 func (c *conn) writeResult(id json.RawMessage, result any) {
-	b, err := json.Marshal(result)
+	b, err := marshal(result)
 	if err != nil {
 		c.log.Error("result not encodable", "err", err)
 		c.writeError(id, protocol.Errorf(protocol.ErrInternal, "Internal error: result not encodable: %v", err))
 		return
 	}
-	c.write(func(buf []byte) []byte { return appendResult(buf, id, b) })
+	c.write(appendResult(make([]byte, 0, len(id)+len(b)+16), id, b))
 }
 
 // writeError answers a request with an error; a nil id is written as null.
 func (c *conn) writeError(id json.RawMessage, e *protocol.Error) {
-	c.write(func(buf []byte) []byte { return appendError(buf, id, e) })
+	c.write(appendError(nil, id, e))
 }
 
 // notify sends a notification unless the client opted out of its method.
@@ -219,24 +195,28 @@ func (c *conn) notify(method string, params json.RawMessage, emittedAtMs int64) 
 	if opt := c.optOut.Load(); opt != nil && (*opt)[method] {
 		return nil
 	}
-	return c.write(func(buf []byte) []byte { return appendNotification(buf, emittedAtMs, method, params) })
+	return c.write(appendNotification(make([]byte, 0, len(method)+len(params)+48), emittedAtMs, method, params))
 }
 
-// write encodes one message and writes it.
-func (c *conn) write(encode func([]byte) []byte) error {
-	if err := c.t.WriteMessage(encode(nil)); err != nil {
-		level := slog.LevelDebug
-		if errors.Is(err, errSlowClient) {
-			level = slog.LevelWarn
-		}
-		c.log.Log(context.Background(), level, "message not sent", "err", err)
+// write writes one message.
+func (c *conn) write(msg []byte) error {
+	if err := c.t.WriteMessage(msg); err != nil {
+		c.logWriteError(err)
 		return ErrDisconnected
 	}
 	return nil
 }
 
-// request sends a server-to-client request with the given id and registers
-// call to receive the answer.
+func (c *conn) logWriteError(err error) {
+	level := slog.LevelDebug
+	if errors.Is(err, errSlowClient) {
+		level = slog.LevelWarn
+	}
+	c.log.Log(context.Background(), level, "message not sent", "err", err)
+}
+
+// request sends call to this client and registers it to receive the
+// answer.
 func (c *conn) request(call *Call, method string, params json.RawMessage) error {
 	if !call.join(c) {
 		return nil // answered already (by another connection)
@@ -247,48 +227,75 @@ func (c *conn) request(call *Call, method string, params json.RawMessage) error 
 		call.leave(c)
 		return ErrDisconnected
 	}
-	if c.calls[call.id] == call {
+	if c.calls[call] {
 		c.callMu.Unlock()
 		return nil // sent already: a replay raced the first send
 	}
-	c.calls[call.id] = call
+	c.calls[call] = true
+	c.awaiting.Add(1)
 	c.callMu.Unlock()
-	err := c.write(func(buf []byte) []byte { return appendRequest(buf, call.id, method, params) })
+	w, err := c.dispatch(call.id, method, params)
 	if err != nil {
-		c.forget(call.id)
+		c.awaiting.Done()
+		c.logWriteError(err)
+		c.forget(call)
 		call.leave(c)
+		return ErrDisconnected
 	}
-	return err
+	go c.await(call, w)
+	return nil
 }
 
-func (c *conn) forget(id int64) {
-	c.callMu.Lock()
-	delete(c.calls, id)
-	c.callMu.Unlock()
+// dispatch has the library send a call with our id; the line it writes is
+// prepared here, in our envelope (see engine).
+func (c *conn) dispatch(id int64, method string, params json.RawMessage) (jsonrpc2.Waiter, error) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.engine.next = appendRequest(nil, id, method, params)
+	defer func() { c.engine.next = nil }()
+	return c.rpc.DispatchCall(c.ctx, method, nil, jsonrpc2.PickID(libID(id)))
 }
 
-// resolve hands a client's response to the call waiting for it.
-func (c *conn) resolve(m message) {
-	c.callMu.Lock()
-	call := c.calls[m.callID]
-	delete(c.calls, m.callID)
-	c.callMu.Unlock()
-	if call == nil {
-		c.log.Warn("ignoring a response to an unknown or answered request", "id", m.callID)
+// await waits for this client's answer to call and settles the call with
+// it, unless another answer came first or this client no longer counts
+// (it unsubscribed). When the connection ends first, end lets the call go.
+func (c *conn) await(call *Call, w jsonrpc2.Waiter) {
+	defer c.awaiting.Done()
+	var result json.RawMessage
+	err := w.Wait(context.Background(), &result)
+	var perr *protocol.Error
+	var lerr *jsonrpc2.Error
+	switch {
+	case errors.Is(err, jsonrpc2.ErrClosed):
+		return
+	case errors.As(err, &lerr):
+		perr = fromLibError(lerr)
+	case err != nil:
+		c.log.Warn("ignoring a response that does not decode", "id", call.id, "err", err)
 		return
 	}
-	call.settle(m.result, m.err, nil)
+	if !call.answer(c, result, perr) {
+		c.log.Warn("ignoring a response to an answered request", "id", call.id)
+	}
 }
 
-// end marks the connection gone: calls waiting only on it fail with
-// ErrDisconnected.
+func (c *conn) forget(call *Call) {
+	c.callMu.Lock()
+	delete(c.calls, call)
+	c.callMu.Unlock()
+}
+
+// end marks the connection gone and stops its engine: calls waiting only
+// on it fail with ErrDisconnected.
 func (c *conn) end() {
 	c.callMu.Lock()
 	c.gone = true
 	calls := c.calls
 	c.calls = nil
 	c.callMu.Unlock()
-	for _, call := range calls {
+	c.rpc.Close() // its pending calls end: the await goroutines return
+	c.awaiting.Wait()
+	for call := range calls {
 		call.leave(c)
 	}
 }

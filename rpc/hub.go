@@ -87,7 +87,7 @@ func (h *hub) unsubscribe(c *conn, id string) bool {
 	h.mu.Unlock()
 	if had {
 		for _, oc := range open {
-			c.forget(oc.call.id)
+			c.forget(oc.call)
 			oc.call.leave(c)
 		}
 	}

@@ -198,3 +198,42 @@ func TestWebSocketOverloadAnswersServerOverloaded(t *testing.T) {
 	c.send(`{"id":4,"method":"thread/loaded/list"}`)
 	c.expect(`{"id":4,"result":{"data":[],"nextCursor":null}}`)
 }
+
+// Call 0 replayed to a client that was already sent another call keeps its
+// id, and the answers reach their calls, an error with its data. (The
+// library takes id 0 as "none picked" and would number the replay with its
+// own count of this client's calls, 1, the id of the other call.)
+func TestHubReplaysCallZero(t *testing.T) {
+	s, dial := startHub(t)
+	a, b := dial(), dial()
+	a.send(`{"id":1,"method":"thread/resume","params":{"threadId":"T"}}`)
+	a.expect(`{"id":1,"result":{}}`)
+	b.send(`{"id":1,"method":"thread/resume","params":{"threadId":"U"}}`)
+	b.expect(`{"id":1,"result":{}}`)
+	call0, err := s.Request(protocol.MethodCommandApproval, protocol.ServerRequestResolvedNotification{ThreadID: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.expect(`{"id":0,"method":"item/commandExecution/requestApproval","params":{"threadId":"T","requestId":0}}`)
+	call1, err := s.Request(protocol.MethodCommandApproval, protocol.ServerRequestResolvedNotification{ThreadID: "U", RequestID: protocol.IntID(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.expect(`{"id":1,"method":"item/commandExecution/requestApproval","params":{"threadId":"U","requestId":1}}`)
+	b.send(`{"id":2,"method":"thread/resume","params":{"threadId":"T"}}`)
+	b.expect(`{"id":0,"method":"item/commandExecution/requestApproval","params":{"threadId":"T","requestId":0}}`)
+	b.expect(`{"id":2,"result":{}}`)
+
+	b.send(`{"id":1,"error":{"code":-32000,"message":"no","data":{"why":["<&>"]}}}`)
+	b.send(`{"id":0,"result":{"decision":"accept"}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got struct{ Decision string }
+	if err := call0.Wait(ctx, &got); err != nil || got.Decision != "accept" {
+		t.Fatalf("call 0: Wait = %v, %+v; want b's accept", err, got)
+	}
+	var perr *protocol.Error
+	if err := call1.Wait(ctx, nil); !errors.As(err, &perr) || perr.Code != -32000 || string(perr.Data) != `{"why":["<&>"]}` {
+		t.Fatalf("call 1: Wait = %v (data %s), want the client's error with its data", err, perr.Data)
+	}
+}

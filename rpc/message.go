@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"app-server/protocol"
@@ -32,15 +33,16 @@ const (
 
 // message is a classified input message.
 type message struct {
-	kind   messageKind
-	id     json.RawMessage // request: echoed byte for byte in the reply
-	callID int64           // response: the id of our call
-	method string
-	params json.RawMessage
-	result json.RawMessage // response: "null" when the member was null
-	err    *protocol.Error // response: the client's error reply
-	reject *protocol.Error // invalid: the reply to send, nil to only log it
-	reason string          // invalid: why, for the log
+	kind      messageKind
+	id        json.RawMessage // request: echoed byte for byte in the reply
+	callID    int64           // response: the id of our call
+	method    string
+	rawMethod json.RawMessage // request: the method member as written
+	params    json.RawMessage
+	result    json.RawMessage // response: "null" when the member was null
+	err       *protocol.Error // response: the client's error reply
+	reject    *protocol.Error // invalid: the reply to send, nil to only log it
+	reason    string          // invalid: why, for the log
 }
 
 // Rejection messages.
@@ -82,7 +84,7 @@ func decodeMessage(b []byte) message {
 	if !ok {
 		return invalid(echoable(env.ID), "method is not a string")
 	}
-	m := message{kind: kindRequest, id: env.ID, method: method, params: env.Params}
+	m := message{kind: kindRequest, id: env.ID, method: method, rawMethod: env.Method, params: env.Params}
 	switch {
 	case env.ID == nil:
 		m.kind = kindNotification
@@ -194,6 +196,44 @@ func prefixID(prefix []byte) (id json.RawMessage, isResponse bool) {
 	return echoable(id), isResponse
 }
 
+// marshal is json.Marshal without HTML escaping, for everything the server
+// writes: <, > and & stay as they are, as the reference server writes
+// them, instead of growing sixfold (\u003c); a command output of '<' would
+// otherwise make a notification six times its size. Nothing reads the
+// wire as HTML.
+func marshal(v any) ([]byte, error) {
+	e := encoders.Get().(*encoder)
+	defer encoders.Put(e)
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'}))
+	if e.buf.Cap() > keepLineBytes {
+		e.buf = bytes.Buffer{} // one big message does not pin its buffer
+		e.enc = newEncoder(&e.buf)
+	}
+	return out, nil
+}
+
+// encoder is a reusable json.Encoder writing to buf.
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := new(encoder)
+	e.enc = newEncoder(&e.buf)
+	return e
+}}
+
+func newEncoder(b *bytes.Buffer) *json.Encoder {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	return enc
+}
+
 // The output envelope. Members come in a fixed order: "id" first, then
 // "emittedAtMs" (notifications), "method", "params", and "result" or
 // "error"; "jsonrpc" is omitted, as the reference server does.
@@ -229,9 +269,9 @@ func appendResult(b []byte, id, result json.RawMessage) []byte {
 
 // appendError appends an error response; a nil id is written as null.
 func appendError(b []byte, id json.RawMessage, e *protocol.Error) []byte {
-	enc, err := json.Marshal(e)
+	enc, err := marshal(e)
 	if err != nil { // only Data can fail; drop it rather than the reply
-		enc, _ = json.Marshal(&protocol.Error{Code: e.Code, Message: e.Message})
+		enc, _ = marshal(&protocol.Error{Code: e.Code, Message: e.Message})
 	}
 	b = appendID(b, id)
 	return append(append(append(b, `,"error":`...), enc...), '}')

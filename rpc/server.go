@@ -107,11 +107,7 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	defer cancel()
 	c := newConn(s, stream)
 	s.hub.add(c)
-	readEnd := make(chan struct{})
-	go func() {
-		defer close(readEnd)
-		c.readLoop(ctx)
-	}()
+	readEnd := c.start(ctx)
 	select {
 	case <-readEnd:
 		// The input ended: finish the work while the output is still open,
@@ -190,7 +186,7 @@ func (s *Server) notify(targets []*conn, method string, params any) error {
 	if len(targets) == 0 {
 		return ErrDisconnected
 	}
-	b, err := json.Marshal(params)
+	b, err := marshal(params)
 	if err != nil {
 		return err
 	}
@@ -205,7 +201,7 @@ func (s *Server) notify(targets []*conn, method string, params any) error {
 // thread its params name and returns at once; Wait for the answer on the
 // returned Call. Ids are integers from 0, one sequence per server.
 func (s *Server) Request(method string, params any) (*Call, error) {
-	b, err := json.Marshal(params)
+	b, err := marshal(params)
 	if err != nil {
 		return nil, err
 	}

@@ -314,3 +314,33 @@ func TestInlineHandlersKeepOrderBehindQueuedWork(t *testing.T) {
 		t.Fatalf("order on the thread: %s then %s", a, b)
 	}
 }
+
+// Nothing the server writes is HTML-escaped: <, > and & stay one byte each
+// (json.Marshal would write \u003c, six), in results, errors, notifications
+// and server-to-client requests alike, and a big one stays its size.
+func TestOutputIsNotHTMLEscaped(t *testing.T) {
+	angles := strings.Repeat("<", 256<<10) // the test client reads lines up to 1 MiB
+	c := startServer(t, Options{Now: func() time.Time { return time.UnixMilli(1) }}, func(s *Server) {
+		s.Register(protocol.MethodThreadLoadedList, Typed(func(context.Context, *protocol.ThreadLoadedListParams) (*protocol.ThreadLoadedListResponse, error) {
+			return &protocol.ThreadLoadedListResponse{Data: []string{"a<b>&c", angles}}, nil
+		}))
+		s.Register(protocol.MethodThreadRead, Typed(func(context.Context, *protocol.ThreadReadParams) (*protocol.ThreadReadResponse, error) {
+			return nil, &protocol.Error{Code: -32000, Message: "no <thread> & no luck", Data: json.RawMessage(`"<&>"`)}
+		}))
+	})
+	c.initialize()
+	c.send(`{"id":1,"method":"thread/loaded/list"}`)
+	if got, want := c.next(), `{"id":1,"result":{"data":["a<b>&c","`+angles+`"],"nextCursor":null}}`; got != want {
+		t.Errorf("result: %d bytes %.80q…, want %d bytes %.80q…", len(got), got, len(want), want)
+	}
+	c.send(`{"id":2,"method":"thread/read","params":{"threadId":"t"}}`)
+	c.expect(`{"id":2,"error":{"code":-32000,"message":"no <thread> & no luck","data":"<&>"}}`)
+	if err := c.server.Notify(protocol.MethodTurnStarted, map[string]string{"x": "<&>"}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(`{"emittedAtMs":1,"method":"turn/started","params":{"x":"<&>"}}`)
+	if _, err := c.server.Request(protocol.MethodCommandApproval, map[string]string{"command": "a && b > c"}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(`{"id":0,"method":"item/commandExecution/requestApproval","params":{"command":"a && b > c"}}`)
+}

@@ -92,7 +92,8 @@ func (s *Server) serveWebSocket(ctx context.Context, ws *websocket.Conn, remote 
 	c.log = s.log.With("client", remote)
 	s.hub.add(c)
 	c.log.Info("websocket client connected")
-	err := c.readLoop(ctx)
+	<-c.start(ctx)
+	err := c.engine.readErr
 	t.Close()
 	c.lanes.wait()
 	s.hub.remove(c)
