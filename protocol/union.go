@@ -166,6 +166,10 @@ func unmarshalTagged(b []byte, u any) error {
 // pointer and its json tag has neither omitempty nor omitzero, the same
 // rule the schema uses.
 func checkRequired(b []byte, t reflect.Type) error {
+	required := requiredMembers(t)
+	if len(required) == 0 && len(b) > 0 && b[0] == '{' {
+		return nil // nothing to look for; bad JSON is the decoder's to report
+	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(b, &members); err != nil {
 		return err
@@ -173,6 +177,25 @@ func checkRequired(b []byte, t reflect.Type) error {
 	if members == nil {
 		return errors.New("expected an object")
 	}
+	for _, name := range required {
+		if _, ok := members[name]; !ok {
+			return fmt.Errorf("missing field `%s`", name)
+		}
+	}
+	return nil
+}
+
+// requiredByType caches requiredMembers: every request's params are
+// checked, and most params types have no required member at all.
+var requiredByType sync.Map // reflect.Type -> []string
+
+// requiredMembers returns the members struct type t requires, in field
+// order.
+func requiredMembers(t reflect.Type) []string {
+	if v, ok := requiredByType.Load(t); ok {
+		return v.([]string)
+	}
+	var names []string
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -182,9 +205,8 @@ func checkRequired(b []byte, t reflect.Type) error {
 		if name == "" {
 			name = f.Name
 		}
-		if _, ok := members[name]; !ok {
-			return fmt.Errorf("missing field `%s`", name)
-		}
+		names = append(names, name)
 	}
-	return nil
+	requiredByType.Store(t, names)
+	return names
 }
