@@ -3,7 +3,6 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"syscall"
 
@@ -32,15 +31,18 @@ func startRestricted(req *request, env []string) (int, error) {
 			done <- result{err: err}
 			return
 		}
-		p, err := os.StartProcess(req.Path, req.Args, &os.ProcAttr{
+		// syscall.ForkExec rather than os.StartProcess: the latter first
+		// forks a throwaway child to probe pidfd support, once per
+		// process, which here means once per command. reap waits by pid.
+		pid, err := syscall.ForkExec(req.Path, req.Args, &syscall.ProcAttr{
 			Env:   env,
-			Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+			Files: []uintptr{0, 1, 2},
 		})
 		if err != nil {
 			done <- result{err: err}
 			return
 		}
-		done <- result{pid: p.Pid}
+		done <- result{pid: pid}
 	}()
 	r := <-done
 	return r.pid, r.err
