@@ -232,12 +232,17 @@ func TestModelToolCallWithApprovalThenMessage(t *testing.T) {
 	if f.deltas.String() != "Created the file." || f.summaryDeltas.String() != "Need to create the file." {
 		t.Errorf("deltas %q, summary deltas %q", f.deltas.String(), f.summaryDeltas.String())
 	}
-	if len(f.cmdApprovals) != 1 || f.cmdApprovals[0].ItemID != "call_1" || *f.cmdApprovals[0].Command != "touch made-by-model && echo made" {
-		t.Errorf("approvals %+v, want one for call_1", f.cmdApprovals)
-	}
 	cmd := f.items[2].CommandExecution
-	if cmd.ID != "call_1" || cmd.Cwd != dir || *cmd.ExitCode != 0 || strings.TrimSpace(*cmd.AggregatedOutput) != "made" {
+	if cmd.Cwd != dir || *cmd.ExitCode != 0 || strings.TrimSpace(*cmd.AggregatedOutput) != "made" {
 		t.Errorf("command item %+v", cmd)
+	}
+	// The item's id is ours (the provider's call id stays in the
+	// conversation), and the approval names that item.
+	if !isUUIDv7(cmd.ID) {
+		t.Errorf("command item id %q, want a UUIDv7 of the server's, not the call id", cmd.ID)
+	}
+	if len(f.cmdApprovals) != 1 || f.cmdApprovals[0].ItemID != cmd.ID || *f.cmdApprovals[0].Command != "touch made-by-model && echo made" {
+		t.Errorf("approvals %+v, want one for item %s", f.cmdApprovals, cmd.ID)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "made-by-model")); err != nil {
 		t.Errorf("the command did not run: %v", err)
@@ -327,9 +332,11 @@ func TestModelApplyPatch(t *testing.T) {
 	th := s.startThread(dir, protocol.ApprovalUntrusted)
 	s.startModelTurn(th, "edit the files")
 	var startedChanges []protocol.FileUpdateChange
+	asked := 0
 	f := s.runModelFlow(answers{
 		file: func(p protocol.FileChangeRequestApprovalParams) protocol.FileChangeApprovalDecision {
-			if p.ItemID == "call_p3" {
+			asked++
+			if asked == 2 { // the third patch: the second fails before asking
 				return protocol.FileChangeDecline
 			}
 			return protocol.FileChangeAccept
@@ -349,11 +356,16 @@ func TestModelApplyPatch(t *testing.T) {
 	}
 	// Approvals: the good patch and the declined one; the patch that does
 	// not apply fails before anyone is asked.
-	if len(f.fileApprovals) != 2 || f.fileApprovals[0].ItemID != "call_p1" || f.fileApprovals[1].ItemID != "call_p3" {
-		t.Errorf("file approvals %+v", f.fileApprovals)
+	if len(f.fileApprovals) != 2 || f.fileApprovals[0].ItemID != f.items[1].FileChange.ID || f.fileApprovals[1].ItemID != f.items[3].FileChange.ID {
+		t.Errorf("file approvals %+v, want the first and third fileChange items", f.fileApprovals)
+	}
+	for _, i := range []int{1, 2, 3} {
+		if id := f.items[i].FileChange.ID; !isUUIDv7(id) {
+			t.Errorf("fileChange item id %q, want a UUIDv7 of the server's, not the call id", id)
+		}
 	}
 	item := f.items[1].FileChange
-	if item.ID != "call_p1" || len(item.Changes) != 4 || len(startedChanges) != 4 {
+	if len(item.Changes) != 4 || len(startedChanges) != 4 {
 		t.Fatalf("fileChange item %+v (started with %d changes)", item, len(startedChanges))
 	}
 	kinds := []string{}
@@ -766,8 +778,10 @@ func TestModelApplyPatchAcceptForSession(t *testing.T) {
 	dir := t.TempDir()
 	th := s.startThread(dir, protocol.ApprovalUntrusted)
 	s.startModelTurn(th, "write")
+	first := ""
 	f := s.runModelFlow(answers{file: func(p protocol.FileChangeRequestApprovalParams) protocol.FileChangeApprovalDecision {
-		if p.ItemID == "call_1" {
+		if first == "" || p.ItemID == first {
+			first = p.ItemID
 			return protocol.FileChangeAcceptForSession
 		}
 		return protocol.FileChangeAccept
@@ -776,8 +790,14 @@ func TestModelApplyPatchAcceptForSession(t *testing.T) {
 	for _, a := range f.fileApprovals {
 		asked = append(asked, a.ItemID)
 	}
-	if !slices.Equal(asked, []string{"call_1", "call_3"}) {
-		t.Errorf("asked about %v, want call_1 and call_3", asked)
+	var patches []string
+	for _, it := range f.items {
+		if it.FileChange != nil {
+			patches = append(patches, it.FileChange.ID)
+		}
+	}
+	if len(patches) != 3 || !slices.Equal(asked, []string{patches[0], patches[2]}) {
+		t.Errorf("asked about %v, want the first and third of the fileChange items %v", asked, patches)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(b) != "two\n" {
 		t.Errorf("a.txt = %q", b)
@@ -885,8 +905,14 @@ func TestModelApplyPatchUsesTheSandboxRoots(t *testing.T) {
 	f := s.runModelFlow(answers{file: func(p protocol.FileChangeRequestApprovalParams) protocol.FileChangeApprovalDecision {
 		return protocol.FileChangeDecline
 	}})
-	if len(f.fileApprovals) != 1 || f.fileApprovals[0].ItemID != "call_git" {
-		t.Errorf("approvals %+v, want one, for the .git patch", f.fileApprovals)
+	gitItem := ""
+	for _, it := range f.items {
+		if it.FileChange != nil && len(it.FileChange.Changes) == 1 && strings.Contains(it.FileChange.Changes[0].Path, ".git") {
+			gitItem = it.FileChange.ID
+		}
+	}
+	if len(f.fileApprovals) != 1 || gitItem == "" || f.fileApprovals[0].ItemID != gitItem {
+		t.Errorf("approvals %+v, want one, for the .git patch's item %q", f.fileApprovals, gitItem)
 	}
 	if _, err := os.Stat(filepath.Join(extra, "ok.txt")); err != nil {
 		t.Errorf("the patch in the configured root was not applied: %v", err)

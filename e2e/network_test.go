@@ -97,8 +97,8 @@ func TestNetworkApprovalAccept(t *testing.T) {
 	if ctx == nil || ctx.Host != "127.0.0.1" || ctx.Protocol != protocol.NetworkHTTP || ctx.Port == nil || int(*ctx.Port) != tg.port {
 		t.Fatalf("network context %+v", ctx)
 	}
-	if !strings.HasPrefix(a.ItemID, fmt.Sprintf("network#http#127.0.0.1#%d#", tg.port)) {
-		t.Errorf("itemId %q", a.ItemID)
+	if prefix := fmt.Sprintf("network#http#127.0.0.1#%d#", tg.port); !strings.HasPrefix(a.ItemID, prefix) || !isUUIDv7(strings.TrimPrefix(a.ItemID, prefix)) {
+		t.Errorf("itemId %q, want network#http#127.0.0.1#%d#<UUIDv7>", a.ItemID, tg.port)
 	}
 	if a.Reason == nil || *a.Reason != "Network access to 127.0.0.1 requires approval" {
 		t.Errorf("reason %v", a.Reason)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"app-server/protocol"
+
+	"github.com/google/uuid"
 )
 
 // An Agent decides what a turn does. Given the turn's input it runs
@@ -34,11 +36,13 @@ type Actions interface {
 	// patch, streamed items, the conversation the model sees.
 
 	// RunCommandCall runs a command a model asked for: the same path as
-	// RunCommand, with the call's id as the item id and its directory.
+	// RunCommand, in the call's directory. The item gets an id of ours;
+	// the provider's call id stays in the conversation, where the
+	// provider needs it to pair the call with its output.
 	RunCommandCall(ctx context.Context, call CommandCall) CommandOutcome
-	// ApplyPatch applies an apply_patch call as a fileChange item, after
-	// the approval policy allows it.
-	ApplyPatch(ctx context.Context, callID, patchText string) PatchOutcome
+	// ApplyPatch applies an apply_patch call as a fileChange item (with
+	// an id of ours, as for commands), after the approval policy allows it.
+	ApplyPatch(ctx context.Context, patchText string) PatchOutcome
 	// Items streams agentMessage and reasoning items.
 	Items() ItemStream
 	// Conversation is what the model has seen in this thread, as Responses
@@ -53,8 +57,6 @@ type Actions interface {
 
 // CommandCall is a command a model asked for.
 type CommandCall struct {
-	// ID is the tool call's id; it becomes the item's id.
-	ID   string
 	Line string
 	// Dir is the absolute working directory.
 	Dir string
@@ -70,14 +72,14 @@ type PatchOutcome struct {
 // ItemStream shows the model's text and reasoning as it arrives. Every
 // started item is completed.
 type ItemStream interface {
-	StartMessage(id string)
-	MessageDelta(id, delta string)
-	CompleteMessage(id, text string)
-	StartReasoning(id string)
-	ReasoningPart(id string, index int64)
-	ReasoningDelta(id string, index int64, delta string)
-	ReasoningTextDelta(id string, index int64, delta string)
-	CompleteReasoning(id string, summary, content []string)
+	StartMessage(id uuid.UUID)
+	MessageDelta(id uuid.UUID, delta string)
+	CompleteMessage(id uuid.UUID, text string)
+	StartReasoning(id uuid.UUID)
+	ReasoningPart(id uuid.UUID, index int64)
+	ReasoningDelta(id uuid.UUID, index int64, delta string)
+	ReasoningTextDelta(id uuid.UUID, index int64, delta string)
+	CompleteReasoning(id uuid.UUID, summary, content []string)
 }
 
 // CommandOutcome is what an agent learns about a command.

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
-
 	"app-server/netapproval"
 	"app-server/protocol"
 )
@@ -91,7 +89,7 @@ func (t *thread) PromptNetwork(ctx context.Context, req netapproval.PromptReques
 	params := protocol.CommandExecutionRequestApprovalParams{
 		ThreadID: t.id.String(), TurnID: req.TurnID, Kind: protocol.ApprovalKindCommand, StartedAtMs: t.m.nowMs(),
 		// A network approval has no item of its own: its id is synthetic.
-		ItemID:                          fmt.Sprintf("network#%s#%s#%d#%s", proto, host, port, uuid.New()),
+		ItemID:                          fmt.Sprintf("network#%s#%s#%d#%s", proto, host, port, newID()),
 		Reason:                          &reason,
 		NetworkApprovalContext:          &protocol.NetworkApprovalContext{Host: host, Protocol: proto, Port: &port},
 		ProposedNetworkPolicyAmendments: []protocol.NetworkPolicyAmendment{allow, deny},

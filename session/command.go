@@ -32,15 +32,15 @@ const (
 // the client when the policy says so, runs the command with the thread's
 // network attachment, streams its output and completes the item.
 func (tu *turn) RunCommand(ctx context.Context, line string) CommandOutcome {
-	return tu.runCommand(ctx, newID().String(), line, tu.settings.cwd)
+	return tu.runCommand(ctx, newID(), line, tu.settings.cwd)
 }
 
 // runCommand is RunCommand with the item's id and the command's directory.
-func (tu *turn) runCommand(ctx context.Context, itemID, line, cwd string) CommandOutcome {
+func (tu *turn) runCommand(ctx context.Context, itemID uuid.UUID, line, cwd string) CommandOutcome {
 	t, m := tu.t, tu.t.m
 	startMs := m.nowMs()
 	item := &protocol.CommandExecutionItem{
-		ID: itemID, Command: line, Cwd: cwd, Source: protocol.SourceAgent,
+		ID: itemID.String(), Command: line, Cwd: cwd, Source: protocol.SourceAgent,
 		Status: protocol.CommandInProgress, CommandActions: shellcmd.ParseCommandActions(line), StartedAtMs: &startMs,
 	}
 	// Persisted first, so that what the client sees is on disk.

@@ -38,7 +38,8 @@
 // (modelagent.go, MODEL.md) sends the thread's whole conversation to the
 // provider with package model, streams the model's text and reasoning as
 // agentMessage and reasoning items, runs each exec_command call through
-// RunCommand's path (the call id is the item id) and each apply_patch call
+// RunCommand's path (the item has an id of ours, like every item; the
+// provider's call id stays in the conversation) and each apply_patch call
 // as a fileChange item (filechange.go: parsed and resolved with package
 // patch, asked about when the policy or the writable roots say so, applied
 // atomically per file), sends the outputs back, and asks again until the

@@ -18,14 +18,14 @@ import (
 // does not apply fails its item (and tells the model why) without asking
 // anyone; then the policy decides whether the client is asked; then every
 // file is written atomically.
-func (tu *turn) ApplyPatch(ctx context.Context, callID, text string) PatchOutcome {
+func (tu *turn) ApplyPatch(ctx context.Context, text string) PatchOutcome {
 	ops, err := patch.Parse(text)
 	if err != nil {
 		return PatchOutcome{Status: protocol.PatchFailed, Message: "apply_patch failed: " + err.Error()}
 	}
 	cwd := tu.settings.cwd
 	startMs := tu.t.m.nowMs()
-	item := &protocol.FileChangeItem{ID: callID, Status: protocol.PatchInProgress, StartedAtMs: &startMs}
+	item := &protocol.FileChangeItem{ID: newID().String(), Status: protocol.PatchInProgress, StartedAtMs: &startMs}
 	changes, planErr := patch.Plan(cwd, ops)
 	if planErr != nil {
 		item.Changes = opChanges(cwd, ops)

@@ -14,6 +14,8 @@ import (
 
 	"app-server/model"
 	"app-server/protocol"
+
+	"github.com/google/uuid"
 )
 
 // modelAgent runs a turn as Codex does (MODEL.md): it sends the whole
@@ -54,7 +56,7 @@ func (a *modelAgent) Run(ctx context.Context, input []protocol.UserInput, do Act
 			Model: a.model, Instructions: a.instructions(), Input: do.Conversation(), Tools: model.Tools(),
 			ReasoningEffort: a.effort, ReasoningSummary: a.summary, PromptCacheKey: a.threadID,
 		}
-		h := &streamHandler{items: do.Items(), do: do, ids: map[string]string{}}
+		h := &streamHandler{items: do.Items(), do: do, ids: map[string]uuid.UUID{}}
 		res, err := a.client.Stream(ctx, req, h)
 		h.closeOpen()
 		if err != nil {
@@ -217,7 +219,7 @@ func (a *modelAgent) call(ctx context.Context, do Actions, c model.Item) string 
 				return fmt.Sprintf("invalid workdir %q: not an existing directory", args.Workdir)
 			}
 		}
-		out := do.RunCommandCall(ctx, CommandCall{ID: c.CallID, Line: args.Cmd, Dir: dir})
+		out := do.RunCommandCall(ctx, CommandCall{Line: args.Cmd, Dir: dir})
 		return commandOutput(out, args.MaxOutputTokens)
 	case model.ToolApplyPatch:
 		text := c.Input
@@ -228,7 +230,7 @@ func (a *modelAgent) call(ctx context.Context, do Actions, c model.Item) string 
 			}
 			text = args.Input
 		}
-		return do.ApplyPatch(ctx, c.CallID, text).Message
+		return do.ApplyPatch(ctx, text).Message
 	}
 	return fmt.Sprintf("unknown tool %q: the tools are %s and %s", c.Name, model.ToolExecCommand, model.ToolApplyPatch)
 }
@@ -265,16 +267,17 @@ func commandOutput(out CommandOutcome, maxTokens *int64) string {
 type streamHandler struct {
 	items ItemStream
 	do    Actions
-	ids   map[string]string // provider item id -> our item id, open items
+	ids   map[string]uuid.UUID // provider item id -> our item id, open items
 	// kinds of the open items, by our id, in start order.
 	open []*openItem
 }
 
 type openItem struct {
-	id, kind string
-	text     strings.Builder
-	summary  []string
-	content  []string // raw reasoning text parts
+	id      uuid.UUID
+	kind    string
+	text    strings.Builder
+	summary []string
+	content []string // raw reasoning text parts
 }
 
 func (h *streamHandler) find(providerID string) *openItem {
@@ -294,7 +297,7 @@ func (h *streamHandler) ItemAdded(it model.Item) {
 	if it.Type != "message" && it.Type != "reasoning" {
 		return
 	}
-	o := &openItem{id: newID().String(), kind: it.Type}
+	o := &openItem{id: newID(), kind: it.Type}
 	h.ids[it.ID] = o.id
 	h.open = append(h.open, o)
 	if it.Type == "message" {

@@ -6,6 +6,8 @@ import (
 
 	"app-server/protocol"
 	"app-server/session/rollout"
+
+	"github.com/google/uuid"
 )
 
 // The turn's side of the model agent's Actions: streamed items, the
@@ -13,63 +15,63 @@ import (
 
 // RunCommandCall implements Actions.
 func (tu *turn) RunCommandCall(ctx context.Context, call CommandCall) CommandOutcome {
-	return tu.runCommand(ctx, call.ID, call.Line, call.Dir)
+	return tu.runCommand(ctx, newID(), call.Line, call.Dir)
 }
 
 // Items implements Actions: the turn itself streams the items.
 func (tu *turn) Items() ItemStream { return tu }
 
 // StartMessage implements ItemStream.
-func (tu *turn) StartMessage(id string) {
+func (tu *turn) StartMessage(id uuid.UUID) {
 	now := tu.t.m.nowMs()
-	tu.itemStarted(protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: id, StartedAtMs: &now}}, now)
+	tu.itemStarted(protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: id.String(), StartedAtMs: &now}}, now)
 	tu.streamStarted[id] = now
 }
 
 // MessageDelta implements ItemStream.
-func (tu *turn) MessageDelta(id, delta string) {
+func (tu *turn) MessageDelta(id uuid.UUID, delta string) {
 	tu.t.m.notify(protocol.MethodAgentMessageDelta, protocol.AgentMessageDeltaNotification{
-		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id, Delta: delta,
+		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id.String(), Delta: delta,
 	})
 }
 
 // CompleteMessage implements ItemStream.
-func (tu *turn) CompleteMessage(id, text string) {
+func (tu *turn) CompleteMessage(id uuid.UUID, text string) {
 	now := tu.t.m.nowMs()
 	started := tu.streamStart(id, now)
-	tu.itemCompleted(protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: id, Text: text, StartedAtMs: &started, CompletedAtMs: &now}}, now)
+	tu.itemCompleted(protocol.ThreadItem{AgentMessage: &protocol.AgentMessageItem{ID: id.String(), Text: text, StartedAtMs: &started, CompletedAtMs: &now}}, now)
 }
 
 // StartReasoning implements ItemStream.
-func (tu *turn) StartReasoning(id string) {
+func (tu *turn) StartReasoning(id uuid.UUID) {
 	now := tu.t.m.nowMs()
-	tu.itemStarted(protocol.ThreadItem{Reasoning: &protocol.ReasoningItem{ID: id, Summary: []string{}, Content: []string{}, StartedAtMs: &now}}, now)
+	tu.itemStarted(protocol.ThreadItem{Reasoning: &protocol.ReasoningItem{ID: id.String(), Summary: []string{}, Content: []string{}, StartedAtMs: &now}}, now)
 	tu.streamStarted[id] = now
 }
 
 // ReasoningPart implements ItemStream.
-func (tu *turn) ReasoningPart(id string, index int64) {
+func (tu *turn) ReasoningPart(id uuid.UUID, index int64) {
 	tu.t.m.notify(protocol.MethodReasoningPartAdded, protocol.ReasoningSummaryPartAddedNotification{
-		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id, SummaryIndex: index,
+		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id.String(), SummaryIndex: index,
 	})
 }
 
 // ReasoningDelta implements ItemStream.
-func (tu *turn) ReasoningDelta(id string, index int64, delta string) {
+func (tu *turn) ReasoningDelta(id uuid.UUID, index int64, delta string) {
 	tu.t.m.notify(protocol.MethodReasoningTextDelta, protocol.ReasoningSummaryTextDeltaNotification{
-		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id, Delta: delta, SummaryIndex: index,
+		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id.String(), Delta: delta, SummaryIndex: index,
 	})
 }
 
 // ReasoningTextDelta implements ItemStream.
-func (tu *turn) ReasoningTextDelta(id string, index int64, delta string) {
+func (tu *turn) ReasoningTextDelta(id uuid.UUID, index int64, delta string) {
 	tu.t.m.notify(protocol.MethodReasoningRawDelta, protocol.ReasoningTextDeltaNotification{
-		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id, Delta: delta, ContentIndex: index,
+		ThreadID: tu.t.id.String(), TurnID: tu.id.String(), ItemID: id.String(), Delta: delta, ContentIndex: index,
 	})
 }
 
 // CompleteReasoning implements ItemStream.
-func (tu *turn) CompleteReasoning(id string, summary, content []string) {
+func (tu *turn) CompleteReasoning(id uuid.UUID, summary, content []string) {
 	now := tu.t.m.nowMs()
 	started := tu.streamStart(id, now)
 	if summary == nil {
@@ -78,12 +80,12 @@ func (tu *turn) CompleteReasoning(id string, summary, content []string) {
 	if content == nil {
 		content = []string{}
 	}
-	tu.itemCompleted(protocol.ThreadItem{Reasoning: &protocol.ReasoningItem{ID: id, Summary: summary, Content: content, StartedAtMs: &started, CompletedAtMs: &now}}, now)
+	tu.itemCompleted(protocol.ThreadItem{Reasoning: &protocol.ReasoningItem{ID: id.String(), Summary: summary, Content: content, StartedAtMs: &started, CompletedAtMs: &now}}, now)
 }
 
 // streamStart returns when a streamed item started (now if it was never
 // announced) and forgets it.
-func (tu *turn) streamStart(id string, now int64) int64 {
+func (tu *turn) streamStart(id uuid.UUID, now int64) int64 {
 	started, ok := tu.streamStarted[id]
 	if !ok {
 		return now

@@ -25,7 +25,7 @@ type turn struct {
 	startedAt int64    // unix ms
 	// streamStarted holds when the streamed items in progress started
 	// (unix ms, by item id); the turn's goroutine only.
-	streamStarted map[string]int64
+	streamStarted map[uuid.UUID]int64
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -80,7 +80,7 @@ func (m *Manager) StartTurn(_ context.Context, p *protocol.TurnStartParams) (*pr
 	if t.preview == "" {
 		t.preview, changed = previewOf(p.Input), true
 	}
-	tu := &turn{id: newID(), t: t, input: p.Input, settings: t.settings, agent: agent, startedAt: m.nowMs(), streamStarted: map[string]int64{}}
+	tu := &turn{id: newID(), t: t, input: p.Input, settings: t.settings, agent: agent, startedAt: m.nowMs(), streamStarted: map[uuid.UUID]int64{}}
 	tu.ctx, tu.cancel = context.WithCancelCause(m.ctx)
 	t.running = tu
 	t.updatedAt = tu.startedAt / 1000

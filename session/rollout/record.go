@@ -98,6 +98,10 @@ type Record struct {
 	TurnID uuid.UUID            `json:"turnId,omitzero"`
 	Item   *protocol.ThreadItem `json:"item,omitempty"`
 	// ItemID and Delta: itemOutput, output of the item with that id.
+	// Item ids are kept as the strings they were written as, never parsed:
+	// the server writes UUIDv7s, but older rollouts hold other ids (a
+	// model's call id such as "call_1"), and an id read back from disk is
+	// data to match, not input to reject.
 	ItemID string `json:"itemId,omitempty"`
 	Delta  string `json:"delta,omitempty"`
 	// Turn: turnStarted, turnCompleted. Its items are not written; they

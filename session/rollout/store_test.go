@@ -334,6 +334,9 @@ func TestRolloutBadFirstLine(t *testing.T) {
 	}
 }
 
+// TestRolloutCrashMidTurnLoadsInterrupted also loads item ids that are not
+// UUIDs ("c1", as older rollouts hold a model's "call_…" id): they are
+// data read back, matched as written.
 func TestRolloutCrashMidTurnLoadsInterrupted(t *testing.T) {
 	s, _ := roStore(t)
 	id := roNewID(t)
