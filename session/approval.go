@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"app-server/netapproval"
 	"app-server/protocol"
@@ -64,14 +65,27 @@ func (t *thread) badDecision(id protocol.RequestID, itemID string, raw json.RawM
 	if json.Unmarshal(raw, &probe) == nil && probe.Decision != nil {
 		value = probe.Decision
 	}
-	quoted := string(value)
-	if len(quoted) > maxQuotedDecision {
-		quoted = quoted[:maxQuotedDecision] + "..."
-	}
+	quoted := clip(string(value), maxQuotedDecision)
 	msg := fmt.Sprintf("approval request %s (item %s): unrecognized decision %s (%v); treated as decline", id, itemID, quoted, err)
 	t.m.log.Warn(msg, "thread", t.id)
 	t.m.warn(t.id, msg)
 	return errors.New(msg)
+}
+
+// clip cuts s to at most n bytes, marked with "...", on a rune boundary:
+// half a UTF-8 sequence would reach the client as U+FFFD, a character the
+// client never sent.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	// A rune is at most utf8.UTFMax bytes: going further back means the
+	// bytes are not UTF-8 at all, and any cut is as good as another.
+	for back := 0; back < utf8.UTFMax && cut > 0 && !utf8.RuneStart(s[cut]); back++ {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // PromptNetwork implements netapproval.Prompter: it puts one destination to
