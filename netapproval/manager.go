@@ -78,6 +78,10 @@ type Manager struct {
 	socksLn    net.Listener
 	httpAddr   netip.AddrPort
 	socksAddr  netip.AddrPort
+	// udpPorts counts the open UDP sockets of SOCKS5 associations (relay
+	// and upstream) by port: a datagram sent to one would loop back into
+	// the proxy.
+	udpPorts map[uint16]int
 }
 
 // Errors returned by Manager methods.
@@ -423,6 +427,45 @@ func (m *Manager) isSelf(ap netip.AddrPort) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.started && (ap.Port() == m.httpAddr.Port() || ap.Port() == m.socksAddr.Port())
+}
+
+// isSelfUDP is isSelf for a datagram: it lands on the proxy when it goes
+// to the port of one of the associations' UDP sockets (any association's:
+// one command's datagrams must not reach another's relay).
+func (m *Manager) isSelfUDP(ap netip.AddrPort) bool {
+	a := ap.Addr().Unmap()
+	if !a.IsLoopback() && !a.IsUnspecified() {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.udpPorts[ap.Port()] > 0
+}
+
+// holdUDPPorts registers the ports of an association's sockets as the
+// proxy's own until the returned function is called.
+func (m *Manager) holdUDPPorts(conns ...*net.UDPConn) (release func()) {
+	var ports []uint16
+	for _, c := range conns {
+		ports = append(ports, c.LocalAddr().(*net.UDPAddr).AddrPort().Port())
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.udpPorts == nil {
+		m.udpPorts = make(map[uint16]int)
+	}
+	for _, p := range ports {
+		m.udpPorts[p]++
+	}
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, p := range ports {
+			if m.udpPorts[p]--; m.udpPorts[p] == 0 {
+				delete(m.udpPorts, p)
+			}
+		}
+	}
 }
 
 // closerFunc adapts a function to io.Closer.

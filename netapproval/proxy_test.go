@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -539,5 +540,67 @@ func TestSOCKS5UDPAcceptsOnlyTheControlConnectionsIP(t *testing.T) {
 	attacker.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if n, err := attacker.Read(buf); err == nil {
 		t.Errorf("attacker got %q", buf[:n])
+	}
+}
+
+// A datagram to one of the proxy's own UDP sockets is refused, like a TCP
+// connection to its listeners: to the association's own relay, and to
+// another association's (which it would otherwise take over, its client
+// not having sent yet), whatever loopback or unspecified address spells
+// it. The ports stop being the proxy's when the associations end.
+func TestSOCKS5UDPRefusesTheProxysOwnSockets(t *testing.T) {
+	w := newProxyWorld(t, Config{AllowLocalBinding: true})
+	c := w.socks(t, w.a)
+	_, relay := socksCommand(t, c, cmdUDPAssociate, netip.MustParseAddrPort("0.0.0.0:0"))
+	other := w.socks(t, w.a)
+	_, otherRelay := socksCommand(t, other, cmdUDPAssociate, netip.MustParseAddrPort("0.0.0.0:0"))
+	u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	echo := w.udpEcho.LocalAddr().(*net.UDPAddr).AddrPort()
+	var selfKeys []Key
+	for _, port := range []uint16{relay.Port(), otherRelay.Port()} {
+		for _, host := range []string{"127.0.0.1", "0.0.0.0", "::", "::ffff:127.0.0.1", "127.1.2.3"} {
+			dst := netip.AddrPortFrom(netip.MustParseAddr(host), port)
+			u.WriteToUDPAddrPort(append(appendSocksAddr([]byte{0, 0, 0}, dst), "loop"...), relay)
+			k, _ := requestKey(netip.MustParseAddr(host).Unmap().String(), strconv.Itoa(int(port)), ProtocolSOCKS5UDP)
+			selfKeys = append(selfKeys, k)
+		}
+	}
+	// The relay handles datagrams in order: once the echo answers, every
+	// datagram before it has been decided.
+	u.WriteToUDPAddrPort(append(appendSocksAddr([]byte{0, 0, 0}, echo), "ping"...), relay)
+	u.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	n, err := u.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, payload, _ := parseUDPDatagram(buf[:n]); string(payload) != "echo:ping" {
+		t.Fatalf("reply %q, want the echo's", payload)
+	}
+	blocked := map[Key]bool{}
+	for _, b := range blocksOf(w.a) {
+		if b.Reason == ReasonNotAllowedLocal && b.Source == SourceBaselinePolicy {
+			blocked[b.Key] = true
+		}
+	}
+	for _, k := range selfKeys {
+		if !blocked[k] {
+			t.Errorf("datagram to %v was not refused as the proxy itself; blocks %+v", k, blocksOf(w.a))
+		}
+	}
+
+	// A port is the proxy's while a socket holds it.
+	release := w.m.holdUDPPorts(u)
+	mine := u.LocalAddr().(*net.UDPAddr).AddrPort()
+	if !w.m.isSelfUDP(mine) {
+		t.Errorf("%v held, not the proxy's", mine)
+	}
+	release()
+	if w.m.isSelfUDP(mine) {
+		t.Errorf("%v released, still the proxy's", mine)
 	}
 }

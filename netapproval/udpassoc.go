@@ -24,6 +24,8 @@ type udpAssoc struct {
 	ctrl     net.Conn     // the TCP control connection
 	relay    *net.UDPConn // client-facing, on 127.0.0.1
 	upstream *net.UDPConn // destination-facing
+	// releasePorts unregisters the two sockets' ports from the proxy's own.
+	releasePorts func()
 	// owner is where the client's datagrams must come from: the control
 	// connection's IP, and the port the request declared (0: any); and,
 	// when ownerKnown, the user owning the control connection's client
@@ -48,7 +50,8 @@ type udpAssoc struct {
 func newUDPAssoc(m *Manager, a *Attachment, ctrl net.Conn, relay, upstream *net.UDPConn, req socksRequest) *udpAssoc {
 	as := &udpAssoc{
 		m: m, a: a, ctrl: ctrl, relay: relay, upstream: upstream,
-		allowed: make(map[Key]netip.AddrPort), denied: make(map[Key]bool), peers: make(map[netip.AddrPort]bool),
+		releasePorts: m.holdUDPPorts(relay, upstream),
+		allowed:      make(map[Key]netip.AddrPort), denied: make(map[Key]bool), peers: make(map[netip.AddrPort]bool),
 	}
 	as.ctx, as.cancel = context.WithCancel(m.ctx)
 	if ctl, err := netip.ParseAddrPort(ctrl.RemoteAddr().String()); err == nil {
@@ -66,6 +69,7 @@ func (as *udpAssoc) close() error {
 		as.cancel()
 		as.relay.Close()
 		as.upstream.Close()
+		as.releasePorts()
 		as.ctrl.Close()
 		as.mu.Lock()
 		list := as.tracked
@@ -190,6 +194,13 @@ func (as *udpAssoc) destination(host string, port uint16) (netip.AddrPort, bool)
 		return netip.AddrPort{}, false
 	}
 	dest = netip.AddrPortFrom(addrs[0].Unmap(), k.Port)
+	if as.m.isSelfUDP(dest) {
+		// A datagram to one of the proxy's own UDP sockets would loop
+		// back in, or take another command's association.
+		as.a.recordBlock(k, &Denial{Reason: ReasonNotAllowedLocal, Source: SourceBaselinePolicy, Message: "The proxy cannot send to itself."})
+		as.refuse(k)
+		return netip.AddrPort{}, false
+	}
 	tr, ok := as.a.t.track(v.ref, as)
 	if !ok {
 		as.close()
