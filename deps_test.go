@@ -16,19 +16,20 @@ import (
 // over the wire only (through jsonrpc2, which tracks its calls), so it sees
 // protocol and nothing else of ours.
 var allowedImports = map[string][]string{
-	"app-server":                     {},
-	"app-server/protocol":            {},
-	"app-server/schema":              {"app-server/protocol", "github.com/invopop/jsonschema"},
-	"app-server/netapproval":         {"golang.org/x/net", "golang.org/x/sync", "github.com/google/uuid", "github.com/pelletier/go-toml/v2"},
-	"app-server/session":             {"app-server/protocol", "app-server/netapproval", "app-server/sandbox", "app-server/session/rollout", "app-server/session/shellcmd", "app-server/model", "app-server/patch", "github.com/google/uuid"},
-	"app-server/session/rollout":     {"app-server/protocol", "github.com/google/uuid"},
-	"app-server/session/shellcmd":    {"app-server/protocol", "mvdan.cc/sh/v3"},
-	"app-server/model":               {"github.com/openai/openai-go/v3"},
-	"app-server/model/responsestest": {},
-	"app-server/patch":               {},
-	"app-server/sandbox":             {"golang.org/x/sys", "golang.org/x/net/bpf", "github.com/landlock-lsm/go-landlock", "github.com/elastic/go-seccomp-bpf"},
-	"app-server/rpc":                 {"app-server/protocol", "app-server/session", "github.com/coder/websocket", "github.com/sourcegraph/jsonrpc2"},
-	"app-server/termclient":          {"app-server/protocol", "github.com/sourcegraph/jsonrpc2", "golang.org/x/term"},
+	"app-server":                                {},
+	"app-server/protocol":                       {},
+	"app-server/schema":                         {"app-server/protocol", "github.com/invopop/jsonschema"},
+	"app-server/netapproval":                    {"golang.org/x/net", "golang.org/x/sync", "github.com/google/uuid", "github.com/pelletier/go-toml/v2"},
+	"app-server/session":                        {"app-server/protocol", "app-server/netapproval", "app-server/sandbox", "app-server/session/rollout", "app-server/session/shellcmd", "app-server/model", "app-server/patch", "github.com/google/uuid"},
+	"app-server/session/rollout":                {"app-server/protocol", "github.com/google/uuid"},
+	"app-server/session/shellcmd":               {"app-server/protocol", "mvdan.cc/sh/v3"},
+	"app-server/model":                          {"github.com/openai/openai-go/v3"},
+	"app-server/model/responsestest":            {},
+	"app-server/patch":                          {},
+	"app-server/sandbox":                        {"golang.org/x/sys", "golang.org/x/net/bpf", "github.com/landlock-lsm/go-landlock", "app-server/sandbox/internal/seccompfilter"},
+	"app-server/sandbox/internal/seccompfilter": {"github.com/elastic/go-seccomp-bpf", "golang.org/x/net/bpf"},
+	"app-server/rpc":                            {"app-server/protocol", "app-server/session", "github.com/coder/websocket", "github.com/sourcegraph/jsonrpc2"},
+	"app-server/termclient":                     {"app-server/protocol", "github.com/sourcegraph/jsonrpc2", "golang.org/x/term"},
 }
 
 func TestImportDirection(t *testing.T) {

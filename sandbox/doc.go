@@ -29,6 +29,14 @@
 // generated Seatbelt profile (SeatbeltProfile). Elsewhere nothing can be
 // enforced and Probe says so.
 //
+// The helper is started for every command, so what the binary does
+// before main is paid per command: the seccomp policy is defined with
+// go-seccomp-bpf in internal/seccompfilter and, on amd64, loaded as a
+// program assembled ahead of time (zz_seccomp_program_amd64.go, checked
+// by TestSeccompProgramIsCommandPolicy), which keeps the library and the
+// syscall tables its initialization builds out of the binary.
+//
 // The package is a leaf: it imports the standard library, golang.org/x/sys,
-// go-landlock and go-seccomp-bpf, none of app-server's packages.
+// go-landlock and its own internal/seccompfilter (go-seccomp-bpf), none of
+// app-server's other packages.
 package sandbox

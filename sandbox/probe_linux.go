@@ -6,8 +6,6 @@ import (
 	"os/exec"
 	"strings"
 	"time"
-
-	seccomp "github.com/elastic/go-seccomp-bpf"
 )
 
 // probeTimeout bounds the namespace probe: a helper that hangs must not
@@ -21,7 +19,7 @@ const probeTimeout = 10 * time.Second
 // call it once and keep the result. The binary's main must call
 // RunHelper.
 func Probe() Support {
-	s := Support{OS: "linux", LandlockABI: landlockABI(), Seccomp: seccomp.Supported()}
+	s := Support{OS: "linux", LandlockABI: landlockABI(), Seccomp: seccompSupported()}
 	if forced, ok := forcedSupport(); ok {
 		return forced
 	}

@@ -1,63 +1,45 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"unsafe"
 
-	seccomp "github.com/elastic/go-seccomp-bpf"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
-// commandFilter is the seccomp policy of a sandboxed command. Denied calls
-// fail with EPERM, so a program reports "Operation not permitted" at once
-// instead of dying:
-//   - socket only for AF_INET and AF_INET6: no Unix sockets by path
-//     (the proxy's socket, or any service outside), netlink (the network
-//     namespace is not the command's to change), packet or raw sockets;
-//   - socketpair only AF_UNIX (pipes between the command's processes);
-//   - no io_uring (its operations would bypass this filter), ptrace or
-//     process_vm_readv/writev.
-func commandFilter() seccomp.Policy {
-	return seccomp.Policy{
-		DefaultAction: seccomp.ActionAllow,
-		Syscalls: []seccomp.SyscallGroup{
-			{
-				Action: seccomp.ActionErrno,
-				NamesWithCondtions: []seccomp.NameWithConditions{
-					{Name: "socket", Conditions: seccomp.ArgumentConditions{
-						{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_INET},
-						{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_INET6},
-					}},
-					{Name: "socketpair", Conditions: seccomp.ArgumentConditions{
-						{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_UNIX},
-					}},
-				},
-				Names: []string{
-					"io_uring_setup", "io_uring_enter", "io_uring_register",
-					"ptrace", "process_vm_readv", "process_vm_writev",
-				},
-			},
-		},
-	}
-}
-
-// loadSeccomp installs the architecture filter and commandFilter on the
-// calling thread (its children inherit them), with no_new_privs.
+// loadSeccomp installs the architecture filter and the command's filter
+// (seccompfilter.Command, as commandProgram returns it) on the calling
+// thread (its children inherit them), with no_new_privs.
 func loadSeccomp() error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
 	if err := loadArchFilter(); err != nil {
 		return err
 	}
-	return seccomp.LoadFilter(seccomp.Filter{
-		NoNewPrivs: true,
-		Policy:     commandFilter(),
-	})
+	prog, err := commandProgram()
+	if err != nil {
+		return fmt.Errorf("assembling the command's filter: %w", err)
+	}
+	if err := loadProgram(prog); err != nil {
+		return fmt.Errorf("command filter: %w", err)
+	}
+	return nil
+}
+
+// seccompSupported reports whether the kernel has seccomp filters: strict
+// mode takes no flags, so flags 1 fail with EINVAL where the call exists.
+func seccompSupported() bool {
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_STRICT, 1, 0)
+	return errno == unix.EINVAL
 }
 
 // nativeArch is the audit architecture of this build. A syscall made
 // through another ABI (i386 int 0x80 on x86-64, with socketcall) would
-// not be seen by commandFilter, which matches native numbers only.
+// not be seen by the command's filter, which matches native numbers only.
 var nativeArch = map[string]uint32{
 	"amd64":   unix.AUDIT_ARCH_X86_64,
 	"arm64":   unix.AUDIT_ARCH_AARCH64,
@@ -82,6 +64,18 @@ func loadArchFilter() error {
 	if err != nil {
 		return err
 	}
+	if err := loadProgram(raw); err != nil {
+		return fmt.Errorf("architecture filter: %w", err)
+	}
+	return nil
+}
+
+// loadProgram installs one filter on the calling thread (no TSYNC: the
+// rest of the helper stays unfiltered).
+func loadProgram(raw []bpf.RawInstruction) error {
+	if len(raw) == 0 {
+		return errors.New("empty seccomp program")
+	}
 	filter := make([]unix.SockFilter, len(raw))
 	for i, r := range raw {
 		filter[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
@@ -90,7 +84,7 @@ func loadArchFilter() error {
 	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog)))
 	runtime.KeepAlive(filter)
 	if errno != 0 {
-		return fmt.Errorf("architecture filter: %w", errno)
+		return errno
 	}
 	return nil
 }

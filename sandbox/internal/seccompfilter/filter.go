@@ -1,0 +1,71 @@
+// Package seccompfilter defines the seccomp policy of a sandboxed command
+// with github.com/elastic/go-seccomp-bpf and assembles it for the
+// architecture it is built for.
+//
+// It is its own package so that package sandbox does not have to link
+// go-seccomp-bpf where it can do without: the library's arch package
+// builds the syscall tables of every architecture when a process starts
+// (about 165 KB and 0.2 ms), which the sandbox helper, started for every
+// command, would pay each time. On amd64 package sandbox loads a program
+// assembled from this one ahead of time (zz_seccomp_program_amd64.go,
+// checked against this package by its tests); elsewhere it assembles this
+// policy at run time.
+package seccompfilter
+
+import (
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	"golang.org/x/net/bpf"
+)
+
+// Numbers from <linux/socket.h>, the same on every architecture; spelled
+// out because golang.org/x/sys/unix has none outside Linux builds.
+const (
+	afUnix  = 1
+	afInet  = 2
+	afInet6 = 10
+)
+
+// Command is the seccomp policy of a sandboxed command. Denied calls fail
+// with EPERM, so a program reports "Operation not permitted" at once
+// instead of dying:
+//   - socket only for AF_INET and AF_INET6: no Unix sockets by path
+//     (the proxy's socket, or any service outside), netlink (the network
+//     namespace is not the command's to change), packet or raw sockets;
+//   - socketpair only AF_UNIX (pipes between the command's processes);
+//   - no io_uring (its operations would bypass this filter), ptrace or
+//     process_vm_readv/writev.
+func Command() seccomp.Policy {
+	return seccomp.Policy{
+		DefaultAction: seccomp.ActionAllow,
+		Syscalls: []seccomp.SyscallGroup{
+			{
+				Action: seccomp.ActionErrno,
+				NamesWithCondtions: []seccomp.NameWithConditions{
+					{Name: "socket", Conditions: seccomp.ArgumentConditions{
+						{Argument: 0, Operation: seccomp.NotEqual, Value: afInet},
+						{Argument: 0, Operation: seccomp.NotEqual, Value: afInet6},
+					}},
+					{Name: "socketpair", Conditions: seccomp.ArgumentConditions{
+						{Argument: 0, Operation: seccomp.NotEqual, Value: afUnix},
+					}},
+				},
+				Names: []string{
+					"io_uring_setup", "io_uring_enter", "io_uring_register",
+					"ptrace", "process_vm_readv", "process_vm_writev",
+				},
+			},
+		},
+	}
+}
+
+// Assemble returns Command as a BPF program for the architecture of this
+// build (go-seccomp-bpf's program also refuses other architectures and,
+// on amd64, the x32 ABI).
+func Assemble() ([]bpf.RawInstruction, error) {
+	p := Command()
+	insts, err := p.Assemble()
+	if err != nil {
+		return nil, err
+	}
+	return bpf.Assemble(insts)
+}
