@@ -51,6 +51,9 @@ const (
 	msgBadID       = "Invalid request: id must be a string or a non-negative integer"
 )
 
+// utf8BOM is the UTF-8 byte-order mark.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // decodeMessage decodes and classifies one input message, with the checks
 // JSON-RPC 2.0 asks for and no more: invalid JSON (invalid UTF-8 and a
 // byte-order mark included) is -32700; JSON that is not a request gets
@@ -60,6 +63,11 @@ func decodeMessage(b []byte) message {
 	var env envelope
 	if !utf8.Valid(b) {
 		return parseError("invalid UTF-8")
+	}
+	if bytes.HasPrefix(b, utf8BOM) {
+		// JSON text must not start with one (RFC 8259 section 8.1); say so
+		// rather than let the decoder complain about an invalid character.
+		return parseError("byte-order mark (U+FEFF) before the JSON text")
 	}
 	if err := json.Unmarshal(b, &env); err != nil {
 		if !json.Valid(b) {

@@ -213,6 +213,7 @@ func TestWireRejectionMessages(t *testing.T) {
 		`[]`:                       `{"id":null,"error":{"code":-32600,"message":"Invalid request: batch (JSON array) not supported"}}`,
 		`{}`:                       `{"id":null,"error":{"code":-32600,"message":"Invalid request: not a JSON-RPC message (no method, result or error)"}}`,
 		"\xff":                     `{"id":null,"error":{"code":-32700,"message":"Parse error: invalid UTF-8"}}`,
+		"\xef\xbb\xbf{}":           `{"id":null,"error":{"code":-32700,"message":"Parse error: byte-order mark (U+FEFF) before the JSON text"}}`,
 		`{"id"`:                    `{"id":null,"error":{"code":-32700,"message":"Parse error: unexpected end of JSON input"}}`,
 		bigLine(`{"id":7,"method":"x","params":"`, 300, `"}`): `{"id":7,"error":{"code":-32600,"message":"Invalid request: line too long"}}`,
 	} {
