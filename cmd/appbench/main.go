@@ -28,7 +28,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -36,15 +36,15 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"app-server/cmd/internal/benchfmt"
 )
 
 func main() {
@@ -94,7 +94,7 @@ func main() {
 	}
 	for i, r := range wsResults {
 		fmt.Printf("== %s over WebSocket\nsequential p50 %s (stdio %s)\npipelined %s (stdio %.0f responses/s)\n",
-			r.name, us(percentile(r.seqLat, 50)), us(results[i].seqP50()), r.pipe, results[i].pipeWindow.throughput())
+			r.name, us(benchfmt.Percentile(r.seqLat, 50)), us(results[i].seqP50()), r.pipe, results[i].pipeWindow.throughput())
 	}
 	if *out != "" {
 		m := machineInfo()
@@ -102,7 +102,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
 			os.Exit(1)
 		}
-		if err := writeSectionBetween(*out, wsBeginMarker, wsEndMarker, wsMarkdown(m, cfg, results, wsResults)); err != nil {
+		if err := benchfmt.WriteSection(*out, wsBeginMarker, wsEndMarker, wsMarkdown(m, cfg, results, wsResults)); err != nil {
 			fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
 			os.Exit(1)
 		}
@@ -152,10 +152,10 @@ type result struct {
 	userAgent  string
 }
 
-func (r *result) startMedian() time.Duration { return percentile(r.starts, 50) }
-func (r *result) rssMedian() int64           { return percentile(r.rss, 50) }
-func (r *result) seqP50() time.Duration      { return percentile(r.seqLat, 50) }
-func (r *result) seqP99() time.Duration      { return percentile(r.seqLat, 99) }
+func (r *result) startMedian() time.Duration { return benchfmt.Percentile(r.starts, 50) }
+func (r *result) rssMedian() int64           { return benchfmt.Percentile(r.rss, 50) }
+func (r *result) seqP50() time.Duration      { return benchfmt.Percentile(r.seqLat, 50) }
+func (r *result) seqP99() time.Duration      { return benchfmt.Percentile(r.seqLat, 99) }
 func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "user agent:                 %s\n", r.userAgent)
 	fmt.Fprintf(w, "start (median of %d):       %s\n", len(r.starts), ms(r.startMedian()))
@@ -308,7 +308,7 @@ type proc struct {
 	w      *bufio.Writer
 	r      *bufio.Reader
 	stdout io.ReadCloser
-	stderr *tailBuffer
+	stderr *benchfmt.Tail
 	home   string
 	nextID int
 	once   sync.Once
@@ -323,7 +323,7 @@ func start(t *target) (*proc, error) {
 	cmd := exec.Command(t.argv[0], t.argv[1:]...)
 	cmd.Env = append(os.Environ(), t.env(home)...)
 	cmd.WaitDelay = time.Second
-	p := &proc{cmd: cmd, home: home, stderr: &tailBuffer{max: 4096}}
+	p := &proc{cmd: cmd, home: home, stderr: &benchfmt.Tail{Max: 4096}}
 	cmd.Stderr = p.stderr
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -606,17 +606,6 @@ func readRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
-// percentile returns the p-th percentile (nearest rank) of xs.
-func percentile[T int64 | time.Duration](xs []T, p float64) T {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	rank := int(p/100*float64(len(s))+0.999999) - 1
-	return s[max(0, min(rank, len(s)-1))]
-}
-
 // check is one target: ours/codex compared with a bound.
 type check struct {
 	name   string
@@ -682,33 +671,17 @@ type machine struct {
 }
 
 func machineInfo() machine {
+	pm := benchfmt.ReadMachine()
 	m := machine{
 		date:      time.Now().UTC().Format("2006-01-02 15:04 MST"),
 		ncpu:      runtime.NumCPU(),
 		goVersion: runtime.Version(),
-		cpu:       "unknown",
+		cpu:       cmp.Or(pm.CPU, "unknown"),
+		kernel:    pm.Kernel,
 		memTotal:  "unknown",
 	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.Lines(string(b)) {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for line := range strings.Lines(string(b)) {
-			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				f := strings.Fields(rest)
-				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					m.memTotal = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
-				}
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.kernel = "Linux " + strings.TrimSpace(string(b))
+	if pm.MemTotal > 0 {
+		m.memTotal = fmt.Sprintf("%.1f GiB", float64(pm.MemTotal)/(1<<30))
 	}
 	return m
 }
@@ -777,42 +750,10 @@ const (
 	endMarker   = "<!-- appbench:end -->"
 )
 
-// writeSection replaces the text between the markers in path with section,
-// keeping everything around them. A missing file is created; a file without
-// markers gets the section appended.
+// writeSection replaces the text between the markers in path with section
+// (benchfmt.WriteSection).
 func writeSection(path, section string) error {
-	return writeSectionBetween(path, beginMarker, endMarker, section)
-}
-
-// writeSectionBetween is writeSection with the given markers.
-func writeSectionBetween(path, beginMarker, endMarker, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if err != nil {
-		old = []byte("# Benchmarks\n\n")
-	}
-	block := beginMarker + "\n" + section + endMarker
-	var out []byte
-	i := bytes.Index(old, []byte(beginMarker))
-	j := bytes.Index(old, []byte(endMarker))
-	if i >= 0 && j > i {
-		out = append(append(slices.Clip(old[:i]), block...), old[j+len(endMarker):]...)
-	} else {
-		out = slices.Clip(old)
-		if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n")) {
-			out = append(out, '\n')
-		}
-		if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n\n")) {
-			out = append(out, '\n')
-		}
-		out = append(out, block+"\n"...)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, out, 0o644)
+	return benchfmt.WriteSection(path, beginMarker, endMarker, section)
 }
 
 func pipeErrors(r pipeResult) string {
@@ -837,29 +778,6 @@ func errorSummary(errs map[int]int) string {
 	return fmt.Sprintf("%d errors: %s", total, strings.Join(parts, ", "))
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
-func mib(b int64) string        { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+var ms, us = benchfmt.MS, benchfmt.US
 
-// tailBuffer keeps the last max bytes written (a process's stderr).
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = t.b[len(t.b)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
-}
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

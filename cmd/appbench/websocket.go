@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"app-server/cmd/internal/benchfmt"
 )
 
 // The WebSocket figures: the same sequential and pipelined measurements as
@@ -33,7 +35,7 @@ type wsProc struct {
 	home   string
 	c      *websocket.Conn
 	nextID int
-	stderr *tailBuffer
+	stderr *benchfmt.Tail
 }
 
 // startWS starts t on a WebSocket listener on 127.0.0.1, connects and
@@ -43,7 +45,7 @@ func startWS(t *target) (*wsProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &wsProc{home: home, stderr: &tailBuffer{}}
+	p := &wsProc{home: home, stderr: &benchfmt.Tail{}}
 	argv := append(append([]string{}, t.argv...), "--listen", "ws://127.0.0.1:0")
 	if t.name != "codex" {
 		argv = append(argv[:1], append([]string{"app-server"}, argv[1:]...)...)
@@ -244,14 +246,14 @@ func wsMarkdown(m machine, cfg config, stdio []*result, ws []*wsResult) string {
 		b.WriteString("\n")
 	}
 	seq := fmt.Sprintf("sequential `%s` p50 (%d round trips)", benchMethod, cfg.seq)
-	row(seq, "WebSocket", func(i int) string { return us(percentile(ws[i].seqLat, 50)) })
+	row(seq, "WebSocket", func(i int) string { return us(benchfmt.Percentile(ws[i].seqLat, 50)) })
 	row(seq, "stdio", func(i int) string { return us(stdio[i].seqP50()) })
 	pipe := fmt.Sprintf("pipelined, %d requests, at most %d in flight", cfg.pipelined, pipelineWindow)
 	row(pipe, "WebSocket", func(i int) string { return fmt.Sprintf("%.0f req/s", ws[i].pipe.throughput()) })
 	row(pipe, "stdio", func(i int) string { return fmt.Sprintf("%.0f req/s", stdio[i].pipeWindow.throughput()) })
 	row("… WebSocket error responses", "WebSocket", func(i int) string { return pipeErrors(ws[i].pipe) })
 	if len(ws) == 2 {
-		p50 := percentile(ws[0].seqLat, 50).Seconds() / percentile(ws[1].seqLat, 50).Seconds()
+		p50 := benchfmt.Percentile(ws[0].seqLat, 50).Seconds() / benchfmt.Percentile(ws[1].seqLat, 50).Seconds()
 		tput := ws[0].pipe.throughput() / ws[1].pipe.throughput()
 		fmt.Fprintf(&b, "\n| target over WebSocket (ours/codex) | ratio | target | met |\n|---|---:|---|---|\n")
 		fmt.Fprintf(&b, "| sequential p50 | %.3f | ≤ 1/4 | %s |\n", p50, yesNo(p50 <= 0.25))

@@ -16,7 +16,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -29,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"app-server/cmd/internal/benchfmt"
 	"app-server/model/responsestest"
 )
 
@@ -77,7 +77,7 @@ func main() {
 		fmt.Printf("  mock connections so far: %d\n", mock.Conns())
 	}
 	if *out != "" {
-		if err := writeSection(*out, markdown(results, *turns)); err != nil {
+		if err := benchfmt.WriteSection(*out, startMarker, endMarker, markdown(results, *turns)); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -185,7 +185,7 @@ stream_max_retries = 0
 	cmd.Env = append(os.Environ(), t.homeVar+"="+home, "MODELBENCH_MOCK_KEY=mock-key")
 	cmd.Dir = work
 	cmd.WaitDelay = time.Second
-	stderr := &tail{}
+	stderr := &benchfmt.Tail{}
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -405,40 +405,7 @@ func (c *client) call(method, params string) (*message, error) {
 	}
 }
 
-// tail keeps the end of a stream (stderr) for error messages.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 8192 {
-		t.buf = t.buf[len(t.buf)-8192:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
-}
-
-func pct(xs []time.Duration, p float64) time.Duration {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	i := int(float64(len(s)-1) * p / 100)
-	return s[i]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+var pct, ms, us = benchfmt.Percentile[time.Duration], benchfmt.MS, benchfmt.US
 
 const (
 	startMarker = "<!-- model-bench:start -->"
@@ -448,7 +415,7 @@ const (
 func markdown(rs []*result, turns int) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	p("%s\n## Model-driven turn (issue 12)\n\n", startMarker)
+	p("## Model-driven turn (issue 12)\n\n")
 	load := "unknown"
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		load = strings.Join(strings.Fields(string(b))[:3], " ")
@@ -492,25 +459,6 @@ func markdown(rs []*result, turns int) string {
 	if share >= time.Millisecond {
 		met = "no"
 	}
-	p(" Server share of the gap, ours: %s (target < 1 ms: %s).\n%s\n", us(share), met, endMarker)
+	p(" Server share of the gap, ours: %s (target < 1 ms: %s).\n", us(share), met)
 	return b.String()
-}
-
-// writeSection replaces the marked section of path (appending it if absent).
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	s := string(old)
-	i, j := strings.Index(s, startMarker), strings.Index(s, endMarker)
-	if i >= 0 && j > i {
-		s = s[:i] + strings.TrimSuffix(section, "\n") + s[j+len(endMarker):]
-	} else {
-		if s != "" && !strings.HasSuffix(s, "\n\n") {
-			s += "\n"
-		}
-		s += section
-	}
-	return os.WriteFile(path, []byte(s), 0o644)
 }

@@ -28,9 +28,9 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,6 +49,7 @@ import (
 	"syscall"
 	"time"
 
+	"app-server/cmd/internal/benchfmt"
 	"app-server/netapproval"
 )
 
@@ -119,7 +120,7 @@ func main() {
 	md := r.markdown()
 	fmt.Print(md)
 	if *out != "" {
-		if err := updateSection(*out, md); err != nil {
+		if err := benchfmt.WriteSection(*out, startMarker, endMarker, md); err != nil {
 			log.Fatal(err)
 		}
 		log.Printf("updated %s", *out)
@@ -942,17 +943,6 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// pct is the p-th percentile (nearest rank).
-func pct(ds []time.Duration, p float64) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	i := int(float64(len(s))*p/100+0.999999) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
-
 func mark(ok bool) string {
 	if ok {
 		return "met"
@@ -960,7 +950,7 @@ func mark(ok bool) string {
 	return "**missed**"
 }
 
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
+var pct, us = benchfmt.Percentile[time.Duration], benchfmt.US
 
 func (r *report) markdown() string {
 	var b strings.Builder
@@ -1060,32 +1050,12 @@ func joinF(xs []float64) string {
 
 // machineInfo describes the CPU, core count, kernel and Go version.
 func machineInfo() string {
-	cpu := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "model name"); ok {
-				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
-				break
-			}
-		}
-	}
-	kernel := "unknown kernel"
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = "Linux " + strings.TrimSpace(string(b))
-	}
+	m := benchfmt.ReadMachine()
 	mem := ""
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				f := strings.Fields(rest)
-				if len(f) > 0 {
-					kb, _ := strconv.ParseInt(f[0], 10, 64)
-					mem = fmt.Sprintf(", %.0f GiB RAM", float64(kb)/(1<<20))
-				}
-			}
-		}
+	if m.MemTotal > 0 {
+		mem = fmt.Sprintf(", %.0f GiB RAM", float64(m.MemTotal)/(1<<30))
 	}
-	return fmt.Sprintf("%s, %d logical CPUs%s, %s, %s %s/%s", cpu, runtime.NumCPU(), mem, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%s, %d logical CPUs%s, %s, %s %s/%s", cmp.Or(m.CPU, "unknown CPU"), runtime.NumCPU(), mem, cmp.Or(m.Kernel, "unknown kernel"), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // Section markers in the output file.
@@ -1093,38 +1063,3 @@ const (
 	startMarker = "<!-- network-bench:start -->"
 	endMarker   = "<!-- network-bench:end -->"
 )
-
-// updateSection replaces the text between the markers in path (appending a
-// marked section when there is none, creating the file when missing) and
-// keeps everything else.
-func updateSection(path, body string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	section := startMarker + "\n" + body + endMarker + "\n"
-	text := string(old)
-	var out string
-	i := strings.Index(text, startMarker)
-	j := strings.Index(text, endMarker)
-	switch {
-	case i >= 0 && j > i:
-		rest := text[j+len(endMarker):]
-		rest = strings.TrimPrefix(rest, "\n")
-		out = text[:i] + section + rest
-	case i >= 0 || j >= 0:
-		return fmt.Errorf("%s: unbalanced %s / %s markers", path, startMarker, endMarker)
-	case text == "":
-		out = "# Benchmarks\n\n" + section
-	default:
-		if !strings.HasSuffix(text, "\n") {
-			text += "\n"
-		}
-		out = text + "\n" + section
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(out), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
