@@ -37,23 +37,29 @@ const (
 // closes.
 func (m *Manager) serveHTTPFront(ln net.Listener, handoff *handoffListener) {
 	defer m.wg.Done()
+	defer handoff.Close()
+	m.acceptLoop(ln, "http proxy", func(c net.Conn, ad *admitted) { m.serveHTTPConn(c, ad, handoff) })
+}
+
+// acceptLoop accepts on ln until it closes or the manager closes, and
+// serves each connection on its own goroutine, admitted (in accept order)
+// as unauthenticated. what names the listener in logs.
+func (m *Manager) acceptLoop(ln net.Listener, what string, serve func(net.Conn, *admitted)) {
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if m.acceptRetry(err, &delay, "http proxy") {
+			if m.acceptRetry(err, &delay, what) {
 				continue
 			}
-			handoff.Close()
 			return
 		}
 		delay = 0
 		if !m.enter() {
 			c.Close()
-			handoff.Close()
 			return
 		}
-		go m.serveHTTPConn(c, m.adm.admit(c), handoff)
+		go serve(c, m.adm.admit(c))
 	}
 }
 

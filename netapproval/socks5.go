@@ -74,22 +74,7 @@ type socksRequest struct {
 // serveSOCKS runs the SOCKS5 accept loop until the listener closes.
 func (m *Manager) serveSOCKS(ln net.Listener) {
 	defer m.wg.Done()
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if m.acceptRetry(err, &delay, "socks5 proxy") {
-				continue
-			}
-			return
-		}
-		delay = 0
-		if !m.enter() {
-			c.Close()
-			return
-		}
-		go m.serveSOCKSConn(c, m.adm.admit(c))
-	}
+	m.acceptLoop(ln, "socks5 proxy", m.serveSOCKSConn)
 }
 
 // serveSOCKSConn handles one SOCKS5 client connection to its end. The

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 )
 
 // The proxy's Unix socket entry points serve sandboxed commands: their
@@ -91,29 +90,10 @@ func (m *Manager) serveUnix(httpLn, socksLn net.Listener) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		m.acceptUnix(socksLn, "socks5 unix", func(c net.Conn) { m.serveSOCKSConn(c, m.adm.admit(c)) })
+		m.acceptLoop(socksLn, "socks5 unix", m.serveSOCKSConn)
 	}()
-	m.acceptUnix(httpLn, "http unix", func(c net.Conn) { m.serveHTTPConn(c, m.adm.admit(c), m.handoff) })
+	m.acceptLoop(httpLn, "http unix", func(c net.Conn, ad *admitted) { m.serveHTTPConn(c, ad, m.handoff) })
 	<-done
-}
-
-func (m *Manager) acceptUnix(ln net.Listener, what string, serve func(net.Conn)) {
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if m.acceptRetry(err, &delay, what) {
-				continue
-			}
-			return
-		}
-		delay = 0
-		if !m.enter() {
-			c.Close()
-			return
-		}
-		go serve(c)
-	}
 }
 
 // udpUnsupported reports whether a SOCKS5 UDP ASSOCIATE on c must be
