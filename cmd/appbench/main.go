@@ -30,7 +30,6 @@ import (
 	"bufio"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,7 +39,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -247,7 +245,7 @@ func measure(targets []*target, cfg config) ([]*result, error) {
 			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		if rs[i].pipeAll.lost() > 0 {
-			p.cmd.Process.Kill() // it stopped answering; do not wait for it
+			p.Cmd.Process.Kill() // it stopped answering; do not wait for it
 		}
 		p.stop()
 	}
@@ -294,7 +292,7 @@ func measureStart(t *target) (time.Duration, int64, string, error) {
 	d := time.Since(t0)
 	// Let start-up work the handshake triggered settle before sampling.
 	time.Sleep(rssSettle)
-	rss, err := readRSS(p.cmd.Process.Pid)
+	rss, err := readRSS(p.Cmd.Process.Pid)
 	if err != nil {
 		return 0, 0, "", err
 	}
@@ -303,16 +301,11 @@ func measureStart(t *target) (time.Duration, int64, string, error) {
 
 // proc is one running server.
 type proc struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
+	*benchfmt.Server
 	w      *bufio.Writer
 	r      *bufio.Reader
-	stdout io.ReadCloser
-	stderr *benchfmt.Tail
 	home   string
 	nextID int
-	once   sync.Once
-	err    error
 }
 
 func start(t *target) (*proc, error) {
@@ -322,57 +315,22 @@ func start(t *target) (*proc, error) {
 	}
 	cmd := exec.Command(t.argv[0], t.argv[1:]...)
 	cmd.Env = append(os.Environ(), t.env(home)...)
-	cmd.WaitDelay = time.Second
-	p := &proc{cmd: cmd, home: home, stderr: &benchfmt.Tail{Max: 4096}}
-	cmd.Stderr = p.stderr
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
+	srv, err := benchfmt.Start(cmd, 4096)
 	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		os.RemoveAll(home)
 		return nil, err
 	}
-	p.w = bufio.NewWriterSize(p.stdin, 64<<10)
-	p.stdout = stdout
-	p.r = bufio.NewReaderSize(stdout, 64<<10)
-	return p, nil
+	return &proc{Server: srv, home: home, w: bufio.NewWriterSize(srv.Stdin, 64<<10), r: bufio.NewReaderSize(srv.Stdout, 64<<10)}, nil
 }
 
-// stop closes stdin, waits up to 5 s for the process to exit, then kills it.
+// stop stops the server (benchfmt.Server.Stop) and removes its home.
 func (p *proc) stop() error {
-	p.once.Do(func() {
-		p.stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- p.cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				p.err = fmt.Errorf("exit: %v; stderr tail:\n%s", err, p.stderr)
-			}
-		case <-time.After(5 * time.Second):
-			p.cmd.Process.Kill()
-			<-done
-			p.err = errors.New("did not exit within 5 s of stdin EOF; killed")
-		}
-		os.RemoveAll(p.home)
-	})
-	return p.err
+	defer os.RemoveAll(p.home)
+	return p.Stop()
 }
 
 // message is the part of a server message the client looks at.
-type message struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Result json.RawMessage `json:"result"`
-	Error  *struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+type message = benchfmt.Message
 
 func (p *proc) send(method string, params string) (int, error) {
 	id := p.nextID
@@ -388,7 +346,7 @@ func (p *proc) readResponse(id int) (*message, error) {
 	for {
 		line, err := p.r.ReadSlice('\n')
 		if err != nil {
-			return nil, fmt.Errorf("reading the response to %d: %w; stderr tail:\n%s", id, err, p.stderr)
+			return nil, fmt.Errorf("reading the response to %d: %w; stderr tail:\n%s", id, err, p.Stderr)
 		}
 		var m message
 		if err := json.Unmarshal(line, &m); err != nil {
@@ -544,7 +502,7 @@ func (p *proc) pipelined(n, window int) (pipeResult, error) {
 			case <-tick.C:
 				if time.Since(time.Unix(0, last.Load())) > pipelineIdle {
 					timedOut.Store(true)
-					p.stdout.Close() // unblocks the read below
+					p.Stdout.Close() // unblocks the read below
 					return
 				}
 			}
@@ -558,7 +516,7 @@ func (p *proc) pipelined(n, window int) (pipeResult, error) {
 			if timedOut.Load() {
 				break
 			}
-			return res, fmt.Errorf("pipelined: %d of %d responses: %w; stderr tail:\n%s", res.answered, n, err, p.stderr)
+			return res, fmt.Errorf("pipelined: %d of %d responses: %w; stderr tail:\n%s", res.answered, n, err, p.Stderr)
 		}
 		var m message
 		if err := json.Unmarshal(line, &m); err != nil {

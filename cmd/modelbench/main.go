@@ -184,32 +184,13 @@ stream_max_retries = 0
 	cmd := exec.Command(t.argv[0], t.argv[1:]...)
 	cmd.Env = append(os.Environ(), t.homeVar+"="+home, "MODELBENCH_MOCK_KEY=mock-key")
 	cmd.Dir = work
-	cmd.WaitDelay = time.Second
-	stderr := &benchfmt.Tail{}
-	cmd.Stderr = stderr
-	stdin, err := cmd.StdinPipe()
+	srv, err := benchfmt.Start(cmd, 0)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	c := &client{w: bufio.NewWriter(stdin), r: bufio.NewReaderSize(stdout, 1<<20), dump: b.dump}
-	defer func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}()
+	defer srv.Stop()
+	stderr := srv.Stderr
+	c := &client{w: bufio.NewWriter(srv.Stdin), r: bufio.NewReaderSize(srv.Stdout, 1<<20), dump: b.dump}
 	fail := func(err error) (*result, error) {
 		return nil, fmt.Errorf("%v; stderr tail:\n%s", err, stderr)
 	}
@@ -337,16 +318,7 @@ type client struct {
 	dump   bool
 }
 
-type message struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-	Result json.RawMessage `json:"result"`
-	Error  *struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+type message = benchfmt.Message
 
 func (c *client) write(line string) error {
 	if c.dump {
