@@ -299,13 +299,21 @@ func measureStart(t *target) (time.Duration, int64, string, error) {
 	return d, rss, ua, p.stop()
 }
 
-// proc is one running server.
+// proc is one running server, spoken to over its stdin and stdout.
 type proc struct {
 	*benchfmt.Server
-	w      *bufio.Writer
-	r      *bufio.Reader
-	home   string
-	nextID int
+	*client
+	home string
+}
+
+// client speaks JSON-RPC to a server, one message a line: over a process's
+// stdin and stdout, or over WebSocket frames (wsLines).
+type client struct {
+	w         *bufio.Writer
+	r         *bufio.Reader
+	nextID    int
+	stderr    fmt.Stringer // the server's stderr tail, for error messages
+	closeRead func() error // ends a read in progress (pipelined's idle timeout)
 }
 
 func start(t *target) (*proc, error) {
@@ -320,7 +328,12 @@ func start(t *target) (*proc, error) {
 		os.RemoveAll(home)
 		return nil, err
 	}
-	return &proc{Server: srv, home: home, w: bufio.NewWriterSize(srv.Stdin, 64<<10), r: bufio.NewReaderSize(srv.Stdout, 64<<10)}, nil
+	return &proc{Server: srv, home: home, client: &client{
+		w:         bufio.NewWriterSize(srv.Stdin, 64<<10),
+		r:         bufio.NewReaderSize(srv.Stdout, 64<<10),
+		stderr:    srv.Stderr,
+		closeRead: srv.Stdout.Close,
+	}}, nil
 }
 
 // stop stops the server (benchfmt.Server.Stop) and removes its home.
@@ -332,7 +345,7 @@ func (p *proc) stop() error {
 // message is the part of a server message the client looks at.
 type message = benchfmt.Message
 
-func (p *proc) send(method string, params string) (int, error) {
+func (p *client) send(method string, params string) (int, error) {
 	id := p.nextID
 	p.nextID++
 	_, err := fmt.Fprintf(p.w, `{"id":%d,"method":%q,"params":%s}`+"\n", id, method, params)
@@ -341,12 +354,12 @@ func (p *proc) send(method string, params string) (int, error) {
 
 // readResponse reads messages until the response to id, skipping
 // notifications and server requests.
-func (p *proc) readResponse(id int) (*message, error) {
+func (p *client) readResponse(id int) (*message, error) {
 	want := strconv.Itoa(id)
 	for {
 		line, err := p.r.ReadSlice('\n')
 		if err != nil {
-			return nil, fmt.Errorf("reading the response to %d: %w; stderr tail:\n%s", id, err, p.Stderr)
+			return nil, fmt.Errorf("reading the response to %d: %w; stderr tail:\n%s", id, err, p.stderr)
 		}
 		var m message
 		if err := json.Unmarshal(line, &m); err != nil {
@@ -365,7 +378,7 @@ func (p *proc) readResponse(id int) (*message, error) {
 const initializeParams = `{"clientInfo":{"name":"appbench","title":"appbench","version":"1.0.0"}}`
 
 // initialize performs the handshake and returns the user agent.
-func (p *proc) initialize() (string, error) {
+func (p *client) initialize() (string, error) {
 	id, err := p.send("initialize", initializeParams)
 	if err == nil {
 		err = p.w.Flush()
@@ -395,7 +408,7 @@ func (p *proc) initialize() (string, error) {
 const benchMethod, benchParams = "thread/loaded/list", `{}`
 
 // sequential sends n requests one at a time.
-func (p *proc) sequential(n int) ([]time.Duration, map[int]int, error) {
+func (p *client) sequential(n int) ([]time.Duration, map[int]int, error) {
 	lat := make([]time.Duration, 0, n)
 	errs := make(map[int]int)
 	for range n {
@@ -454,7 +467,7 @@ const pipelineIdle = 3 * time.Second
 // are written without waiting. When no response arrives for pipelineIdle
 // the remaining ones count as lost and the process's stdout is closed, so
 // the process is unusable afterwards.
-func (p *proc) pipelined(n, window int) (pipeResult, error) {
+func (p *client) pipelined(n, window int) (pipeResult, error) {
 	res := pipeResult{n: n, errs: make(map[int]int)}
 	first := p.nextID
 	p.nextID += n
@@ -502,7 +515,7 @@ func (p *proc) pipelined(n, window int) (pipeResult, error) {
 			case <-tick.C:
 				if time.Since(time.Unix(0, last.Load())) > pipelineIdle {
 					timedOut.Store(true)
-					p.Stdout.Close() // unblocks the read below
+					p.closeRead() // unblocks the read below
 					return
 				}
 			}
@@ -516,7 +529,7 @@ func (p *proc) pipelined(n, window int) (pipeResult, error) {
 			if timedOut.Load() {
 				break
 			}
-			return res, fmt.Errorf("pipelined: %d of %d responses: %w; stderr tail:\n%s", res.answered, n, err, p.Stderr)
+			return res, fmt.Errorf("pipelined: %d of %d responses: %w; stderr tail:\n%s", res.answered, n, err, p.stderr)
 		}
 		var m message
 		if err := json.Unmarshal(line, &m); err != nil {

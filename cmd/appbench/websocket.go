@@ -2,13 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,10 +30,10 @@ type wsResult struct {
 
 // wsProc is a server listening on WebSocket, and one client connected to it.
 type wsProc struct {
+	*client
 	cmd    *exec.Cmd
 	home   string
 	c      *websocket.Conn
-	nextID int
 	stderr *benchfmt.Tail
 }
 
@@ -94,13 +93,16 @@ func startWS(t *target) (*wsProc, error) {
 	}
 	c.SetReadLimit(64 << 20)
 	p.c = c
-	if _, err := p.roundTrip("initialize", `{"clientInfo":{"name":"appbench","version":"1"}}`); err != nil {
+	lines := &wsLines{c: c}
+	p.client = &client{
+		w:         bufio.NewWriterSize(lines, 64<<10),
+		r:         bufio.NewReaderSize(lines, 64<<10),
+		stderr:    p.stderr,
+		closeRead: c.CloseNow,
+	}
+	if _, err := p.initialize(); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%s initialize: %w", t.name, err)
-	}
-	if err := c.Write(context.Background(), websocket.MessageText, []byte(`{"method":"initialized"}`)); err != nil {
-		p.stop()
-		return nil, err
 	}
 	return p, nil
 }
@@ -114,93 +116,39 @@ func (p *wsProc) stop() {
 	os.RemoveAll(p.home)
 }
 
-func (p *wsProc) send(method, params string) (int, error) {
-	id := p.nextID
-	p.nextID++
-	msg := fmt.Sprintf(`{"id":%d,"method":%q,"params":%s}`, id, method, params)
-	return id, p.c.Write(context.Background(), websocket.MessageText, []byte(msg))
+// wsLines carries a client's lines over WebSocket: each line written is
+// sent as one text frame, each frame read comes back as one line.
+type wsLines struct {
+	c       *websocket.Conn
+	partial []byte // written, not yet a whole line
+	unread  []byte // the rest of the last frame read, newline-terminated
 }
 
-// readResponse reads frames until the response to id.
-func (p *wsProc) readResponse(id int) (*message, error) {
+func (l *wsLines) Write(p []byte) (int, error) {
+	l.partial = append(l.partial, p...)
 	for {
-		_, b, err := p.c.Read(context.Background())
+		line, rest, ok := bytes.Cut(l.partial, []byte("\n"))
+		if !ok {
+			return len(p), nil
+		}
+		if err := l.c.Write(context.Background(), websocket.MessageText, line); err != nil {
+			return 0, err
+		}
+		l.partial = rest
+	}
+}
+
+func (l *wsLines) Read(p []byte) (int, error) {
+	if len(l.unread) == 0 {
+		_, b, err := l.c.Read(context.Background())
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		var m message
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("bad frame: %v: %q", err, b)
-		}
-		if m.Method == "" && string(m.ID) == strconv.Itoa(id) {
-			return &m, nil
-		}
+		l.unread = append(bytes.TrimSuffix(b, []byte("\n")), '\n')
 	}
-}
-
-func (p *wsProc) roundTrip(method, params string) (*message, error) {
-	id, err := p.send(method, params)
-	if err != nil {
-		return nil, err
-	}
-	return p.readResponse(id)
-}
-
-// sequential sends n requests one at a time.
-func (p *wsProc) sequential(n int) ([]time.Duration, error) {
-	lat := make([]time.Duration, 0, n)
-	for range n {
-		t0 := time.Now()
-		if _, err := p.roundTrip(benchMethod, benchParams); err != nil {
-			return nil, err
-		}
-		lat = append(lat, time.Since(t0))
-	}
-	return lat, nil
-}
-
-// pipelined writes n requests with at most window in flight while reading
-// the responses.
-func (p *wsProc) pipelined(n, window int) (pipeResult, error) {
-	res := pipeResult{n: n, errs: make(map[int]int)}
-	first := p.nextID
-	p.nextID += n
-	tokens := make(chan struct{}, window)
-	writeErr := make(chan error, 1)
-	t0 := time.Now()
-	go func() {
-		for i := range n {
-			tokens <- struct{}{}
-			msg := fmt.Sprintf(`{"id":%d,"method":%q,"params":%s}`, first+i, benchMethod, benchParams)
-			if err := p.c.Write(context.Background(), websocket.MessageText, []byte(msg)); err != nil {
-				writeErr <- err
-				return
-			}
-		}
-		writeErr <- nil
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for res.answered < n {
-		_, b, err := p.c.Read(ctx)
-		if err != nil {
-			return res, fmt.Errorf("pipelined: %d of %d responses: %w", res.answered, n, err)
-		}
-		var m message
-		if err := json.Unmarshal(b, &m); err != nil {
-			return res, fmt.Errorf("bad frame: %v: %q", err, b)
-		}
-		if m.Method != "" || m.ID == nil {
-			continue
-		}
-		res.answered++
-		if m.Error != nil {
-			res.errs[m.Error.Code]++
-		}
-		<-tokens
-	}
-	res.elapsed = time.Since(t0)
-	return res, <-writeErr
+	n := copy(p, l.unread)
+	l.unread = l.unread[n:]
+	return n, nil
 }
 
 // measureWebSocket measures every target over WebSocket, in turns.
@@ -212,7 +160,7 @@ func measureWebSocket(targets []*target, cfg config) ([]*wsResult, error) {
 			return nil, err
 		}
 		r := &wsResult{name: t.name}
-		if r.seqLat, err = p.sequential(cfg.seq); err == nil {
+		if r.seqLat, _, err = p.sequential(cfg.seq); err == nil {
 			r.pipe, err = p.pipelined(cfg.pipelined, pipelineWindow)
 		}
 		p.stop()
