@@ -62,26 +62,19 @@ type MetaUpdate struct {
 }
 
 func (u MetaUpdate) apply(m *ThreadMeta) {
-	if u.Cwd != nil {
-		m.Cwd = *u.Cwd
-	}
-	if u.ApprovalPolicy != nil {
-		m.ApprovalPolicy = *u.ApprovalPolicy
-	}
-	if u.Sandbox != nil {
-		m.Sandbox = *u.Sandbox
-	}
-	if u.Preview != nil {
-		m.Preview = *u.Preview
-	}
-	if u.Model != nil {
-		m.Model = *u.Model
-	}
-	if u.ModelProvider != nil {
-		m.ModelProvider = *u.ModelProvider
-	}
-	if u.ReasoningEffort != nil {
-		m.ReasoningEffort = *u.ReasoningEffort
+	setIf(&m.Cwd, u.Cwd)
+	setIf(&m.ApprovalPolicy, u.ApprovalPolicy)
+	setIf(&m.Sandbox, u.Sandbox)
+	setIf(&m.Preview, u.Preview)
+	setIf(&m.Model, u.Model)
+	setIf(&m.ModelProvider, u.ModelProvider)
+	setIf(&m.ReasoningEffort, u.ReasoningEffort)
+}
+
+// setIf sets *dst to *v when the update carries v.
+func setIf[T any](dst, v *T) {
+	if v != nil {
+		*dst = *v
 	}
 }
 
