@@ -180,7 +180,10 @@ func (m *Manager) serveConnect(c net.Conn, a *Attachment, authority string, earl
 		}
 		return
 	}
-	tunnel(a, v.ref, c, upstream, early)
+	tunnel(a, v.ref, c, upstream, func() error {
+		_, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		return err
+	}, early)
 }
 
 // writeBlocked writes the 403 of a refused CONNECT: the x-proxy-error

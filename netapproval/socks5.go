@@ -284,29 +284,16 @@ func (m *Manager) socksConnect(a *Attachment, c net.Conn, br *bufio.Reader, req 
 		}
 		return
 	}
-	both := multiCloser{c, up}
-	tr, ok := a.t.track(v.ref, both)
-	if !ok {
-		both.Close()
-		return
-	}
-	defer tr.close()
-	bound, _ := netip.ParseAddrPort(up.LocalAddr().String())
-	if err := writeSocksReply(c, repSucceeded, bound); err != nil {
-		return
-	}
 	// Data the client sent before the reply: what the reader buffered, then
 	// the byte the wait read.
 	if n := br.Buffered(); n > 0 {
 		buffered, _ := br.Peek(n)
 		early = append(buffered[:n:n], early...)
 	}
-	if len(early) > 0 {
-		if _, err := up.Write(early); err != nil {
-			return
-		}
-	}
-	pipe(c, up)
+	tunnel(a, v.ref, c, up, func() error {
+		bound, _ := netip.ParseAddrPort(up.LocalAddr().String())
+		return writeSocksReply(c, repSucceeded, bound)
+	}, early)
 }
 
 // socksAssociate serves UDP ASSOCIATE until the control connection closes.

@@ -6,13 +6,11 @@ import (
 	"net"
 )
 
-// tunnelEstablished is the reply to an allowed CONNECT.
-const tunnelEstablished = "HTTP/1.1 200 Connection established\r\n\r\n"
-
-// tunnel answers 200 to an allowed CONNECT, forwards the bytes the client
-// sent early, and copies both ways until the tunnel ends or its grant is
-// revoked. It closes both connections.
-func tunnel(a *Attachment, ref grantRef, client, upstream net.Conn, early []byte) {
+// tunnel answers an allowed CONNECT with established (the 200 of HTTP,
+// SOCKS5's success reply), forwards the bytes the client sent early, and
+// copies both ways until the tunnel ends or its grant is revoked. It closes
+// both connections.
+func tunnel(a *Attachment, ref grantRef, client, upstream net.Conn, established func() error, early []byte) {
 	both := multiCloser{client, upstream}
 	tr, ok := a.t.track(ref, both)
 	if !ok {
@@ -20,7 +18,7 @@ func tunnel(a *Attachment, ref grantRef, client, upstream net.Conn, early []byte
 		return
 	}
 	defer tr.close()
-	if _, err := io.WriteString(client, tunnelEstablished); err != nil {
+	if err := established(); err != nil {
 		return
 	}
 	if len(early) > 0 {
