@@ -587,16 +587,20 @@ type check struct {
 	ok     bool
 }
 
-func (c check) verdict() string {
-	op := "≥"
+// op is the comparison the ratio must pass.
+func (c check) op() string {
 	if c.atMost {
-		op = "≤"
+		return "≤"
 	}
+	return "≥"
+}
+
+func (c check) verdict() string {
 	v := "met"
 	if !c.ok {
 		v = "NOT met"
 	}
-	s := fmt.Sprintf("%.3f (target %s %s): %s", c.ratio, op, fraction(c.bound), v)
+	s := fmt.Sprintf("%.3f (target %s %s): %s", c.ratio, c.op(), fraction(c.bound), v)
 	if c.extra != "" {
 		s += "; " + c.extra
 	}
@@ -695,15 +699,11 @@ func markdown(m machine, cfg config, rs []*result, cs []check) string {
 	if len(cs) > 0 {
 		b.WriteString("\n| target (ours/codex) | ratio | target | met |\n|---|---:|---|---|\n")
 		for _, c := range cs {
-			op := "≥"
-			if c.atMost {
-				op = "≤"
-			}
 			met := "yes"
 			if !c.ok {
 				met = "**no**"
 			}
-			bound := op + " " + fraction(c.bound)
+			bound := c.op() + " " + fraction(c.bound)
 			if c.extra != "" {
 				bound += " and ≤ 12 MiB"
 			}

@@ -310,12 +310,12 @@ func connectVia(proxy, auth, target string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: %s\r\n\r\n", target, target, auth); err != nil {
+	if err := sendOpen(c, "connect", target, auth, "", ""); err != nil {
 		c.Close()
 		return nil, err
 	}
 	br := bufio.NewReaderSize(c, 4096)
-	if err := readConnectResponse(br); err != nil {
+	if err := readOpen(br, "connect"); err != nil {
 		c.Close()
 		return nil, err
 	}
