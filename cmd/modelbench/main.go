@@ -394,22 +394,8 @@ func markdown(rs []*result, turns int) string {
 	}
 	p("Measured by `make bench-model` (`cmd/modelbench`) on %s, %d CPUs (load average %s at the end), %s; %d turns per server after 3 warm-up turns, one thread each, against one mock Responses server in the same process as the client.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), load, runtime.Version(), turns)
-	p("| figure (p50 unless noted) |")
-	for _, r := range rs {
-		p(" %s |", r.name)
-	}
-	p("\n|---|")
-	for range rs {
-		p("---:|")
-	}
-	p("\n")
-	row := func(name string, f func(*result) string) {
-		p("| %s |", name)
-		for _, r := range rs {
-			p(" %s |", f(r))
-		}
-		p("\n")
-	}
+	table := benchfmt.Table(&b, rs, func(r *result) string { return r.name }, "figure (p50 unless noted)")
+	row := func(name string, f func(*result) string) { table(f, name) }
 	row("user agent", func(r *result) string { return "`" + r.userAgent + "`" })
 	row("turn/start to turn/completed", func(r *result) string { return ms(pct(r.turn, 50)) })
 	row("… p90", func(r *result) string { return ms(pct(r.turn, 90)) })

@@ -33,6 +33,24 @@ func Percentile[T int64 | float64 | time.Duration](xs []T, p float64) T {
 func MS(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 func US(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
 
+// Table starts a markdown table in b: columns titled heads, then one
+// right-aligned column per r in rs, titled name(r). The function it returns
+// writes a row: the leading cells, then f(r) for each r.
+func Table[R any](b *strings.Builder, rs []R, name func(R) string, heads ...string) func(f func(R) string, lead ...string) {
+	row := func(f func(R) string, lead ...string) {
+		for _, c := range lead {
+			b.WriteString("| " + c + " ")
+		}
+		for _, r := range rs {
+			b.WriteString("| " + f(r) + " ")
+		}
+		b.WriteString("|\n")
+	}
+	row(name, heads...)
+	b.WriteString("|" + strings.Repeat("---|", len(heads)) + strings.Repeat("---:|", len(rs)) + "\n")
+	return row
+}
+
 // Machine is what /proc says about the machine; a field it does not say is
 // left zero, and each benchmark words the unknown its own way.
 type Machine struct {

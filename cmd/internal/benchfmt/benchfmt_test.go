@@ -69,3 +69,13 @@ func TestTailKeepsTheEnd(t *testing.T) {
 		t.Errorf("tail = %q, want cdef", got)
 	}
 }
+
+func TestTable(t *testing.T) {
+	var b strings.Builder
+	row := Table(&b, []string{"ours", "theirs"}, func(s string) string { return s }, "figure", "transport")
+	row(func(s string) string { return s + "!" }, "start", "stdio")
+	want := "| figure | transport | ours | theirs |\n|---|---|---:|---:|\n| start | stdio | ours! | theirs! |\n"
+	if got := b.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
