@@ -25,7 +25,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"app-server/cmd/internal/benchfmt"
 	"app-server/netapproval"
 	"app-server/sandbox"
 )
@@ -89,7 +89,7 @@ func main() {
 	}
 	fmt.Print(b.String())
 	if *out != "" {
-		if err := updateSection(*out, b.String()); err != nil {
+		if err := benchfmt.WriteSection(*out, "<!-- sandbox-bench:start -->", "<!-- sandbox-bench:end -->", b.String()); err != nil {
 			log.Fatalf("sandboxbench: %v", err)
 		}
 	}
@@ -137,6 +137,7 @@ func overhead(b *strings.Builder, runs int, bwrap, server string) {
 	}
 	fmt.Fprintf(b, "### 1. Per-command overhead: `true`, %d runs each, interleaved\n\n", runs)
 	b.WriteString("| variant | p50 | p90 | p50 minus unsandboxed |\n|---|---|---|---|\n")
+	pct := benchfmt.Percentile[time.Duration]
 	base := pct(times[0], 50)
 	for i, v := range variants {
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", v.name, ms(pct(times[i], 50)), ms(pct(times[i], 90)), ms(pct(times[i], 50)-base))
@@ -162,12 +163,6 @@ func mergeAttr(a *syscall.SysProcAttr) *syscall.SysProcAttr {
 	}
 	a.Setpgid = true
 	return a
-}
-
-func pct(d []time.Duration, p int) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[(len(s)-1)*p/100]
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
@@ -267,9 +262,7 @@ func throughput(b *strings.Builder, total int64, reps int) error {
 	fmt.Fprintf(b, "### 2. Proxy throughput from inside the sandbox: curl, %d MiB per transfer, median of %d\n\n", total>>20, reps)
 	b.WriteString("| path | MiB/s |\n|---|---|\n")
 	for i, v := range variants {
-		s := slices.Clone(speeds[i])
-		slices.Sort(s)
-		fmt.Fprintf(b, "| %s | %.0f |\n", v.name, s[len(s)/2]/(1<<20))
+		fmt.Fprintf(b, "| %s | %.0f |\n", v.name, benchfmt.Percentile(speeds[i], 50)/(1<<20))
 	}
 	b.WriteString("\n")
 	return nil
@@ -305,33 +298,4 @@ func spliceRelay(target string) (string, func(), error) {
 		}
 	}()
 	return ln.Addr().String(), func() { cancel(); ln.Close() }, nil
-}
-
-const (
-	startMarker = "<!-- sandbox-bench:start -->"
-	endMarker   = "<!-- sandbox-bench:end -->"
-)
-
-// updateSection replaces the text between the markers in path, appending
-// a marked section when there is none, and keeps everything else.
-func updateSection(path, body string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	section := startMarker + "\n" + body + endMarker + "\n"
-	text := string(old)
-	i, j := strings.Index(text, startMarker), strings.Index(text, endMarker)
-	switch {
-	case i >= 0 && j > i:
-		text = text[:i] + section + strings.TrimPrefix(text[j+len(endMarker):], "\n")
-	case i >= 0 || j >= 0:
-		return fmt.Errorf("%s: unbalanced sandbox-bench markers", path)
-	default:
-		if text != "" && !strings.HasSuffix(text, "\n") {
-			text += "\n"
-		}
-		text += "\n" + section
-	}
-	return os.WriteFile(path, []byte(text), 0o644)
 }
