@@ -92,7 +92,7 @@ func cmdRevoke(s *session, args []string) {
 			s.r.errorf("command/rules/revoke: %v", err)
 			return
 		}
-		s.r.revokedCommands(resp.Revoked, p.Scope, strings.Join(r.words, " "))
+		s.r.revoked(len(resp.Revoked), "command ", p.Scope, strings.Join(r.words, " "), formatCommandRules(resp.Revoked, s.r.now()))
 		return
 	}
 	p := r.network
@@ -103,7 +103,7 @@ func cmdRevoke(s *session, args []string) {
 		return
 	}
 	target := strings.Join(args, " ")
-	s.r.revoked(resp.Revoked, p.Scope, target)
+	s.r.revoked(len(resp.Revoked), "", p.Scope, target, formatGrants(resp.Revoked, s.r.now()))
 	if len(resp.Revoked) == 0 && p.Scope == protocol.ScopeSession {
 		// Say so when what the user meant is a persistent rule.
 		var list protocol.NetworkGrantsListResponse

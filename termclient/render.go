@@ -330,36 +330,46 @@ func formatTurnEnd(t protocol.Turn, st style) string {
 func (r *renderer) grants(g []protocol.NetworkGrant) { r.block(formatGrants(g, r.now())) }
 
 func formatGrants(g []protocol.NetworkGrant, now time.Time) string {
-	if len(g) == 0 {
-		return "network: nothing remembered (no session allows or denies in this thread, no persistent rules)\n"
+	return formatRows(g, "network: nothing remembered (no session allows or denies in this thread, no persistent rules)\n",
+		"HOST\tPROTOCOL\tPORT\tACTION\tSCOPE\tHITS\tOPEN\tSINCE", func(x protocol.NetworkGrant) string {
+			proto, port := "*", "*"
+			if x.Protocol != nil {
+				proto = string(*x.Protocol)
+			}
+			if x.Port != nil {
+				port = strconv.Itoa(int(*x.Port))
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s", x.Host, proto, port, x.Action, x.Scope, x.Hits, x.OpenConnections,
+				formatWhen(time.UnixMilli(x.GrantedAtMs), now))
+		})
+}
+
+// formatRows lays xs out in aligned columns under head, one line of
+// tab-separated cells per x as row writes it; none is what no xs show.
+func formatRows[T any](xs []T, none, head string, row func(T) string) string {
+	if len(xs) == 0 {
+		return none
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tPROTOCOL\tPORT\tACTION\tSCOPE\tHITS\tOPEN\tSINCE")
-	for _, x := range g {
-		proto, port := "*", "*"
-		if x.Protocol != nil {
-			proto = string(*x.Protocol)
-		}
-		if x.Port != nil {
-			port = strconv.Itoa(int(*x.Port))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", x.Host, proto, port, x.Action, x.Scope, x.Hits, x.OpenConnections,
-			formatWhen(time.UnixMilli(x.GrantedAtMs), now))
+	fmt.Fprintln(tw, head)
+	for _, x := range xs {
+		fmt.Fprintln(tw, row(x))
 	}
 	tw.Flush()
 	return b.String()
 }
 
-// revoked shows network/grants/revoke's answer. Allows and denies are both
-// "rules" here: a deny is not a grant.
-func (r *renderer) revoked(g []protocol.NetworkGrant, scope protocol.GrantScope, target string) {
-	if len(g) == 0 {
-		r.line(fmt.Sprintf("no %s rule matches %s", scope, target))
+// revoked shows network/grants/revoke's and command/rules/revoke's answer:
+// n rules of kind ("" for network rules, "command ") listed in table.
+// Allows and denies are both "rules" here: a deny is not a grant.
+func (r *renderer) revoked(n int, kind string, scope protocol.GrantScope, target, table string) {
+	if n == 0 {
+		r.line(fmt.Sprintf("no %s %srule matches %s", scope, kind, target))
 		return
 	}
-	r.line(fmt.Sprintf("revoked %s:", countRules(len(g), scope)))
-	r.block(formatGrants(g, r.now()))
+	r.line(fmt.Sprintf("revoked %s:", countRules(n, scope)))
+	r.block(table)
 }
 
 // countRules is "1 session rule" or "2 persistent rules".
@@ -376,21 +386,14 @@ func (r *renderer) commandRules(rules []protocol.CommandRule) {
 }
 
 func formatCommandRules(rules []protocol.CommandRule, now time.Time) string {
-	if len(rules) == 0 {
-		return "commands: nothing remembered (no command accepted for the session, no persistent command rules)\n"
-	}
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "COMMAND\tDECISION\tSCOPE\tSINCE")
-	for _, c := range rules {
-		since := "-"
-		if c.AddedAtMs != nil {
-			since = formatWhen(time.UnixMilli(*c.AddedAtMs), now)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", commandRuleText(c), c.Decision, c.Scope, since)
-	}
-	tw.Flush()
-	return b.String()
+	return formatRows(rules, "commands: nothing remembered (no command accepted for the session, no persistent command rules)\n",
+		"COMMAND\tDECISION\tSCOPE\tSINCE", func(c protocol.CommandRule) string {
+			since := "-"
+			if c.AddedAtMs != nil {
+				since = formatWhen(time.UnixMilli(*c.AddedAtMs), now)
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s", commandRuleText(c), c.Decision, c.Scope, since)
+		})
 }
 
 // commandRuleText is what a command rule covers: the exact line of a
@@ -402,16 +405,6 @@ func commandRuleText(c protocol.CommandRule) string {
 	return strings.Join(c.Prefix, " ") + " ..."
 }
 
-// revokedCommands shows command/rules/revoke's answer.
-func (r *renderer) revokedCommands(rules []protocol.CommandRule, scope protocol.GrantScope, target string) {
-	if len(rules) == 0 {
-		r.line(fmt.Sprintf("no %s command rule matches %s", scope, target))
-		return
-	}
-	r.line(fmt.Sprintf("revoked %s:", countRules(len(rules), scope)))
-	r.block(formatCommandRules(rules, r.now()))
-}
-
 // threads shows thread/list, marking the current thread. short holds
 // the prefix /resume takes for each id.
 func (r *renderer) threads(list []protocol.Thread, current string, short map[string]string) {
@@ -419,13 +412,7 @@ func (r *renderer) threads(list []protocol.Thread, current string, short map[str
 }
 
 func formatThreads(list []protocol.Thread, current string, short map[string]string, now time.Time) string {
-	if len(list) == 0 {
-		return "no threads\n"
-	}
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tRESUME\tUPDATED\tCWD\tPREVIEW")
-	for _, t := range list {
+	return formatRows(list, "no threads\n", "  ID\tRESUME\tUPDATED\tCWD\tPREVIEW", func(t protocol.Thread) string {
 		mark := " "
 		if t.ID == current {
 			mark = "*"
@@ -434,10 +421,8 @@ func formatThreads(list []protocol.Thread, current string, short map[string]stri
 		if len(preview) > 50 {
 			preview = preview[:47] + "..."
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\n", mark, t.ID, short[t.ID], formatWhen(time.Unix(t.UpdatedAt, 0), now), t.Cwd, preview)
-	}
-	tw.Flush()
-	return b.String()
+		return fmt.Sprintf("%s %s\t%s\t%s\t%s\t%s", mark, t.ID, short[t.ID], formatWhen(time.Unix(t.UpdatedAt, 0), now), t.Cwd, preview)
+	})
 }
 
 // resumed shows a resumed thread and its last commands.
