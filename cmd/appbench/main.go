@@ -292,7 +292,7 @@ func measureStart(t *target) (time.Duration, int64, string, error) {
 	d := time.Since(t0)
 	// Let start-up work the handshake triggered settle before sampling.
 	time.Sleep(rssSettle)
-	rss, err := readRSS(p.Cmd.Process.Pid)
+	rss, err := benchfmt.ProcKB(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid), "VmRSS")
 	if err != nil {
 		return 0, 0, "", err
 	}
@@ -557,24 +557,6 @@ func (p *client) pipelined(n, window int) (pipeResult, error) {
 		return res, nil // the writer may be blocked on a server that stopped reading; stop() ends it
 	}
 	return res, <-writeErr
-}
-
-// readRSS returns VmRSS of pid in bytes.
-func readRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest) // "1234 kB"
-			if len(f) == 2 && f[1] == "kB" {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024, err
-			}
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
 // check is one target: ours/codex compared with a bound.

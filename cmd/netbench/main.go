@@ -717,25 +717,8 @@ func measure() memSample {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memSample{heap: ms.HeapAlloc, stack: ms.StackInuse, rss: rssBytes()}
-}
-
-// rssBytes reads VmRSS from /proc/self/status (0 if unavailable).
-func rssBytes() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
+	rss, _ := benchfmt.ProcKB("/proc/self/status", "VmRSS") // 0 if unavailable
+	return memSample{heap: ms.HeapAlloc, stack: ms.StackInuse, rss: rss}
 }
 
 // raiseNofile makes sure RLIMIT_NOFILE allows need descriptors: the soft

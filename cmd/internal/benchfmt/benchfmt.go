@@ -70,20 +70,29 @@ func ReadMachine() Machine {
 			}
 		}
 	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for line := range strings.Lines(string(b)) {
-			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				if f := strings.Fields(rest); len(f) > 0 { // "1234 kB"
-					kb, _ := strconv.ParseInt(f[0], 10, 64)
-					m.MemTotal = kb << 10
-				}
-			}
-		}
-	}
+	m.MemTotal, _ = ProcKB("/proc/meminfo", "MemTotal")
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = "Linux " + strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+// ProcKB reads the "key: 1234 kB" line of a /proc file (meminfo, a
+// process's status) in bytes.
+func ProcKB(path, key string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, key+":"); ok {
+			if f := strings.Fields(rest); len(f) == 2 && f[1] == "kB" {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("no %s in %s", key, path)
 }
 
 // Tail keeps the last Max bytes written to it (8 KiB when Max is 0): the

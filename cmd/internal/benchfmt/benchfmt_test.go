@@ -79,3 +79,16 @@ func TestTable(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestProcKB(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status")
+	if err := os.WriteFile(path, []byte("Name:\tx\nVmRSS:\t    1234 kB\nThreads:\t3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ProcKB(path, "VmRSS"); err != nil || got != 1234<<10 {
+		t.Errorf("ProcKB(VmRSS) = %d, %v; want %d", got, err, 1234<<10)
+	}
+	if _, err := ProcKB(path, "VmHWM"); err == nil {
+		t.Error("ProcKB(VmHWM) found a key the file does not have")
+	}
+}
