@@ -202,12 +202,7 @@ func wsMarkdown(m machine, cfg config, stdio []*result, ws []*wsResult) string {
 	return b.String()
 }
 
-func yesNo(ok bool) string {
-	if ok {
-		return "yes"
-	}
-	return "**no**"
-}
+func yesNo(ok bool) string { return benchfmt.Verdict(ok, "yes", "**no**") }
 
 // Markers of the WebSocket section.
 const (

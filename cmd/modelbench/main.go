@@ -406,17 +406,9 @@ func markdown(rs []*result, turns int) string {
 	row("mock's last byte of response 2 to turn/completed", func(r *result) string { return us(pct(r.final, 50)) })
 	if len(rs) == 2 {
 		ratio := float64(pct(rs[0].turn, 50)) / float64(pct(rs[1].turn, 50))
-		met := "yes"
-		if ratio > 1.0/3 {
-			met = "no"
-		}
-		p("\nTurn time ours/Codex: %.3f (target ≤ 1/3: %s).", ratio, met)
+		p("\nTurn time ours/Codex: %.3f (target ≤ 1/3: %s).", ratio, benchfmt.Verdict(ratio <= 1.0/3, "yes", "no"))
 	}
 	share := pct(rs[0].server, 50)
-	met := "yes"
-	if share >= time.Millisecond {
-		met = "no"
-	}
-	p(" Server share of the gap, ours: %s (target < 1 ms: %s).\n", us(share), met)
+	p(" Server share of the gap, ours: %s (target < 1 ms: %s).\n", us(share), benchfmt.Verdict(share < time.Millisecond, "yes", "no"))
 	return b.String()
 }

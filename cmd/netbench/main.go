@@ -926,12 +926,7 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func mark(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "**missed**"
-}
+func mark(ok bool) string { return benchfmt.Verdict(ok, "met", "**missed**") }
 
 var pct, us = benchfmt.Percentile[time.Duration], benchfmt.US
 

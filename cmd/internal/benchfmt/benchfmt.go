@@ -33,6 +33,15 @@ func Percentile[T int64 | float64 | time.Duration](xs []T, p float64) T {
 func MS(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 func US(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
 
+// Verdict is yes when a target is met, else no: each benchmark words its
+// verdicts its own way.
+func Verdict(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
+}
+
 // Table starts a markdown table in b: columns titled heads, then one
 // right-aligned column per r in rs, titled name(r). The function it returns
 // writes a row: the leading cells, then f(r) for each r.
