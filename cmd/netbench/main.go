@@ -263,18 +263,9 @@ func (w *world) acceptLoop(ln net.Listener, handle func(net.Conn)) {
 func (w *world) serveRelay() {
 	w.acceptLoop(w.relay, func(c net.Conn) {
 		br := bufio.NewReader(c)
-		line, err := br.ReadString('\n')
+		line, err := readHead(br)
 		if err != nil {
 			return
-		}
-		for {
-			h, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if h == "\r\n" {
-				break
-			}
 		}
 		f := strings.Fields(line)
 		if len(f) != 3 || f[0] != "CONNECT" {
@@ -291,15 +282,7 @@ func (w *world) serveRelay() {
 			b, _ := br.Peek(n)
 			up.Write(b)
 		}
-		done := make(chan struct{})
-		go func() {
-			io.Copy(c, up)
-			c.(*net.TCPConn).CloseWrite()
-			close(done)
-		}()
-		io.Copy(up, c)
-		up.(*net.TCPConn).CloseWrite()
-		<-done
+		benchfmt.Splice(c, up)
 	})
 }
 
@@ -334,18 +317,9 @@ func (t *tunnelConn) Read(b []byte) (int, error) { return t.br.Read(b) }
 // readConnectResponse reads a CONNECT response head and checks for 200; a
 // refusal's error carries the status line and the start of the body.
 func readConnectResponse(br *bufio.Reader) error {
-	status, err := br.ReadString('\n')
+	status, err := readHead(br)
 	if err != nil {
 		return fmt.Errorf("reading CONNECT response: %w", err)
-	}
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return fmt.Errorf("reading CONNECT response: %w", err)
-		}
-		if line == "\r\n" {
-			break
-		}
 	}
 	if !strings.HasPrefix(status, "HTTP/1.1 200") {
 		n := min(br.Buffered(), 200)
@@ -353,6 +327,16 @@ func readConnectResponse(br *bufio.Reader) error {
 		return fmt.Errorf("CONNECT refused: %s: %s", strings.TrimSpace(status), strings.TrimSpace(string(body)))
 	}
 	return nil
+}
+
+// readHead reads an HTTP head, the request or status line and the header
+// lines up to the blank one, and returns its first line.
+func readHead(br *bufio.Reader) (string, error) {
+	first, err := br.ReadString('\n')
+	for line := first; err == nil && line != "\r\n"; {
+		line, err = br.ReadString('\n')
+	}
+	return first, err
 }
 
 // ---------------------------------------------------------------------------
@@ -401,10 +385,7 @@ func transfer(total int64, open func() (net.Conn, error)) (float64, error) {
 	}
 	start := time.Now()
 	for left := total; left > 0; {
-		n := int64(len(buf))
-		if left < n {
-			n = left
-		}
+		n := min(left, int64(len(buf)))
 		if _, err := c.Write(buf[:n]); err != nil {
 			return 0, err
 		}
@@ -484,21 +465,12 @@ func (w *world) setupLatency(iters int) setupResult {
 			once(v)
 		}
 	}
+	times := [4]*[]time.Duration{&r.direct, &r.connect, &r.forward, &r.relay} // by variant
 	for i := range iters {
 		// Rotate the order so no variant always runs first.
 		for j := range 4 {
 			v := (i + j) % 4
-			d := once(v)
-			switch v {
-			case 0:
-				r.direct = append(r.direct, d)
-			case 1:
-				r.connect = append(r.connect, d)
-			case 2:
-				r.forward = append(r.forward, d)
-			case 3:
-				r.relay = append(r.relay, d)
-			}
+			*times[v] = append(*times[v], once(v))
 		}
 	}
 	log.Printf("setup: direct p50 %v, connect p50 %v, forward p50 %v, bare relay p50 %v",

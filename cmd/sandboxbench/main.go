@@ -27,7 +27,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -289,11 +288,7 @@ func spliceRelay(target string) (string, func(), error) {
 					return
 				}
 				defer u.Close()
-				done := make(chan struct{})
-				go func() { io.Copy(u, c); u.(*net.TCPConn).CloseWrite(); close(done) }()
-				io.Copy(c, u)
-				c.(*net.TCPConn).CloseWrite()
-				<-done
+				benchfmt.Splice(c, u)
 			}()
 		}
 	}()

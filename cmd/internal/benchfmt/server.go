@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os/exec"
 	"sync"
 	"time"
@@ -60,6 +61,21 @@ func (s *Server) Stop() error {
 		}
 	})
 	return s.err
+}
+
+// Splice copies between two TCP connections both ways until both
+// directions end, closing each side's write when its copy ends, as a relay
+// does; io.Copy between two *net.TCPConn splices on Linux.
+func Splice(a, b net.Conn) {
+	done := make(chan struct{})
+	go func() {
+		io.Copy(a, b)
+		a.(*net.TCPConn).CloseWrite()
+		close(done)
+	}()
+	io.Copy(b, a)
+	b.(*net.TCPConn).CloseWrite()
+	<-done
 }
 
 // Message is the part of a server's JSON-RPC message a benchmark looks at.
