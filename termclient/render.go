@@ -157,10 +157,7 @@ func formatCommandHeader(item *protocol.CommandExecutionItem, st style) string {
 // formatCommandResult is the line after a command's output: exit code and
 // duration, or why it did not run (note: what the server said).
 func formatCommandResult(item *protocol.CommandExecutionItem, note string, st style) string {
-	dur := ""
-	if item.DurationMs != nil {
-		dur = " in " + formatDuration(*item.DurationMs)
-	}
+	dur := formatTook(item.DurationMs)
 	suffix := ""
 	if note != "" {
 		suffix = ": " + note
@@ -176,6 +173,15 @@ func formatCommandResult(item *protocol.CommandExecutionItem, note string, st st
 		return st.red(fmt.Sprintf("-> exit %d%s%s", *item.ExitCode, dur, suffix))
 	}
 	return st.red("-> failed" + dur + suffix)
+}
+
+// formatTook is " in <duration>" when the server said how long something
+// took, "" when it did not.
+func formatTook(ms *int64) string {
+	if ms == nil {
+		return ""
+	}
+	return " in " + formatDuration(*ms)
 }
 
 // formatDuration: 850ms, 1.2s, 2m05s.
@@ -309,10 +315,7 @@ func (r *renderer) promptClosed(p *protocol.CommandExecutionRequestApprovalParam
 func (r *renderer) turnCompleted(t protocol.Turn) { r.line(formatTurnEnd(t, r.st)) }
 
 func formatTurnEnd(t protocol.Turn, st style) string {
-	dur := ""
-	if t.DurationMs != nil {
-		dur = " in " + formatDuration(*t.DurationMs)
-	}
+	dur := formatTook(t.DurationMs)
 	switch t.Status {
 	case protocol.TurnCompleted:
 		return st.dim("-- turn completed" + dur)

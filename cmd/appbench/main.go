@@ -33,6 +33,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/exec"
 	"runtime"
@@ -55,6 +56,8 @@ func main() {
 		pipelined = flag.Int("pipelined", 20000, "pipelined requests")
 	)
 	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("appbench: ")
 	if *server == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: appbench --server PATH [--codex PATH] [--out FILE] [--spawns N] [--seq N] [--pipelined N]")
 		os.Exit(2)
@@ -70,8 +73,7 @@ func main() {
 	}
 	results, err := measure(targets, cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
-		os.Exit(1)
+		log.Fatal(err)
 	}
 	for _, r := range results {
 		fmt.Printf("== %s\n", r.name)
@@ -87,8 +89,7 @@ func main() {
 	}
 	wsResults, err := measureWebSocket(targets, cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
-		os.Exit(1)
+		log.Fatal(err)
 	}
 	for i, r := range wsResults {
 		fmt.Printf("== %s over WebSocket\nsequential p50 %s (stdio %s)\npipelined %s (stdio %.0f responses/s)\n",
@@ -97,12 +98,10 @@ func main() {
 	if *out != "" {
 		m := machineInfo()
 		if err := benchfmt.WriteSection(*out, beginMarker, endMarker, markdown(m, cfg, results, cmp)); err != nil {
-			fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
-			os.Exit(1)
+			log.Fatal(err)
 		}
 		if err := benchfmt.WriteSection(*out, wsBeginMarker, wsEndMarker, wsMarkdown(m, cfg, results, wsResults)); err != nil {
-			fmt.Fprintf(os.Stderr, "appbench: %v\n", err)
-			os.Exit(1)
+			log.Fatal(err)
 		}
 		fmt.Printf("wrote %s\n", *out)
 	}
@@ -163,7 +162,6 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "pipelined, no window:       %s\n", r.pipeAll)
 }
 
-// measure runs every measurement of t.
 // measure runs every measurement of every target. The targets take turns
 // within each measurement (spawn by spawn, round by round), so that both
 // see the same load on a shared machine.
