@@ -592,20 +592,12 @@ func fanIn(conns, keys int, proto string, allow bool) fanResult {
 	cmd := exec.Command(exe, "-child", "-proxy", proxy, "-cred", u.User.Username()+":"+pw,
 		"-wait-proto", proto, "-conns", strconv.Itoa(conns), "-keys", strconv.Itoa(keys), "-deny="+strconv.FormatBool(!allow))
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	child, err := benchfmt.Start(cmd, 0)
 	if err != nil {
 		log.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	lines := bufio.NewScanner(stdout)
+	defer child.Stop()
+	lines := bufio.NewScanner(child.Stdout)
 	expect := func(prefix string) []string {
 		for lines.Scan() {
 			f := strings.Fields(lines.Text())
@@ -622,7 +614,7 @@ func fanIn(conns, keys int, proto string, allow bool) fanResult {
 	base := measure()
 	g0 := runtime.NumGoroutine()
 	start := time.Now()
-	io.WriteString(stdin, "GO\n")
+	io.WriteString(child.Stdin, "GO\n")
 	sent := expect("SENT")
 	log.Printf("fan-in: child sent %s requests", strings.Join(sent, " "))
 

@@ -23,10 +23,15 @@ type Server struct {
 }
 
 // Start starts cmd with pipes to its stdin and stdout; its stderr's last
-// tailMax bytes (8 KiB when 0) are kept for error messages.
+// tailMax bytes (8 KiB when 0) are kept for error messages, and still go
+// to cmd.Stderr if that is set.
 func Start(cmd *exec.Cmd, tailMax int) (*Server, error) {
 	s := &Server{Cmd: cmd, Stderr: &Tail{Max: tailMax}}
-	cmd.Stderr = s.Stderr
+	if cmd.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(cmd.Stderr, s.Stderr)
+	} else {
+		cmd.Stderr = s.Stderr
+	}
 	cmd.WaitDelay = time.Second
 	var err error
 	if s.Stdin, err = cmd.StdinPipe(); err != nil {
