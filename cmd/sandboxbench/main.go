@@ -82,8 +82,10 @@ func main() {
 			log.Fatalf("sandboxbench: building app-server: %v\n%s", err, out)
 		}
 	}
-	overhead(&b, *runs, bwrap, server)
-	if err := throughput(&b, *total, *reps); err != nil {
+	cwd, _ := os.Getwd()
+	roots := sandbox.WorkspaceRoots(cwd, nil, false, false, "")
+	overhead(&b, roots, *runs, bwrap, server)
+	if err := throughput(&b, roots, *total, *reps); err != nil {
 		log.Fatalf("sandboxbench: %v", err)
 	}
 	fmt.Print(b.String())
@@ -98,9 +100,7 @@ func main() {
 // nothing connects.
 var dummyProxy = &sandbox.ProxySockets{HTTP: "/nonexistent/http.sock", SOCKS: "/nonexistent/socks.sock"}
 
-func overhead(b *strings.Builder, runs int, bwrap, server string) {
-	cwd, _ := os.Getwd()
-	roots := sandbox.WorkspaceRoots(cwd, nil, false, false, "")
+func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string) {
 	ww := sandbox.Policy{Mode: sandbox.WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: sandbox.ProtectedPaths(roots, ""), Network: sandbox.NetworkNone}
 	wwProxy := ww
 	wwProxy.Network, wwProxy.Proxy = sandbox.NetworkProxy, dummyProxy
@@ -168,7 +168,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Micros
 
 // throughput downloads total bytes with curl, forwarded and tunnelled,
 // through each path.
-func throughput(b *strings.Builder, total int64, reps int) error {
+func throughput(b *strings.Builder, roots []string, total int64, reps int) error {
 	src, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -220,8 +220,6 @@ func throughput(b *strings.Builder, total int64, reps int) error {
 	}
 	defer stopRelay()
 
-	cwd, _ := os.Getwd()
-	roots := sandbox.WorkspaceRoots(cwd, nil, false, false, "")
 	box := sandbox.Policy{Mode: sandbox.WorkspaceWrite, WritableRoots: roots, Network: sandbox.NetworkProxy,
 		Proxy: &sandbox.ProxySockets{HTTP: socks.HTTP, SOCKS: socks.SOCKS}}
 	curlArgs := []string{"-s", "-o", "/dev/null", "-w", "%{speed_download}"}
