@@ -343,11 +343,17 @@ func (p *proc) stop() error {
 // message is the part of a server message the client looks at.
 type message = benchfmt.Message
 
-func (p *client) send(method string, params string) (int, error) {
+// call sends a request, flushed, and reads its response.
+func (p *client) call(method string, params string) (*message, error) {
 	id := p.nextID
 	p.nextID++
-	_, err := fmt.Fprintf(p.w, `{"id":%d,"method":%q,"params":%s}`+"\n", id, method, params)
-	return id, err
+	if _, err := fmt.Fprintf(p.w, `{"id":%d,"method":%q,"params":%s}`+"\n", id, method, params); err != nil {
+		return nil, err
+	}
+	if err := p.w.Flush(); err != nil {
+		return nil, err
+	}
+	return p.readResponse(id)
 }
 
 // readResponse reads messages until the response to id, skipping
@@ -377,14 +383,7 @@ const initializeParams = `{"clientInfo":{"name":"appbench","title":"appbench","v
 
 // initialize performs the handshake and returns the user agent.
 func (p *client) initialize() (string, error) {
-	id, err := p.send("initialize", initializeParams)
-	if err == nil {
-		err = p.w.Flush()
-	}
-	if err != nil {
-		return "", err
-	}
-	m, err := p.readResponse(id)
+	m, err := p.call("initialize", initializeParams)
 	if err != nil {
 		return "", err
 	}
@@ -411,14 +410,7 @@ func (p *client) sequential(n int) ([]time.Duration, map[int]int, error) {
 	errs := make(map[int]int)
 	for range n {
 		t0 := time.Now()
-		id, err := p.send(benchMethod, benchParams)
-		if err == nil {
-			err = p.w.Flush()
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		m, err := p.readResponse(id)
+		m, err := p.call(benchMethod, benchParams)
 		if err != nil {
 			return nil, nil, err
 		}
