@@ -13,10 +13,17 @@ import (
 // its own work (rollouts, command pipes).
 const (
 	// maxUnauthenticated is how many such connections the proxy holds at
-	// once, both listeners together. Past it, the oldest is closed: a
-	// command's connection shows its credential within milliseconds, so a
-	// flood evicts its own connections, not the commands'.
+	// once, both listeners together, once they have waited admissionGrace.
+	// Past it, the oldest is closed: a command's connection shows its
+	// credential within milliseconds, so a flood evicts its own
+	// connections, not the commands'.
 	maxUnauthenticated = 128
+	// admissionGrace is how long a new connection may wait for its head to
+	// be read before it counts against maxUnauthenticated: a command that
+	// opens hundreds of connections at once (a parallel download, a load
+	// test) must not see its own burst evicted before the proxy has read
+	// the credentials. Within the grace the bound is the ceiling.
+	admissionGrace = time.Second
 	// headTimeout bounds reading a request head, or the SOCKS5 negotiation,
 	// on a connection that has not authenticated yet.
 	headTimeout = 10 * time.Second
@@ -29,25 +36,44 @@ const (
 type admission struct {
 	mu    sync.Mutex
 	order list.List // of *admitted
+	// grace is admissionGrace (tests shorten it).
+	grace time.Duration
+	// ceiling bounds the connections held within the grace: a quarter of
+	// the descriptors the process may open (never below
+	// maxUnauthenticated), so a flood inside one grace period still leaves
+	// the server three quarters of them for its own work.
+	ceiling int
+}
+
+// newAdmission sizes the admission bounds for a process that may open
+// nofile descriptors.
+func newAdmission(nofile uint64) *admission {
+	return &admission{grace: admissionGrace, ceiling: max(maxUnauthenticated, int(min(nofile/4, 1<<20)))}
 }
 
 // admitted is one connection's place in the admission list.
 type admitted struct {
 	adm  *admission
 	conn net.Conn
+	at   time.Time
 	elem *list.Element // nil once released
 }
 
-// admit registers a new connection, closing the oldest unauthenticated one
-// when the list is full.
+// admit registers a new connection. Past maxUnauthenticated it closes the
+// oldest unauthenticated one if that one has waited the grace period, and
+// past the ceiling in any case.
 func (ad *admission) admit(c net.Conn) *admitted {
-	a := &admitted{adm: ad, conn: c}
+	now := time.Now()
+	a := &admitted{adm: ad, conn: c, at: now}
 	var evict net.Conn
 	ad.mu.Lock()
-	if ad.order.Len() >= maxUnauthenticated {
-		oldest := ad.order.Remove(ad.order.Front()).(*admitted)
-		oldest.elem = nil
-		evict = oldest.conn
+	if n := ad.order.Len(); n >= maxUnauthenticated {
+		oldest := ad.order.Front().Value.(*admitted)
+		if n >= ad.ceiling || now.Sub(oldest.at) >= ad.grace {
+			ad.order.Remove(oldest.elem)
+			oldest.elem = nil
+			evict = oldest.conn
+		}
 	}
 	a.elem = ad.order.PushBack(a)
 	ad.mu.Unlock()

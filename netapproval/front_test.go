@@ -130,6 +130,7 @@ func TestProxyRefusesToConnectToItself(t *testing.T) {
 // and a command's own request still goes through.
 func TestUnauthenticatedConnectionsAreBounded(t *testing.T) {
 	w := newProxyWorld(t, Config{AllowLocalBinding: true, AllowedDomains: []string{"127.0.0.1"}})
+	setAdmission(w.m, 0, w.m.adm.ceiling) // every connection has waited its grace
 	var idle []net.Conn
 	for range maxUnauthenticated + 10 {
 		for _, addr := range []netip.AddrPort{w.m.HTTPAddr(), w.m.SOCKSAddr()} {
@@ -166,5 +167,56 @@ func TestUnauthenticatedConnectionsAreBounded(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 200 {
 		t.Errorf("authenticated request: %d", r.StatusCode)
+	}
+}
+
+// setAdmission sets the admission grace and ceiling under its lock.
+func setAdmission(m *Manager, grace time.Duration, ceiling int) {
+	m.adm.mu.Lock()
+	m.adm.grace, m.adm.ceiling = grace, ceiling
+	m.adm.mu.Unlock()
+}
+
+// A burst of new connections within the grace period is held up to the
+// ceiling, not cut at maxUnauthenticated: a command opening hundreds of
+// connections at once must not lose them before their credentials are
+// read. Past the ceiling the oldest is closed even within the grace.
+func TestAdmissionBurstWithinGrace(t *testing.T) {
+	w := newProxyWorld(t, Config{AllowLocalBinding: true, AllowedDomains: []string{"127.0.0.1"}})
+	ceiling := maxUnauthenticated + 40
+	setAdmission(w.m, time.Hour, ceiling)
+	var conns []net.Conn
+	for range ceiling {
+		c, err := net.Dial("tcp", w.m.HTTPAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	// Every one of them still gets its request served once it sends it.
+	for i, c := range []net.Conn{conns[0], conns[ceiling-1]} {
+		fmt.Fprintf(c, "GET %s/ok HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n", w.target.URL, base64.StdEncoding.EncodeToString([]byte(w.a.user+":"+w.a.token)))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("connection %d of the burst: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("connection %d of the burst: %d", i, resp.StatusCode)
+		}
+	}
+	// Two left the list by authenticating; past the ceiling the oldest
+	// still unauthenticated one is closed.
+	for range 3 {
+		extra, err := net.Dial("tcp", w.m.HTTPAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer extra.Close()
+	}
+	conns[1].SetReadDeadline(time.Now().Add(5 * time.Second)) // before headTimeout would close it
+	if _, err := conns[1].Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+		t.Errorf("oldest unauthenticated connection past the ceiling still open: %v", err)
 	}
 }

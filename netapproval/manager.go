@@ -63,7 +63,7 @@ type Manager struct {
 	// destination again at dial time.
 	transport *http.Transport
 	// adm bounds the connections that have not authenticated yet.
-	adm admission
+	adm *admission
 
 	mu      sync.Mutex // guards the fields below
 	started bool
@@ -108,6 +108,7 @@ func NewManager(opts Options) (*Manager, error) {
 	m := &Manager{
 		policy: pol, rules: rules, dialer: opts.Dialer, log: opts.Logger, notifier: opts.Notifier,
 		threads: make(map[string]*Thread), creds: make(map[string]*Attachment),
+		adm: newAdmission(openFileLimit()),
 	}
 	if m.dialer == nil {
 		m.dialer = &net.Dialer{Timeout: 30 * time.Second}

@@ -9,9 +9,10 @@
 //  2. setup: dial to the first byte of a small HTTP response, direct vs
 //     through the proxy to a pre-approved host, both as a CONNECT tunnel
 //     and as a plain forwarded request (target: proxied <= 1.3x direct);
-//  3. fan-in: 10,000 concurrent CONNECTs over 100 keys (100 target ports on
-//     127.0.0.1) in a child process: the number of prompts (target exactly
-//     100), the time from the last answer to the last connection done
+//  3. fan-in: 10,000 concurrent CONNECTs over 32 keys (32 target ports on
+//     127.0.0.1; a thread holds at most 32 open prompts, past that new
+//     destinations are denied) in a child process: the number of prompts
+//     (target exactly one per key), the time from the last answer to the last connection done
 //     (target <= 1 s) and the server's memory per waiting connection
 //     (target <= 8 KB).
 //
@@ -23,7 +24,7 @@
 // Usage:
 //
 //	netbench [-out docs/BENCHMARKS.md] [-bytes 1073741824] [-reps 5]
-//	         [-setup 2000] [-conns 10000] [-keys 100] [-wait-proto connect]
+//	         [-setup 2000] [-conns 10000] [-keys 32] [-wait-proto connect]
 package main
 
 import (
@@ -60,7 +61,7 @@ func main() {
 		reps      = flag.Int("reps", 5, "throughput repetitions (each direct and proxied)")
 		setup     = flag.Int("setup", 2000, "setup iterations per variant")
 		conns     = flag.Int("conns", 10000, "concurrent connections for the fan-in benchmark")
-		keys      = flag.Int("keys", 100, "distinct keys (target ports) for the fan-in benchmark")
+		keys      = flag.Int("keys", 32, "distinct keys (target ports) for the fan-in benchmark; at most the 32 prompts a thread may hold open")
 		waitProto = flag.String("wait-proto", "connect", "fan-in client protocol: connect (HTTP CONNECT) or socks5")
 		only      = flag.String("only", "fan,tp,setup", "comma-separated benchmarks to run (fan, tp, setup); -out needs all three")
 		child     = flag.Bool("child", false, "internal: run the fan-in clients and targets")
