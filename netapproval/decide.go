@@ -33,7 +33,14 @@ func (a *Attachment) decide(ctx context.Context, dest destination, watch net.Con
 	} else {
 		var pd *pending
 		if v, pd = a.t.begin(ctx, a, Request{Key: k, Method: dest.method}); pd != nil {
-			v, early = pd.wait(ctx, watch)
+			// waitReading is called from here, not through wait: every
+			// frame on the stack at the wait stays there while the
+			// connection waits (see waitReading).
+			if watch != nil {
+				v, early = pd.waitReading(watch)
+			} else {
+				v = pd.wait(ctx)
+			}
 		}
 	}
 	v.key = k
@@ -53,17 +60,15 @@ func (a *Attachment) dial(ctx context.Context, k Key) (net.Conn, error) {
 	return c, err
 }
 
-// wait waits for the prompt's verdict (see decide for watch).
-func (pd *pending) wait(ctx context.Context, watch net.Conn) (verdict, []byte) {
-	if watch == nil {
-		select {
-		case <-pd.done:
-			return pd.verdict, nil
-		case <-ctx.Done():
-			return abandonedVerdict(), nil
-		}
+// wait waits for the prompt's verdict, or for ctx to end (a front end
+// with no connection to watch; see decide).
+func (pd *pending) wait(ctx context.Context) verdict {
+	select {
+	case <-pd.done:
+		return pd.verdict
+	case <-ctx.Done():
+		return abandonedVerdict()
 	}
-	return pd.waitReading(watch)
 }
 
 // waitReading waits on the requester's own goroutine, blocked in a
@@ -72,6 +77,14 @@ func (pd *pending) wait(ctx context.Context, watch net.Conn) (verdict, []byte) {
 // waiting connection. The prompt settling interrupts the read with a past
 // deadline. A byte read meanwhile is returned; the wait then continues
 // without watching.
+//
+// Thousands of connections may wait here at once, so the stack in use
+// below this wait is kept under 2 KiB: the garbage collector then shrinks
+// each waiting goroutine's stack to 4 KiB, whatever the head parsing and
+// the decision grew it to before (it halves a stack less than a quarter
+// used). The front ends therefore parse and decide in calls that return
+// before the wait, and keep their own frames small (netbench's fan-in
+// measures the stacks).
 func (pd *pending) waitReading(c net.Conn) (verdict, []byte) {
 	fired := make(chan struct{})
 	stop := context.AfterFunc(pd.ctx, func() {

@@ -117,36 +117,50 @@ func (m *Manager) serveHTTPConn(c net.Conn, ad *admitted, handoff *handoffListen
 // The connection is closed when it returns.
 func (m *Manager) serveFrontConnect(c net.Conn, br *bufio.Reader, ad *admitted) {
 	defer c.Close()
+	// The head is read and authenticated in a call that returns before
+	// the prompt's wait, so its frames are not under the wait's stack
+	// (see pending.waitReading).
+	authority, a, early := m.readConnectHead(c, br, ad)
+	if a == nil {
+		return
+	}
+	m.serveConnect(c, a, authority, early)
+}
+
+// readConnectHead reads and authenticates the head of a CONNECT that
+// starts connection c, answering 400 or 407 itself (a nil attachment).
+// Authenticated, it releases the admission, clears the head's read
+// deadline and returns the authority and the bytes the client sent after
+// the head (a TLS ClientHello), copied so the read buffer is dropped
+// before any wait.
+func (m *Manager) readConnectHead(c net.Conn, br *bufio.Reader, ad *admitted) (authority string, a *Attachment, early []byte) {
 	tp := textproto.NewReader(br)
 	line, err := tp.ReadLine()
 	if err != nil {
-		return
+		return "", nil, nil
 	}
 	hdr, err := tp.ReadMIMEHeader()
 	if err != nil {
 		writeRaw(c, http.StatusBadRequest, nil, "malformed request head\n")
-		return
+		return "", nil, nil
 	}
 	authority, ok := parseConnectLine(line)
 	if !ok {
 		writeRaw(c, http.StatusBadRequest, nil, "malformed CONNECT request\n")
-		return
+		return "", nil, nil
 	}
-	a := m.authenticateHeader(hdr.Get("Proxy-Authorization"))
+	a = m.authenticateHeader(hdr.Get("Proxy-Authorization"))
 	if a == nil {
 		writeRaw(c, http.StatusProxyAuthRequired, []string{"Proxy-Authenticate", `Basic realm="app-server"`}, "proxy authentication required\n")
-		return
+		return "", nil, nil
 	}
 	ad.release()
-	// Bytes the client sent after the head (a TLS ClientHello) go upstream
-	// first; the read buffer is dropped before any wait.
-	var early []byte
 	if n := br.Buffered(); n > 0 {
 		b, _ := br.Peek(n)
 		early = append([]byte(nil), b...)
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	m.serveConnect(c, a, authority, early)
+	return authority, a, early
 }
 
 // serveConnect is the one CONNECT server: it decides a CONNECT to
@@ -169,6 +183,14 @@ func (m *Manager) serveConnect(c net.Conn, a *Attachment, authority string, earl
 		}
 		return
 	}
+	// What follows an allow is its own call: this frame stays under the
+	// prompt's wait and is kept small (see pending.waitReading).
+	m.openTunnel(c, a, v, early)
+}
+
+// openTunnel dials the key allowed by v for a's CONNECT on c (vetting its
+// addresses again) and tunnels, or answers 403 or 502.
+func (m *Manager) openTunnel(c net.Conn, a *Attachment, v verdict, early []byte) {
 	upstream, err := a.dial(m.ctx, v.key)
 	if err != nil {
 		var d *Denial
