@@ -1,0 +1,5 @@
+//go:build !race
+
+package netapproval
+
+const raceEnabled = false
