@@ -33,8 +33,11 @@ all: build
 build:
 	$(GO) build -ldflags '-X main.version=$(VERSION)' -o bin/app-server ./cmd/app-server
 
+# The stack-size test skips under -race (the race detector's frames are
+# bigger), so it also runs once without it.
 test:
 	$(GO) test -race ./...
+	$(GO) test -count=1 -run TestWaitingConnectStackShrinks ./netapproval/
 
 # The one test command. The schema golden tests (JSON Schema and TypeScript
 # up to date with the protocol types) are part of `go test`.
