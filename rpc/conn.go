@@ -30,6 +30,13 @@ type transport interface {
 	Close() error
 }
 
+// readerWriter is a transport with a faster way to write a message from the
+// connection's read loop (the WebSocket's, which otherwise hands every
+// message to a writer goroutine).
+type readerWriter interface {
+	WriteFromReader(msg []byte) error
+}
+
 // conn is one client connection: its handshake, its request lanes and the
 // server-to-client calls waiting on it. Its JSON-RPC engine is a
 // jsonrpc2.Conn reading through engine (engine.go).
@@ -75,7 +82,7 @@ func (c *conn) start(ctx context.Context) <-chan struct{} {
 func (c *conn) rejectTooLong(e *tooLongError) {
 	c.log.Warn("rpc: skipped input message", "reason", "longer than the line cap", "maxBytes", e.limit, "excerpt", excerpt(e.prefix))
 	if id, isResponse := prefixID(e.prefix); id != nil && !isResponse {
-		c.writeError(id, &protocol.Error{Code: protocol.CodeInvalidRequest, Message: msgLineTooLong})
+		c.writeError(id, &protocol.Error{Code: protocol.CodeInvalidRequest, Message: msgLineTooLong}, true)
 	}
 }
 
@@ -87,24 +94,24 @@ func (c *conn) handle(ctx context.Context, req *message) {
 		return
 	}
 	if !c.initialized.Load() {
-		c.writeError(req.id, protocol.Errorf(protocol.ErrInvalidRequest, "Not initialized"))
+		c.writeError(req.id, protocol.Errorf(protocol.ErrInvalidRequest, "Not initialized"), true)
 		return
 	}
 	m, known := protocol.LookupMethod(req.method)
 	handler, served := c.s.handlers[req.method]
 	if !known || !served {
-		c.writeError(req.id, protocol.Errorf(protocol.ErrMethodNotFound, "Method not found: %s", req.method))
+		c.writeError(req.id, protocol.Errorf(protocol.ErrMethodNotFound, "Method not found: %s", req.method), true)
 		return
 	}
 	key := laneKey(m, req.id, req.params)
 	if c.s.inline[req.method] && c.lanes.idle(key) {
-		c.run(ctx, req, handler)
+		c.run(ctx, req, handler, true)
 		return
 	}
 	// The message's raw members alias the read buffer: copy them for the lane.
 	r := &message{id: bytes.Clone(req.id), method: req.method, params: bytes.Clone(req.params)}
-	if !c.lanes.add(key, func() { c.run(ctx, r, handler) }) {
-		c.writeError(req.id, protocol.ErrServerOverloaded)
+	if !c.lanes.add(key, func() { c.run(ctx, r, handler, false) }) {
+		c.writeError(req.id, protocol.ErrServerOverloaded, true)
 	}
 }
 
@@ -112,12 +119,12 @@ func (c *conn) handle(ctx context.Context, req *message) {
 // happen before anything else.
 func (c *conn) initialize(req *message) {
 	if c.initialized.Load() {
-		c.writeError(req.id, protocol.Errorf(protocol.ErrInvalidRequest, "Already initialized"))
+		c.writeError(req.id, protocol.Errorf(protocol.ErrInvalidRequest, "Already initialized"), true)
 		return
 	}
 	var p protocol.InitializeParams
 	if err := protocol.DecodeParams(req.params, &p); err != nil {
-		c.writeError(req.id, protocol.Errorf(protocol.ErrInvalidParams, "Invalid params: %v", err))
+		c.writeError(req.id, protocol.Errorf(protocol.ErrInvalidParams, "Invalid params: %v", err), true)
 		return
 	}
 	optOut := make(map[string]bool)
@@ -134,7 +141,7 @@ func (c *conn) initialize(req *message) {
 		CodexHome:      o.Home,
 		PlatformFamily: platformFamily(),
 		PlatformOs:     runtime.GOOS,
-	})
+	}, true)
 }
 
 func platformFamily() string {
@@ -145,12 +152,13 @@ func platformFamily() string {
 }
 
 // run handles one request. A panic in the handler is logged with its stack
-// and answered -32603; the server goes on.
-func (c *conn) run(ctx context.Context, req *message, h Handler) {
+// and answered -32603; the server goes on. onReader says that it runs on the
+// connection's read loop (an inline method).
+func (c *conn) run(ctx context.Context, req *message, h Handler, onReader bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("handler panicked", "method", req.method, "panic", v, "stack", string(debug.Stack()))
-			c.writeError(req.id, protocol.Errorf(protocol.ErrInternal, "Internal error: handler for %s failed", req.method))
+			c.writeError(req.id, protocol.Errorf(protocol.ErrInternal, "Internal error: handler for %s failed", req.method), onReader)
 		}
 	}()
 	result, err := h(ctx, req.params)
@@ -160,34 +168,47 @@ func (c *conn) run(ctx context.Context, req *message, h Handler) {
 			c.log.Error("handler failed", "method", req.method, "err", err)
 			perr = protocol.Errorf(protocol.ErrInternal, "Internal error: %v", err)
 		}
-		c.writeError(req.id, perr)
+		c.writeError(req.id, perr, onReader)
 		return
 	}
 	var then func()
 	if ar, ok := result.(afterReply); ok {
 		result, then = ar.result, ar.then
 	}
-	c.writeResult(req.id, result)
+	c.writeResult(req.id, result, onReader)
 	if then != nil {
 		then()
 	}
 }
 
 // writeResult answers a request. A result that cannot be encoded is
-// answered -32603 instead of leaving the client waiting.
-func (c *conn) writeResult(id json.RawMessage, result any) {
+// answered -32603 instead of leaving the client waiting. onReader says that
+// the caller is the connection's read loop (see readerWriter).
+func (c *conn) writeResult(id json.RawMessage, result any, onReader bool) {
 	b, err := marshal(result)
 	if err != nil {
 		c.log.Error("result not encodable", "err", err)
-		c.writeError(id, protocol.Errorf(protocol.ErrInternal, "Internal error: result not encodable: %v", err))
+		c.writeError(id, protocol.Errorf(protocol.ErrInternal, "Internal error: result not encodable: %v", err), onReader)
 		return
 	}
-	c.write(appendResult(make([]byte, 0, len(id)+len(b)+16), id, b))
+	c.answer(appendResult(make([]byte, 0, len(id)+len(b)+16), id, b), onReader)
 }
 
 // writeError answers a request with an error; a nil id is written as null.
-func (c *conn) writeError(id json.RawMessage, e *protocol.Error) {
-	c.write(appendError(nil, id, e))
+func (c *conn) writeError(id json.RawMessage, e *protocol.Error, onReader bool) {
+	c.answer(appendError(nil, id, e), onReader)
+}
+
+// answer writes a response; from the read loop, through the transport's
+// faster way when it has one.
+func (c *conn) answer(msg []byte, onReader bool) {
+	if rw, ok := c.t.(readerWriter); ok && onReader {
+		if err := rw.WriteFromReader(msg); err != nil {
+			c.logWriteError(err)
+		}
+		return
+	}
+	c.write(msg)
 }
 
 // notify sends a notification unless the client opted out of its method.

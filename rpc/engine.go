@@ -79,7 +79,7 @@ func (e *engine) ReadObject(v any) error {
 			continue
 		case err == errBinaryFrame:
 			e.c.log.Warn("rpc: skipped input message", "reason", "binary frame")
-			e.c.writeError(nil, errBinaryFrame)
+			e.c.writeError(nil, errBinaryFrame, true)
 			continue
 		case err != nil:
 			return e.end(err)
@@ -89,7 +89,7 @@ func (e *engine) ReadObject(v any) error {
 		case kindInvalid:
 			e.c.log.Warn("rpc: skipped input message", "reason", m.reason, "bytes", len(b), "excerpt", excerpt(b))
 			if m.reject != nil {
-				e.c.writeError(m.id, m.reject)
+				e.c.writeError(m.id, m.reject, true)
 			}
 			continue
 		case kindResponse:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +236,34 @@ func TestHubReplaysCallZero(t *testing.T) {
 	var perr *protocol.Error
 	if err := call1.Wait(ctx, nil); !errors.As(err, &perr) || perr.Code != -32000 || string(perr.Data) != `{"why":["<&>"]}` {
 		t.Fatalf("call 1: Wait = %v (data %s), want the client's error with its data", err, perr.Data)
+	}
+}
+
+// An inline method's answer, written by the read loop without the writer
+// when nothing is queued, still leaves after the notifications queued
+// before it, and those queued while it is written wait for it: every round
+// sees its notifications in order, then the answer.
+func TestWebSocketInlineAnswerKeepsOrderWithQueuedNotifications(t *testing.T) {
+	const perRound = 40 // well under OutboundQueue: nobody is dropped
+	s, dial := startHub(t)
+	s.RegisterInline(protocol.MethodThreadLoadedList, func(ctx context.Context, _ json.RawMessage) (any, error) {
+		for i := range perRound {
+			if err := s.NotifyContext(ctx, "test/ordered", map[string]int{"n": i}); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{"data": []string{}}, nil
+	})
+	c := dial()
+	for round := range 30 {
+		id := strconv.Itoa(round + 1)
+		c.send(`{"id":` + id + `,"method":"thread/loaded/list"}`)
+		for i := range perRound {
+			c.expect(`{"emittedAtMs":7,"method":"test/ordered","params":{"n":` + strconv.Itoa(i) + `}}`)
+		}
+		c.expect(`{"id":` + id + `,"result":{"data":[]}}`)
+		if t.Failed() {
+			return
+		}
 	}
 }

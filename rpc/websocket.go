@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -104,6 +105,10 @@ func (s *Server) serveWebSocket(ctx context.Context, ws *websocket.Conn, remote 
 
 // wsTransport is a transport over one WebSocket. Writes go through a
 // bounded queue to a writer goroutine; a full queue closes the connection.
+// The one exception is the answer the read loop writes (WriteFromReader):
+// when nothing is queued or being written it goes out at once, saving the
+// hand-off to the writer; blocking there only stops this client's own
+// reading, and a full queue still drops the client, which unblocks it.
 type wsTransport struct {
 	ctx    context.Context
 	ws     *websocket.Conn
@@ -113,6 +118,14 @@ type wsTransport struct {
 	done   chan struct{} // closed by Close: the writer stops
 	closed sync.Once
 	wg     sync.WaitGroup // the writer
+
+	// writing is held around every write to the socket, by the writer or
+	// by the read loop writing inline, so that messages leave in the order
+	// they were queued or written.
+	writing sync.Mutex
+	// pending counts the messages queued and not yet written: it is raised
+	// before a message enters out and lowered after the writer wrote it.
+	pending atomic.Int64
 }
 
 var errSlowClient = errors.New("rpc: outbound queue full: the client is not reading; disconnected")
@@ -136,7 +149,11 @@ func (t *wsTransport) writeLoop() {
 		case <-t.done:
 			return
 		case b := <-t.out:
-			if err := t.ws.Write(t.ctx, websocket.MessageText, b); err != nil {
+			t.writing.Lock()
+			err := t.ws.Write(t.ctx, websocket.MessageText, b)
+			t.writing.Unlock()
+			t.pending.Add(-1)
+			if err != nil {
 				t.Close()
 				return
 			}
@@ -182,6 +199,7 @@ func (t *wsTransport) WriteMessage(msg []byte) error {
 		return ErrDisconnected
 	default:
 	}
+	t.pending.Add(1)
 	select {
 	case t.out <- msg:
 		return nil
@@ -191,6 +209,32 @@ func (t *wsTransport) WriteMessage(msg []byte) error {
 		t.Close()
 		return errSlowClient
 	}
+}
+
+// WriteFromReader writes msg, a response written by the connection's read
+// loop. When no message is queued or being written, it is written here and
+// now, in order with the writer (see writing); otherwise it is queued like
+// any other.
+func (t *wsTransport) WriteFromReader(msg []byte) error {
+	if t.pending.Load() == 0 && t.writing.TryLock() {
+		// Checked again under the lock: a message queued before it was
+		// taken goes first; one queued after waits for this write.
+		if t.pending.Load() == 0 {
+			defer t.writing.Unlock()
+			select {
+			case <-t.done:
+				return ErrDisconnected
+			default:
+			}
+			if err := t.ws.Write(t.ctx, websocket.MessageText, msg); err != nil {
+				t.Close()
+				return err
+			}
+			return nil
+		}
+		t.writing.Unlock()
+	}
+	return t.WriteMessage(msg)
 }
 
 // Close stops the writer and closes the connection at once.
