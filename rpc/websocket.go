@@ -110,14 +110,20 @@ func (s *Server) serveWebSocket(ctx context.Context, ws *websocket.Conn, remote 
 // hand-off to the writer; blocking there only stops this client's own
 // reading, and a full queue still drops the client, which unblocks it.
 type wsTransport struct {
-	ctx    context.Context
-	ws     *websocket.Conn
-	max    int          // the message cap, as the stdio line cap
-	buf    bytes.Buffer // the last message read, reused
-	out    chan []byte
-	done   chan struct{} // closed by Close: the writer stops
-	closed sync.Once
-	wg     sync.WaitGroup // the writer
+	// io is the context of every read and write: one that is never done,
+	// so that the library does not register and unregister a callback on
+	// it per message; the connection's end closes the socket instead
+	// (closeOnEnd, stopped by wait), which ends a read or write in
+	// progress.
+	io         context.Context
+	closeOnEnd func() bool
+	ws         *websocket.Conn
+	max        int          // the message cap, as the stdio line cap
+	buf        bytes.Buffer // the last message read, reused
+	out        chan []byte
+	done       chan struct{} // closed by Close: the writer stops
+	closed     sync.Once
+	wg         sync.WaitGroup // the writer
 
 	// writing is held around every write to the socket, by the writer or
 	// by the read loop writing inline, so that messages leave in the order
@@ -135,7 +141,8 @@ func newWSTransport(ctx context.Context, ws *websocket.Conn, max int) *wsTranspo
 	// which would close the connection: an over-long message is answered
 	// as on stdio, and the connection goes on.
 	ws.SetReadLimit(-1)
-	t := &wsTransport{ctx: ctx, ws: ws, max: max, out: make(chan []byte, OutboundQueue), done: make(chan struct{})}
+	t := &wsTransport{io: context.WithoutCancel(ctx), ws: ws, max: max, out: make(chan []byte, OutboundQueue), done: make(chan struct{})}
+	t.closeOnEnd = context.AfterFunc(ctx, func() { t.Close() })
 	t.wg.Add(1)
 	go t.writeLoop()
 	return t
@@ -150,7 +157,7 @@ func (t *wsTransport) writeLoop() {
 			return
 		case b := <-t.out:
 			t.writing.Lock()
-			err := t.ws.Write(t.ctx, websocket.MessageText, b)
+			err := t.ws.Write(t.io, websocket.MessageText, b)
 			t.writing.Unlock()
 			t.pending.Add(-1)
 			if err != nil {
@@ -166,7 +173,7 @@ func (t *wsTransport) writeLoop() {
 // to find an id); either is read to its end and thrown away, so the
 // connection goes on.
 func (t *wsTransport) ReadMessage() ([]byte, error) {
-	typ, r, err := t.ws.Reader(t.ctx)
+	typ, r, err := t.ws.Reader(t.io)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +233,7 @@ func (t *wsTransport) WriteFromReader(msg []byte) error {
 				return ErrDisconnected
 			default:
 			}
-			if err := t.ws.Write(t.ctx, websocket.MessageText, msg); err != nil {
+			if err := t.ws.Write(t.io, websocket.MessageText, msg); err != nil {
 				t.Close()
 				return err
 			}
@@ -247,7 +254,10 @@ func (t *wsTransport) Close() error {
 }
 
 // wait waits for the writer to stop (after Close).
-func (t *wsTransport) wait() { t.wg.Wait() }
+func (t *wsTransport) wait() {
+	t.closeOnEnd()
+	t.wg.Wait()
+}
 
 // ServeWebSocket serves WebSocket clients on ln until ctx is cancelled.
 // Then it closes the listener and every connection, waits for their
