@@ -14,16 +14,21 @@ import (
 // TestMain of packages whose tests run sandboxed commands.
 func RunHelper() {
 	helperWired.Store(true)
-	if len(os.Args) < 3 {
+	if len(os.Args) < 2 {
 		return
 	}
 	switch os.Args[1] {
 	case helperArg:
+		if len(os.Args) < 3 {
+			fatalf("no request")
+		}
 		req, err := decodeRequest(os.Args[2])
 		if err != nil {
 			fatalf("%v", err)
 		}
-		runHelper(req)
+		runHelper(req, os.Environ())
+	case spareArg:
+		runSpare()
 	}
 }
 
@@ -35,7 +40,7 @@ func RunHelper() {
 // startRestricted), relays the proxy, forwards termination signals, reaps
 // orphans and exits with the command's status (128+N if a signal N killed
 // it). Its exit kills every process left in the pid namespace.
-func runHelper(req *request) {
+func runHelper(req *request, env []string) {
 	if os.Getpid() != 1 {
 		fatalf("helper is not PID 1 of a new pid namespace")
 	}
@@ -45,7 +50,6 @@ func runHelper(req *request) {
 	if err := loopbackUp(); err != nil {
 		fatalf("bringing lo up: %v", err)
 	}
-	env := os.Environ()
 	if req.Policy.Network == NetworkProxy {
 		httpPort, socksPort, err := startRelays(*req.Policy.Proxy)
 		if err != nil {

@@ -29,6 +29,10 @@ type request struct {
 	// Path is the resolved program; Args its argv (Args[0] as given).
 	Path string   `json:"path"`
 	Args []string `json:"args"`
+	// Dir and Env are the command's working directory and environment,
+	// sent to a spare helper only (a cold one is started with them).
+	Dir string   `json:"dir,omitempty"`
+	Env []string `json:"env,omitempty"`
 }
 
 func (r *request) encode() string {

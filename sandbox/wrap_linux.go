@@ -31,43 +31,58 @@ func Wrap(cmd *exec.Cmd, p Policy) error {
 	if p.Mode == FullAccess {
 		return nil
 	}
-	if cmd.Err != nil {
-		return cmd.Err // the program was not found; Start would say so
+	req, err := newRequest(cmd)
+	if err != nil {
+		return err
 	}
-	if strings.Contains(cmd.Path, "/") {
-		// exec would report a missing program at Start; under the helper
-		// it would only be an exit status.
-		if st, err := os.Stat(cmd.Path); err != nil {
-			return &exec.Error{Name: cmd.Path, Err: err}
-		} else if st.IsDir() || st.Mode()&0o111 == 0 {
-			return &exec.Error{Name: cmd.Path, Err: fs.ErrPermission}
-		}
-	}
-	if !helperWired.Load() {
-		return errors.New("sandbox: the binary's main does not call sandbox.RunHelper")
-	}
-	if cmd.Process != nil {
-		return errors.New("sandbox: Wrap after Start")
-	}
-	req := request{Policy: p, UID: os.Getuid(), GID: os.Getgid(), Path: cmd.Path, Args: cmd.Args}
+	req.Policy = p
 	cmd.Path = selfExe
 	cmd.Args = []string{"app-server", helperArg, req.encode()}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	attr := cmd.SysProcAttr
+	setHelperAttr(cmd.SysProcAttr, req.UID, req.GID)
+	return nil
+}
+
+// newRequest checks that cmd (built by exec.Command, not started) can run
+// under the helper and returns what the helper needs of it, with no policy.
+func newRequest(cmd *exec.Cmd) (*request, error) {
+	if cmd.Err != nil {
+		return nil, cmd.Err // the program was not found; Start would say so
+	}
+	if strings.Contains(cmd.Path, "/") {
+		// exec would report a missing program at Start; under the helper
+		// it would only be an exit status.
+		if st, err := os.Stat(cmd.Path); err != nil {
+			return nil, &exec.Error{Name: cmd.Path, Err: err}
+		} else if st.IsDir() || st.Mode()&0o111 == 0 {
+			return nil, &exec.Error{Name: cmd.Path, Err: fs.ErrPermission}
+		}
+	}
+	if !helperWired.Load() {
+		return nil, errors.New("sandbox: the binary's main does not call sandbox.RunHelper")
+	}
+	if cmd.Process != nil {
+		return nil, errors.New("sandbox: Wrap after Start")
+	}
+	return &request{UID: os.Getuid(), GID: os.Getgid(), Path: cmd.Path, Args: cmd.Args}, nil
+}
+
+// setHelperAttr adds to attr what makes a process the helper: its
+// namespaces, identity, capabilities and parent-death signal.
+func setHelperAttr(attr *syscall.SysProcAttr, uid, gid int) {
 	attr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
 	// The server's uid and gid map to themselves, so the command runs as
 	// the server's user with its files shown as its own; setgroups stays
 	// denied, as an unprivileged user's gid map requires. The helper keeps
 	// across its exec (as ambient capabilities) only what it needs to set
 	// the namespaces up; the command gets none (startRestricted).
-	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: req.UID, HostID: req.UID, Size: 1}}
-	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: req.GID, HostID: req.GID, Size: 1}}
+	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
 	attr.GidMappingsEnableSetgroups = false
 	attr.AmbientCaps = helperCaps
 	// The helper, and with it its pid namespace, dies with the server,
 	// even on SIGKILL.
 	attr.Pdeathsig = syscall.SIGKILL
-	return nil
 }

@@ -101,7 +101,7 @@ func (tu *turn) runCommand(ctx context.Context, itemID uuid.UUID, line, cwd stri
 	// completion replaces it with the tail.
 	persisted := 0
 	spec := ProcessSpec{
-		Argv: argv, Dir: cwd, Env: env, Hurry: m.ctx.Done(), Sandbox: box,
+		Argv: argv, Dir: cwd, Env: env, Hurry: m.ctx.Done(), Sandbox: box, Spares: m.sandbox.spares,
 		OnOutput: func(chunk []byte) {
 			if persisted < MaxOutputTail {
 				persisted += len(chunk)

@@ -85,7 +85,7 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 	if err != nil {
 		return nil, protocol.Errorf(protocol.ErrInternal, "%v", err)
 	}
-	spec := ProcessSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true, Hurry: m.ctx.Done(), Sandbox: box}
+	spec := ProcessSpec{Argv: p.Command, Dir: cwd, Env: env, SeparateStderr: true, Hurry: m.ctx.Done(), Sandbox: box, Spares: m.sandbox.spares}
 	if p.StreamStdoutStderr {
 		delta := func(stream protocol.CommandExecOutputStream) func([]byte) {
 			return func(chunk []byte) {

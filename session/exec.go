@@ -73,6 +73,9 @@ type ProcessSpec struct {
 	// shutdownKillGrace: the server is shutting down. It does not stop the
 	// command by itself; cancel ctx for that. May be nil.
 	Hurry <-chan struct{}
+	// Spares, if not nil, may start a sandboxed command on a helper
+	// started ahead of need (sandbox.Spares); the result is the same.
+	Spares *sandbox.Spares
 }
 
 // ProcessResult is how a command ended.
@@ -156,7 +159,7 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 	// goroutine that locks and ends a thread can take this one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	err = startCommand(cmd, spec.Sandbox)
+	proc, err := startCommand(cmd, spec.Sandbox, spec.Spares)
 	// The child has its own copies of the write ends; ours would keep the
 	// read ends from ever reaching EOF.
 	outW.Close()
@@ -173,13 +176,18 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 	}
 	// Setpgid with Pgid 0 makes the child the leader of a new group whose id
 	// is its pid, and Start returns only after the child has exec'd.
-	pgid := cmd.Process.Pid
+	pgid := proc.pid
 
 	for _, p := range pumps {
 		go p.run()
 	}
 	waitDone := make(chan error, 1)
-	go waitProcess(cmd, waitDone)
+	var state *os.ProcessState
+	go func() {
+		var err error
+		state, err = proc.wait()
+		waitDone <- err
+	}()
 
 	var waitErr error
 	interrupted := false
@@ -207,21 +215,12 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 		res.Stderr = pumps[1].tail.String()
 		res.Truncated = res.Truncated || pumps[1].tail.truncated()
 	}
-	if cmd.ProcessState != nil {
+	if state != nil {
 		// ExitCode is -1 when a signal ended the process.
-		res.ExitCode = int32(cmd.ProcessState.ExitCode())
+		res.ExitCode = int32(state.ExitCode())
 	}
-	var exitErr *exec.ExitError
-	if waitErr != nil && !errors.As(waitErr, &exitErr) {
-		res.Err = waitErr
-	}
+	res.Err = waitErr
 	return res
-}
-
-// waitProcess is the waiter goroutine of RunProcess: it reaps the main
-// process and reports Wait's result on done (buffered, so it never blocks).
-func waitProcess(cmd *exec.Cmd, done chan<- error) {
-	done <- cmd.Wait()
 }
 
 // stopGroup ends a cancelled command: SIGTERM to the group, then SIGKILL to

@@ -169,6 +169,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	m.sandbox.spares.Close()
 	for _, t := range threads {
 		t.unload()
 	}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -38,9 +39,11 @@ type SandboxConfig struct {
 // sandboxing is a Manager's sandbox state: what the machine enforces
 // (probed once, on first use), the proxy's Unix sockets for the in-sandbox
 // relay (opened once, on first use), and the commands each thread
-// accepted to run unsandboxed for the session.
+// accepted to run unsandboxed for the session, and the spare helper that
+// sandboxed commands start on (killed by Shutdown).
 type sandboxing struct {
 	support func() sandbox.Support
+	spares  *sandbox.Spares
 
 	socketsOnce sync.Once
 	sockets     *sandbox.ProxySockets
@@ -54,7 +57,7 @@ func newSandboxing(support func() sandbox.Support) *sandboxing {
 	if support == nil {
 		support = sync.OnceValue(sandbox.Probe)
 	}
-	return &sandboxing{support: support, unsandboxed: make(map[uuid.UUID]map[string]bool)}
+	return &sandboxing{support: support, spares: sandbox.NewSpares(), unsandboxed: make(map[uuid.UUID]map[string]bool)}
 }
 
 // unenforced returns what the machine lacks to enforce mode; nil when it
@@ -186,14 +189,42 @@ func (m *Manager) allowUnsandboxed(threadID uuid.UUID, line string) {
 	m.sandbox.unsandboxed[threadID][line] = true
 }
 
-// startCommand starts cmd, under p when p is not nil.
-func startCommand(cmd *exec.Cmd, p *sandbox.Policy) error {
-	if p != nil {
-		if err := sandbox.Wrap(cmd, *p); err != nil {
-			return err
+// process is a started command's main process: its pid, which is its
+// process group's id, and how to reap it. wait's error is set only when it
+// could not wait (a non-zero exit is not an error).
+type process struct {
+	pid  int
+	wait func() (*os.ProcessState, error)
+}
+
+// startCommand starts cmd, under p when p is not nil: on a spare helper
+// when spares has one ready, otherwise on a helper of its own (Wrap).
+func startCommand(cmd *exec.Cmd, p *sandbox.Policy, spares *sandbox.Spares) (process, error) {
+	if p != nil && spares != nil {
+		warm, err := spares.Start(cmd, *p)
+		if err != nil {
+			return process{}, err
+		}
+		if warm != nil {
+			return process{warm.Pid, warm.Wait}, nil
 		}
 	}
-	return cmd.Start()
+	if p != nil {
+		if err := sandbox.Wrap(cmd, *p); err != nil {
+			return process{}, err
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return process{}, err
+	}
+	return process{cmd.Process.Pid, func() (*os.ProcessState, error) {
+		err := cmd.Wait()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			err = nil
+		}
+		return cmd.ProcessState, err
+	}}, nil
 }
 
 // denialMarkers are what a command prints when the sandbox refused it
