@@ -29,7 +29,14 @@
 // generated Seatbelt profile (SeatbeltProfile). Elsewhere nothing can be
 // enforced and Probe says so.
 //
-// The helper is started for every command, so what the binary does
+// Spares keeps one helper started ahead of need (spare_linux.go): a
+// command whose spare is ready is handed to it over a socket pair (its
+// stdout and stderr by SCM_RIGHTS, then the request with argv, directory
+// and environment), and the helper goes on as a cold one; the next spare
+// starts in the background, and a command that finds none ready gets a
+// helper of its own.
+//
+// A cold helper is started for its command, so what the binary does
 // before main is paid per command: the seccomp policy is defined with
 // go-seccomp-bpf in internal/seccompfilter and, on amd64, loaded as a
 // program assembled ahead of time (zz_seccomp_program_amd64.go, checked
