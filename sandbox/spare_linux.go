@@ -163,6 +163,10 @@ func startSpare() *spare {
 	sp.cmd = exec.Command(selfExe, spareArg)
 	sp.cmd.Args[0] = "app-server"
 	sp.cmd.ExtraFiles = []*os.File{child} // fd 3
+	// The helper's own environment is empty: the command's comes with its
+	// request, and the server's own (its secrets) stays out of the
+	// sandbox, as with a cold helper, whose environment is the command's.
+	sp.cmd.Env = []string{}
 	sp.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setHelperAttr(sp.cmd.SysProcAttr, os.Getuid(), os.Getgid())
 	go sp.run(child)

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -89,5 +90,34 @@ func TestSpareRunsCommandAsWrapDoes(t *testing.T) {
 	out, code = runWarm(t, s, ww, cwd, env, "exec 3<>/dev/tcp/1.1.1.1/80")
 	if code == 0 {
 		t.Fatalf("network reached with network none: %q", out)
+	}
+}
+
+// TestSparesCloseKillsSpare: Close kills and reaps the waiting spare, and
+// a Start after Close starts none.
+func TestSparesCloseKillsSpare(t *testing.T) {
+	requireSupport(t)
+	s := NewSpares()
+	p := Policy{Mode: ReadOnly, Network: NetworkNone}
+	cmd := exec.Command("/bin/true")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if proc, err := s.Start(cmd, p); proc != nil || err != nil {
+		t.Fatalf("first Start = %v, %v; want no spare yet", proc, err)
+	}
+	sp := s.spare
+	select {
+	case <-sp.ready:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the spare helper never became ready")
+	}
+	pid := sp.cmd.Process.Pid
+	s.Close()
+	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+		t.Fatalf("spare %d after Close: kill(0) = %v, want ESRCH", pid, err)
+	}
+	cmd = exec.Command("/bin/true")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if proc, err := s.Start(cmd, p); proc != nil || err != nil || s.Ready() != nil {
+		t.Fatalf("Start after Close = %v, %v (spare %v); want nothing", proc, err, s.Ready())
 	}
 }
