@@ -174,14 +174,17 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 		}
 		return failed(err)
 	}
-	// Setpgid with Pgid 0 makes the child the leader of a new group whose id
-	// is its pid, and Start returns only after the child has exec'd.
+	// Setpgid with Pgid 0 makes the child (or the spare sandbox helper it
+	// was handed to) the leader of a new group whose id is its pid, and
+	// startCommand returns only after that process has exec'd.
 	pgid := proc.pid
 
 	for _, p := range pumps {
 		go p.run()
 	}
 	waitDone := make(chan error, 1)
+	// The waiter goroutine reaps the main process; waitDone is buffered,
+	// so it never blocks, and state is read only after waitDone.
 	var state *os.ProcessState
 	go func() {
 		var err error
