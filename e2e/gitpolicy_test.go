@@ -31,7 +31,7 @@ func gitInit(t *testing.T, dir string, config ...[2]string) {
 // gets a prompt, and declining it means the command never ran.
 func TestGitStatusPromptsWhenTheRepositoryRunsPrograms(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
+		t.Fatal("git is not installed: this test needs it (.ci/run installs it)")
 	}
 	s := startServer(t, options{})
 	s.initialize()

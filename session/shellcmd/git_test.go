@@ -28,7 +28,7 @@ func gitIn(t *testing.T, dir string, env []string, args ...string) {
 
 func TestInertRepository(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
+		t.Fatal("git is not installed: this test needs it (.ci/run installs it)")
 	}
 	env := gitEnv(t)
 	newRepo := func(t *testing.T) string {
