@@ -322,20 +322,14 @@ func (h *streamHandler) ReasoningSummaryPart(itemID string, index int64) {
 
 func (h *streamHandler) ReasoningSummaryDelta(itemID string, index int64, delta string) {
 	if o := h.find(itemID); o != nil && o.kind == "reasoning" {
-		for int64(len(o.summary)) <= index {
-			o.summary = append(o.summary, "")
-		}
-		o.summary[index] += delta
+		appendAt(&o.summary, index, delta)
 		h.items.ReasoningDelta(o.id, index, delta)
 	}
 }
 
 func (h *streamHandler) ReasoningTextDelta(itemID string, index int64, delta string) {
 	if o := h.find(itemID); o != nil && o.kind == "reasoning" {
-		for int64(len(o.content)) <= index {
-			o.content = append(o.content, "")
-		}
-		o.content[index] += delta
+		appendAt(&o.content, index, delta)
 		h.items.ReasoningTextDelta(o.id, index, delta)
 	}
 }
@@ -444,4 +438,13 @@ func turnErrorOf(err error) protocol.TurnError {
 		te.CodexErrorInfo = &protocol.ErrorInfoOther
 	}
 	return te
+}
+
+// appendAt appends delta to the part at index, adding empty parts up to it
+// (the provider numbers summary and content parts from 0).
+func appendAt(parts *[]string, index int64, delta string) {
+	for int64(len(*parts)) <= index {
+		*parts = append(*parts, "")
+	}
+	(*parts)[index] += delta
 }

@@ -9,10 +9,8 @@ import (
 // onApproval handles item/commandExecution/requestApproval: --auto answers
 // at once; otherwise the prompt joins the queue (refresh shows the head).
 func (s *session) onApproval(m *message) {
-	var p protocol.CommandExecutionRequestApprovalParams
-	var id protocol.RequestID
-	if json.Unmarshal(m.Params, &p) != nil || json.Unmarshal(m.ID, &id) != nil {
-		s.conn.replyError(m.ID, protocol.Errorf(protocol.ErrInvalidParams, "the client could not decode the approval request"))
+	p, id, ok := decodeApproval[protocol.CommandExecutionRequestApprovalParams](s, m)
+	if !ok {
 		return
 	}
 	s.output()
@@ -72,4 +70,16 @@ func (s *session) onResolved(n protocol.ServerRequestResolvedNotification) {
 	if found && wasHead && h.shown {
 		s.r.promptClosed(&h.params)
 	}
+}
+
+// decodeApproval decodes an approval request's params and id; when either
+// does not decode it answers the request with an error and returns false.
+func decodeApproval[P any](s *session, m *message) (P, protocol.RequestID, bool) {
+	var p P
+	var id protocol.RequestID
+	if json.Unmarshal(m.Params, &p) != nil || json.Unmarshal(m.ID, &id) != nil {
+		s.conn.replyError(m.ID, protocol.Errorf(protocol.ErrInvalidParams, "the client could not decode the approval request"))
+		return p, id, false
+	}
+	return p, id, true
 }

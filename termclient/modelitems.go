@@ -148,10 +148,8 @@ func (r *renderer) fileChangePrompt(h *prompt, waiting int) {
 // (from the item/started that came before) is shown, then the prompt joins
 // the queue like a command prompt; its keys are a s d c.
 func (s *session) onFileChangeApproval(m *message) {
-	var p protocol.FileChangeRequestApprovalParams
-	var id protocol.RequestID
-	if json.Unmarshal(m.Params, &p) != nil || json.Unmarshal(m.ID, &id) != nil {
-		s.conn.replyError(m.ID, protocol.Errorf(protocol.ErrInvalidParams, "the client could not decode the approval request"))
+	p, id, ok := decodeApproval[protocol.FileChangeRequestApprovalParams](s, m)
+	if !ok {
 		return
 	}
 	item := s.fileChanges[p.ItemID]
