@@ -2,9 +2,9 @@ package sandbox
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 )
 
@@ -26,36 +26,82 @@ func RunHelper() {
 		if err != nil {
 			fatalf("%v", err)
 		}
-		runHelper(req, os.Environ())
+		req.Env = os.Environ()
+		runHelper(req.UID, req.GID, nil, req)
 	case spareArg:
-		runSpare()
+		if len(os.Args) < 4 {
+			fatalf("spare: no uid and gid")
+		}
+		uid, err1 := strconv.Atoi(os.Args[2])
+		gid, err2 := strconv.Atoi(os.Args[3])
+		if err1 != nil || err2 != nil {
+			fatalf("spare: bad uid or gid")
+		}
+		runHelper(uid, gid, os.NewFile(3, "sandbox-spare"), nil)
+	case stageArg:
+		runStage()
 	}
 }
 
-// runHelper runs in fresh user, network, pid and mount namespaces, as the
-// server's uid with the few capabilities it needs there (ambient, from
-// Wrap), and is PID 1 of the command's pid namespace. It sets the
-// namespaces up, starts the command from a thread that holds no
-// capability and carries the Landlock and seccomp restrictions (see
-// startRestricted), relays the proxy, forwards termination signals, reaps
-// orphans and exits with the command's status (128+N if a signal N killed
-// it). Its exit kills every process left in the pid namespace.
-func runHelper(req *request, env []string) {
+// runHelper runs in fresh user, network, pid and mount namespaces, root
+// in its user namespace (which maps to the server's uid), and is PID 1 of
+// the command's pid namespace. It sets the namespaces up, starts the
+// command stage (stage_linux.go) in a nested user namespace, hands it the
+// command, relays the proxy, forwards termination signals, reaps orphans
+// and exits with the command's status (128+N if a signal N killed it).
+// Its exit kills every process left in the pid namespace.
+//
+// A cold helper (Wrap) has its request; a spare (Spares) has the server's
+// socket instead: it says there when it and its stage are ready, receives
+// the command there, and its stage reports the command's status there.
+func runHelper(uid, gid int, server *os.File, req *request) {
 	if os.Getpid() != 1 {
 		fatalf("helper is not PID 1 of a new pid namespace")
 	}
-	if err := setupMounts(req.Policy); err != nil {
+	if err := prepareMounts(); err != nil {
 		fatalf("mounts: %v", err)
+	}
+	st, err := startStage(uid, gid, server)
+	if err != nil {
+		fatalf("%v", err)
 	}
 	if err := loopbackUp(); err != nil {
 		fatalf("bringing lo up: %v", err)
 	}
-	if req.Policy.Network == NetworkProxy {
-		httpPort, socksPort, err := startRelays(*req.Policy.Proxy)
-		if err != nil {
+	var rel *relays
+	if server != nil || req.Policy.Network == NetworkProxy {
+		if rel, err = listenRelays(); err != nil {
 			fatalf("proxy relay: %v", err)
 		}
-		env = rewriteProxyEnv(env, httpPort, socksPort)
+	}
+	stdout, stderr := 1, 2
+	if server != nil {
+		if err := st.ready(); err != nil {
+			fatalf("%v", err)
+		}
+		if _, err := server.Write([]byte{1}); err != nil {
+			os.Exit(exitSetupFailed)
+		}
+		if req, stdout, stderr, err = receiveHandoff(server); err != nil {
+			os.Exit(exitSetupFailed) // the server is gone or no longer needs us
+		}
+		server.Close()
+		if err := takeStdio(stdout, stderr); err != nil {
+			fatalf("stdio: %v", err)
+		}
+		stdout, stderr = 1, 2
+	}
+	if err := policyMounts(req.Policy); err != nil {
+		fatalf("mounts: %v", err)
+	}
+	if req.Policy.Network == NetworkProxy {
+		if err := rel.serve(*req.Policy.Proxy); err != nil {
+			fatalf("proxy relay: %v", err)
+		}
+		httpPort, socksPort := rel.ports()
+		req.Env = rewriteProxyEnv(req.Env, httpPort, socksPort)
+	} else if rel != nil {
+		rel.close()
 	}
 
 	// Signals for the command: catch them before it starts, so none is
@@ -63,13 +109,14 @@ func runHelper(req *request, env []string) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 
-	pid, err := startRestricted(req, env)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "app-server sandbox: starting %s: %v\n", req.Path, err)
-		os.Exit(exitStatusOfStartError(err))
+	if err := sendHandoff(st.sock, req, stdout, stderr); err != nil {
+		fatalf("handing the command to its stage: %v", err)
 	}
+	// st.sock stays open: closing it with the stage's ready byte unread
+	// would reset the connection and lose the hand-off.
+	releaseStdio()
 	go forwardSignals(sigs)
-	os.Exit(reap(pid))
+	os.Exit(reap(st.pid))
 }
 
 // forwardSignals passes termination signals to every process of the pid
@@ -81,7 +128,7 @@ func forwardSignals(sigs <-chan os.Signal) {
 }
 
 // reap waits for every child (orphans are reparented to PID 1) until the
-// command itself exits, and returns its exit status.
+// command stage exits, and returns its exit status (the command's).
 func reap(pid int) int {
 	for {
 		var ws syscall.WaitStatus

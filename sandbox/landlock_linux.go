@@ -93,6 +93,10 @@ func restrictFiles(p Policy) error {
 		return err
 	}
 	if p.Mode == WorkspaceWrite {
+		// The helper's own tmpfs (prepareMounts), not the host's.
+		if err := add(sandboxShm, fsRead|fsWriteAll); err != nil {
+			return err
+		}
 		for _, r := range p.WritableRoots {
 			if err := add(r, fsRead|fsWriteAll); err != nil {
 				return err

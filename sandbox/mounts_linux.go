@@ -9,24 +9,41 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setupMounts runs in the helper's new mount namespace: it stops mount
-// events from propagating back to the server's namespace, makes the
-// policy's read-only paths read-only bind mounts (Landlock cannot deny a
-// path below one it allows) and mounts a /proc of the new pid namespace.
-func setupMounts(p Policy) error {
+// prepareMounts runs in the helper's new mount namespace before it knows
+// the command: it stops mount events from propagating back to the
+// server's namespace, mounts a /proc of the new pid namespace (showing
+// only the sandbox's processes) and a private, empty /dev/shm: the host's
+// shared memory objects are not the command's to see, and under
+// workspace-write (restrictFiles) POSIX shared memory and semaphores work
+// without anything the command puts there outliving it.
+func prepareMounts() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making / private: %w", err)
 	}
-	if p.Mode == WorkspaceWrite {
-		for _, path := range p.ReadOnlyPaths {
-			if err := bindReadOnly(path); err != nil {
-				return err
-			}
-		}
-	}
-	// A fresh /proc shows only the command's processes.
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	if st, err := os.Stat(sandboxShm); err == nil && st.IsDir() {
+		if err := unix.Mount("tmpfs", sandboxShm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+			return fmt.Errorf("mounting %s: %w", sandboxShm, err)
+		}
+	}
+	return nil
+}
+
+// sandboxShm is the shared-memory directory each sandbox gets to itself.
+const sandboxShm = "/dev/shm"
+
+// policyMounts makes the policy's read-only paths read-only bind mounts
+// (Landlock cannot deny a path below one it allows).
+func policyMounts(p Policy) error {
+	if p.Mode != WorkspaceWrite {
+		return nil
+	}
+	for _, path := range p.ReadOnlyPaths {
+		if err := bindReadOnly(path); err != nil {
+			return err
+		}
 	}
 	return nil
 }

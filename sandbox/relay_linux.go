@@ -10,24 +10,47 @@ import (
 	"time"
 )
 
-// startRelays listens on 127.0.0.1 inside the sandbox, one port for the
-// HTTP proxy and one for SOCKS5, and relays every connection to the
-// proxy's Unix socket outside. The listeners live as long as the helper.
-func startRelays(p ProxySockets) (httpPort, socksPort int, err error) {
-	if p.HTTP == "" || p.SOCKS == "" {
-		return 0, 0, errors.New("the proxy's Unix sockets are missing")
-	}
+// relays are the listeners on 127.0.0.1 inside the sandbox, one for the
+// HTTP proxy and one for SOCKS5; serve relays every connection to the
+// proxy's Unix socket outside. A spare listens before it knows whether
+// its command will need them (listening is part of its set-up, not the
+// command's wait) and closes them if not.
+type relays struct {
+	http, socks net.Listener
+}
+
+func listenRelays() (*relays, error) {
 	httpLn, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	socksLn, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, err
+		httpLn.Close()
+		return nil, err
 	}
-	go relayLoop(httpLn, p.HTTP)
-	go relayLoop(socksLn, p.SOCKS)
-	return httpLn.Addr().(*net.TCPAddr).Port, socksLn.Addr().(*net.TCPAddr).Port, nil
+	return &relays{httpLn, socksLn}, nil
+}
+
+// serve starts relaying to p's sockets; the listeners live as long as
+// the helper.
+func (r *relays) serve(p ProxySockets) error {
+	if p.HTTP == "" || p.SOCKS == "" {
+		return errors.New("the proxy's Unix sockets are missing")
+	}
+	go relayLoop(r.http, p.HTTP)
+	go relayLoop(r.socks, p.SOCKS)
+	return nil
+}
+
+// ports are the inside ports the proxy variables are rewritten to.
+func (r *relays) ports() (httpPort, socksPort int) {
+	return r.http.Addr().(*net.TCPAddr).Port, r.socks.Addr().(*net.TCPAddr).Port
+}
+
+func (r *relays) close() {
+	r.http.Close()
+	r.socks.Close()
 }
 
 // relayLoop accepts until the helper exits.

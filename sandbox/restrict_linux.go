@@ -9,55 +9,76 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startRestricted starts the command from an OS thread of its own that
-// first gives up, for itself and so for the child it forks, every
-// capability (with root made powerless), sets no_new_privs and applies
-// the Landlock write rules and the seccomp filter. Credentials, Landlock
-// domains and seccomp filters are per thread and inherited by a fork, so
-// the command starts restricted without an exec of its own in between;
-// the rest of the helper (the relay, the reaper) keeps running on other
-// threads, unrestricted. The thread ends with the goroutine (it stays
-// locked), so nothing else ever runs on it; the Go runtime starts new
-// threads from its template thread, never from a locked one.
-func startRestricted(req *request, env []string) (int, error) {
-	type result struct {
-		pid int
-		err error
-	}
-	done := make(chan result, 1)
+// launcher is an OS thread of the command stage, locked to one goroutine,
+// that starts the command. It first gives up, for itself and so for the
+// child it forks, every capability (with root made powerless), sets
+// no_new_privs and loads the seccomp filter; when the command comes it
+// adds the policy's Landlock write rules and forks it. Credentials,
+// Landlock domains and seccomp filters are per thread and inherited by a
+// fork, so the command starts restricted without an exec of its own in
+// between; the stage's other threads (its reaper) stay as they were. The
+// thread ends with the goroutine (it stays locked), so nothing else ever
+// runs on it; the Go runtime starts new threads from its template thread,
+// never from a locked one.
+type launcher struct {
+	requests chan *request
+	results  chan launched
+}
+
+type launched struct {
+	pid int
+	err error
+}
+
+// newLauncher prepares the thread: everything the command is held to
+// that does not depend on its policy.
+func newLauncher() (*launcher, error) {
+	l := &launcher{requests: make(chan *request), results: make(chan launched, 1)}
+	ready := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		if err := restrictThread(req.Policy); err != nil {
-			done <- result{err: err}
+		if err := restrictThread(); err != nil {
+			ready <- err
+			return
+		}
+		ready <- nil
+		req := <-l.requests
+		if err := restrictFiles(req.Policy); err != nil {
+			l.results <- launched{err: fmt.Errorf("landlock: %w", err)}
 			return
 		}
 		// syscall.ForkExec rather than os.StartProcess: the latter first
 		// forks a throwaway child to probe pidfd support, once per
-		// process, which here means once per command. reap waits by pid.
+		// process, which here means once per command.
 		pid, err := syscall.ForkExec(req.Path, req.Args, &syscall.ProcAttr{
-			Env:   env,
+			Dir:   req.Dir,
+			Env:   req.Env,
 			Files: []uintptr{0, 1, 2},
 		})
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		done <- result{pid: pid}
+		l.results <- launched{pid, err}
 	}()
-	r := <-done
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// launch starts req's command on the prepared thread; it can be called
+// once.
+func (l *launcher) launch(req *request) (int, error) {
+	l.requests <- req
+	r := <-l.results
 	return r.pid, r.err
 }
 
-// restrictThread applies everything to the calling (locked) thread.
-func restrictThread(p Policy) error {
+// restrictThread applies to the calling (locked) thread what every
+// command is held to: no capability, no_new_privs, the seccomp filter.
+func restrictThread() error {
 	if err := dropCapabilities(); err != nil {
 		return fmt.Errorf("dropping capabilities: %w", err)
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
-	}
-	if err := restrictFiles(p); err != nil {
-		return fmt.Errorf("landlock: %w", err)
 	}
 	if err := loadSeccomp(); err != nil {
 		return fmt.Errorf("seccomp: %w", err)

@@ -5,53 +5,92 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// spareArg is the hidden first argument of a spare helper (runSpare).
+// spareArg is the hidden first argument of a spare helper (runHelper).
 const spareArg = "__sandbox-spare"
 
+// spareRestartDelay is how long after a command was handed to the spare
+// the next one starts if the command is still running: later than the
+// start of a short command, which the next spare's own start would slow
+// on a small machine.
+const spareRestartDelay = 10 * time.Millisecond
+
 // Spares keeps one sandbox helper started ahead of need: its namespaces
-// are created and the binary has started, and it waits on a socket for a
-// command. Starting a command on it skips what a cold helper spends
-// before its policy work (clone, exec, the runtime's start), which does
-// not depend on the policy. The zero value is not usable; see NewSpares.
+// are created and set up as far as they can be before the command is
+// known, and its command stage (stage_linux.go) has started and waits
+// for the command. Starting a command on it skips what a cold helper
+// spends before its policy work (two clones, two execs, the runtime's
+// start), which does not depend on the policy. The zero value is not
+// usable; see NewSpares.
 type Spares struct {
 	mu     sync.Mutex
-	spare  *spare // nil until the first Start, and after Close
+	spare  *spare // nil until Prestart or the first Start, and after Close
 	closed bool
+	// running counts the goroutines of every spare started, taken or not;
+	// each ends when its helper has been reaped.
+	running sync.WaitGroup
 }
 
-// NewSpares returns an empty set; the first Start starts a spare.
+// NewSpares returns an empty set; Prestart or the first Start starts a
+// spare.
 func NewSpares() *Spares { return &Spares{} }
 
 // Process is a command started on a spare helper: the helper is its
 // process group leader and PID 1, as with Wrap.
 type Process struct {
-	Pid int
-	s   *spare
+	Pid    int
+	s      *spare
+	spares *Spares
 }
 
-// Wait waits for the helper to exit and returns its state; err is set
-// only if it could not be waited for (a non-zero exit is not an error).
-func (p *Process) Wait() (*os.ProcessState, error) {
+// Wait returns the command's exit status (128+N if signal N killed it)
+// as soon as its stage reports it. The helper may then still be ending
+// the sandbox (its exit kills what the command left behind in it); the
+// caller that wants that done at once kills the process group, as
+// RunProcess does. A helper that ended without a report gives its own
+// exit status (-1 if a signal killed it); err is set only if it could not
+// be waited for.
+func (p *Process) Wait() (int, error) {
+	var b [1]byte
+	n, _ := p.s.sock.Read(b[:])
+	p.s.sock.Close()
+	// The next spare starts now rather than with the command: on a small
+	// machine its start would compete with the command for the CPU.
+	p.spares.Prestart()
+	if n == 1 {
+		return int(b[0]), nil
+	}
 	<-p.s.exited
 	var exitErr *exec.ExitError
 	if p.s.waitErr != nil && !errors.As(p.s.waitErr, &exitErr) {
-		return p.s.cmd.ProcessState, p.s.waitErr
+		return -1, p.s.waitErr
 	}
-	return p.s.cmd.ProcessState, nil
+	return p.s.cmd.ProcessState.ExitCode(), nil
+}
+
+// Prestart starts a spare if there is none, so that the first command
+// finds it ready.
+func (s *Spares) Prestart() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed && s.spare == nil {
+		s.spare = s.startSpare()
+	}
 }
 
 // Start starts cmd (built by exec.Command, not started, stdin unset,
-// stdout and stderr *os.File) under p on the spare helper when one is
-// ready, and starts the next spare. It returns nil, nil when no spare is
-// ready or cmd does not fit: the caller then uses Wrap and cmd.Start. The
-// spare inherits the server's thread-independent state at its start;
-// what it gets of cmd is argv, Dir, Env (nil: the server's) and stdio.
+// stdout and stderr *os.File) under p on the spare helper, waiting for it
+// to be ready if it is still starting, and starts the next spare. It
+// returns nil, nil when cmd does not fit or the spare failed: the caller
+// then uses Wrap and cmd.Start, which report why. What the helper gets
+// of cmd is argv, Dir, Env (nil: the server's) and stdio.
 func (s *Spares) Start(cmd *exec.Cmd, p Policy) (*Process, error) {
 	if err := p.Validate(); err != nil || p.Mode == FullAccess {
 		return nil, err
@@ -78,16 +117,27 @@ func (s *Spares) Start(cmd *exec.Cmd, p Policy) (*Process, error) {
 	if sp == nil {
 		return nil, nil
 	}
-	err = sp.send(req, stdout, stderr)
-	sp.sock.Close()
-	if err != nil {
-		sp.kill()
+	select {
+	case <-sp.ready:
+	case <-sp.exited:
+		sp.sock.Close()
 		return nil, nil
 	}
-	return &Process{Pid: sp.cmd.Process.Pid, s: sp}, nil
+	if err := sendHandoff(sp.sock, req, int(stdout.Fd()), int(stderr.Fd())); err != nil {
+		sp.kill()
+		sp.sock.Close()
+		return nil, nil
+	}
+	// The next spare starts when this command's status is in, or, for a
+	// command still running by then, after spareRestartDelay, so that a
+	// command started meanwhile does not wait for a whole spare's start.
+	time.AfterFunc(spareRestartDelay, s.Prestart)
+	return &Process{Pid: sp.cmd.Process.Pid, s: sp, spares: s}, nil
 }
 
-// take returns the spare if it is ready, and starts the next one.
+// take returns the spare, ready or not (a starting spare is further
+// along than a helper started now would be), or a new one. The next is
+// started when the command's status is in (Process.Wait).
 func (s *Spares) take() *spare {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,22 +145,15 @@ func (s *Spares) take() *spare {
 		return nil
 	}
 	sp := s.spare
-	if sp != nil {
-		select {
-		case <-sp.ready:
-		case <-sp.exited:
-			sp.sock.Close()
-			sp = nil // it failed; start another
-		default:
-			return nil // still starting: the cold path goes ahead of it
-		}
+	if sp == nil {
+		sp = s.startSpare()
 	}
-	s.spare = startSpare()
+	s.spare = nil
 	return sp
 }
 
 // Ready returns a channel closed once the current spare is ready (never
-// closed if it fails). For benchmarks; nil before the first Start.
+// closed if it fails). For benchmarks and tests; nil when there is none.
 func (s *Spares) Ready() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -120,7 +163,9 @@ func (s *Spares) Ready() <-chan struct{} {
 	return s.spare.ready
 }
 
-// Close kills the spare and waits for it. Start then always returns nil.
+// Close kills the spare not yet taken and waits until every helper this
+// set started has been reaped; the callers of Start end theirs (killing
+// the process group). Start then always returns nil.
 func (s *Spares) Close() {
 	s.mu.Lock()
 	sp := s.spare
@@ -133,6 +178,7 @@ func (s *Spares) Close() {
 			sp.sock.Close()
 		}
 	}
+	s.running.Wait()
 }
 
 // spare is one pre-started helper and the goroutine that owns it.
@@ -149,7 +195,7 @@ type spare struct {
 // startSpare starts a spare helper from a goroutine that keeps its
 // thread locked for the helper's life: the parent-death signal fires when
 // the thread that started the child exits (golang/go#27505).
-func startSpare() *spare {
+func (s *Spares) startSpare() *spare {
 	sp := &spare{started: make(chan struct{}), ready: make(chan struct{}), exited: make(chan struct{})}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -160,7 +206,8 @@ func startSpare() *spare {
 	}
 	sp.sock = os.NewFile(uintptr(fds[0]), "sandbox-spare")
 	child := os.NewFile(uintptr(fds[1]), "sandbox-spare-child")
-	sp.cmd = exec.Command(selfExe, spareArg)
+	uid, gid := os.Getuid(), os.Getgid()
+	sp.cmd = exec.Command(selfExe, spareArg, strconv.Itoa(uid), strconv.Itoa(gid))
 	sp.cmd.Args[0] = "app-server"
 	sp.cmd.ExtraFiles = []*os.File{child} // fd 3
 	// The helper's own environment is empty: the command's comes with its
@@ -168,8 +215,12 @@ func startSpare() *spare {
 	// sandbox, as with a cold helper, whose environment is the command's.
 	sp.cmd.Env = []string{}
 	sp.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	setHelperAttr(sp.cmd.SysProcAttr, os.Getuid(), os.Getgid())
-	go sp.run(child)
+	setHelperAttr(sp.cmd.SysProcAttr, uid, gid)
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		sp.run(child)
+	}()
 	return sp
 }
 
@@ -190,20 +241,6 @@ func (sp *spare) run(child *os.File) {
 		close(sp.ready)
 	}
 	sp.waitErr = sp.cmd.Wait()
-}
-
-// send hands req and the command's stdout and stderr to the helper: the
-// descriptors ride on the first byte (SCM_RIGHTS), the request follows,
-// and the end of the stream ends it.
-func (sp *spare) send(req *request, stdout, stderr *os.File) error {
-	rights := unix.UnixRights(int(stdout.Fd()), int(stderr.Fd()))
-	if err := unix.Sendmsg(int(sp.sock.Fd()), []byte{0}, rights, nil, 0); err != nil {
-		return err
-	}
-	if _, err := sp.sock.Write([]byte(req.encode())); err != nil {
-		return err
-	}
-	return unix.Shutdown(int(sp.sock.Fd()), unix.SHUT_WR)
 }
 
 // kill ends the helper; run reaps it.

@@ -14,14 +14,7 @@ import (
 // to be ready first, and returns its combined output and exit status.
 func runWarm(t *testing.T, s *Spares, p Policy, dir string, env []string, script string) (string, int) {
 	t.Helper()
-	if s.Ready() == nil {
-		// The first Start finds no spare and starts one.
-		cmd := exec.Command("/bin/true")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if proc, err := s.Start(cmd, p); proc != nil || err != nil {
-			t.Fatalf("first Start = %v, %v; want no spare yet", proc, err)
-		}
-	}
+	s.Prestart()
 	select {
 	case <-s.Ready():
 	case <-time.After(20 * time.Second):
@@ -48,11 +41,11 @@ func runWarm(t *testing.T, s *Spares, p Policy, dir string, env []string, script
 			break
 		}
 	}
-	state, err := proc.Wait()
+	code, err := proc.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.String(), state.ExitCode()
+	return out.String(), code
 }
 
 // TestSpareRunsCommandAsWrapDoes: a command started on a spare gets its
@@ -99,11 +92,7 @@ func TestSparesCloseKillsSpare(t *testing.T) {
 	requireSupport(t)
 	s := NewSpares()
 	p := Policy{Mode: ReadOnly, Network: NetworkNone}
-	cmd := exec.Command("/bin/true")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if proc, err := s.Start(cmd, p); proc != nil || err != nil {
-		t.Fatalf("first Start = %v, %v; want no spare yet", proc, err)
-	}
+	s.Prestart()
 	sp := s.spare
 	select {
 	case <-sp.ready:
@@ -115,7 +104,7 @@ func TestSparesCloseKillsSpare(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
 		t.Fatalf("spare %d after Close: kill(0) = %v, want ESRCH", pid, err)
 	}
-	cmd = exec.Command("/bin/true")
+	cmd := exec.Command("/bin/true")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if proc, err := s.Start(cmd, p); proc != nil || err != nil || s.Ready() != nil {
 		t.Fatalf("Start after Close = %v, %v (spare %v); want nothing", proc, err, s.Ready())

@@ -7,13 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
-
-// helperCaps are the capabilities the helper needs in its namespaces:
-// mounts, lo, and dropping the command's capabilities for good.
-var helperCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP}
 
 // selfExe re-executes the running binary. It names the binary of the
 // process that execs it, so it keeps working if the file is replaced.
@@ -70,18 +64,18 @@ func newRequest(cmd *exec.Cmd) (*request, error) {
 }
 
 // setHelperAttr adds to attr what makes a process the helper: its
-// namespaces, identity, capabilities and parent-death signal.
+// namespaces, identity and parent-death signal.
 func setHelperAttr(attr *syscall.SysProcAttr, uid, gid int) {
 	attr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
-	// The server's uid and gid map to themselves, so the command runs as
-	// the server's user with its files shown as its own; setgroups stays
-	// denied, as an unprivileged user's gid map requires. The helper keeps
-	// across its exec (as ambient capabilities) only what it needs to set
-	// the namespaces up; the command gets none (startRestricted).
-	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
-	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+	// The helper is root in its user namespace, which maps to the
+	// server's uid and gid, with every capability there: it owns the
+	// mount and network namespaces it sets up. The command runs in a
+	// nested user namespace that maps the ids back (startStage), so it is
+	// the server's user and holds nothing over these namespaces.
+	// setgroups stays denied, as an unprivileged user's gid map requires.
+	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
+	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}}
 	attr.GidMappingsEnableSetgroups = false
-	attr.AmbientCaps = helperCaps
 	// The helper, and with it its pid namespace, dies with the server,
 	// even on SIGKILL.
 	attr.Pdeathsig = syscall.SIGKILL

@@ -183,12 +183,13 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 		go p.run()
 	}
 	waitDone := make(chan error, 1)
-	// The waiter goroutine reaps the main process; waitDone is buffered,
-	// so it never blocks, and state is read only after waitDone.
-	var state *os.ProcessState
+	// The waiter goroutine waits for the main process's exit status;
+	// waitDone is buffered, so it never blocks, and exitCode is read only
+	// after waitDone.
+	exitCode := -1
 	go func() {
 		var err error
-		state, err = proc.wait()
+		exitCode, err = proc.wait()
 		waitDone <- err
 	}()
 
@@ -218,10 +219,7 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 		res.Stderr = pumps[1].tail.String()
 		res.Truncated = res.Truncated || pumps[1].tail.truncated()
 	}
-	if state != nil {
-		// ExitCode is -1 when a signal ended the process.
-		res.ExitCode = int32(state.ExitCode())
-	}
+	res.ExitCode = int32(exitCode) // -1 when a signal ended the process
 	res.Err = waitErr
 	return res
 }

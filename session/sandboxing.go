@@ -60,6 +60,16 @@ func newSandboxing(support func() sandbox.Support) *sandboxing {
 	return &sandboxing{support: support, spares: sandbox.NewSpares(), unsandboxed: make(map[uuid.UUID]map[string]bool)}
 }
 
+// prestartSandbox starts a spare sandbox helper when a thread's commands
+// will run sandboxed under mode, so that its first command finds one
+// ready (a helper started for the command would cost it several times
+// more); a spare already there is kept.
+func (m *Manager) prestartSandbox(mode protocol.SandboxMode) {
+	if sandboxMode(mode) != sandbox.FullAccess && len(m.unenforced(mode)) == 0 {
+		m.sandbox.spares.Prestart()
+	}
+}
+
 // unenforced returns what the machine lacks to enforce mode; nil when it
 // can, or when mode needs nothing.
 func (m *Manager) unenforced(mode protocol.SandboxMode) []string {
@@ -190,11 +200,12 @@ func (m *Manager) allowUnsandboxed(threadID uuid.UUID, line string) {
 }
 
 // process is a started command's main process: its pid, which is its
-// process group's id, and how to reap it. wait's error is set only when it
-// could not wait (a non-zero exit is not an error).
+// process group's id, and how to wait for its exit status (-1 if a signal
+// ended it). wait's error is set only when it could not wait (a non-zero
+// exit is not an error).
 type process struct {
 	pid  int
-	wait func() (*os.ProcessState, error)
+	wait func() (int, error)
 }
 
 // startCommand starts cmd, under p when p is not nil: on a spare helper
@@ -217,13 +228,16 @@ func startCommand(cmd *exec.Cmd, p *sandbox.Policy, spares *sandbox.Spares) (pro
 	if err := cmd.Start(); err != nil {
 		return process{}, err
 	}
-	return process{cmd.Process.Pid, func() (*os.ProcessState, error) {
+	return process{cmd.Process.Pid, func() (int, error) {
 		err := cmd.Wait()
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			err = nil
 		}
-		return cmd.ProcessState, err
+		if cmd.ProcessState == nil {
+			return -1, err
+		}
+		return cmd.ProcessState.ExitCode(), err
 	}}, nil
 }
 

@@ -65,6 +65,10 @@ func (m *Manager) open(t *thread, resumed *rollout.LoadedThread) error {
 		t.unload()
 		return err
 	}
+	t.mu.Lock()
+	mode := t.settings.sandbox
+	t.mu.Unlock()
+	m.prestartSandbox(mode)
 	return nil
 }
 
