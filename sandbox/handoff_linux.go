@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -9,26 +10,32 @@ import (
 )
 
 // A hand-off passes a command to the next stage over a Unix socket: its
-// stdout and stderr ride on the first byte (SCM_RIGHTS), the request
-// follows, and the sender's shutdown ends it. The server hands a command
-// to a spare helper this way, and every helper hands it to its command
-// stage (stage_linux.go).
+// stdout and stderr ride on the first byte (SCM_RIGHTS), then come the
+// request's length (4 bytes, big-endian) and the request. The server hands
+// commands to a spare helper this way, and every helper to its command
+// stage (stage_linux.go); the socket stays open for the next one.
 
-// sendHandoff sends req with stdout and stderr on sock and shuts its
-// writing side down.
+// maxRequest bounds a request's length: argv and environment are bounded
+// by the kernel's own limits well below it.
+const maxRequest = 64 << 20
+
+// sendHandoff sends req with stdout and stderr on sock.
 func sendHandoff(sock *os.File, req *request, stdout, stderr int) error {
+	body := req.encode()
+	msg := make([]byte, 5, 5+len(body))
+	binary.BigEndian.PutUint32(msg[1:], uint32(len(body)))
+	msg = append(msg, body...)
 	rights := unix.UnixRights(stdout, stderr)
-	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, rights, nil, 0); err != nil {
+	if err := unix.Sendmsg(int(sock.Fd()), msg[:1], rights, nil, 0); err != nil {
 		return err
 	}
-	if _, err := sock.Write([]byte(req.encode())); err != nil {
-		return err
-	}
-	return unix.Shutdown(int(sock.Fd()), unix.SHUT_WR)
+	_, err := sock.Write(msg[1:])
+	return err
 }
 
 // receiveHandoff reads what sendHandoff sent. io.EOF before the first
-// byte means the sender no longer needs this stage.
+// byte means the sender has closed the socket: it no longer needs this
+// stage.
 func receiveHandoff(sock *os.File) (req *request, stdout, stderr int, err error) {
 	oob := make([]byte, unix.CmsgSpace(2*4))
 	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
@@ -49,9 +56,16 @@ func receiveHandoff(sock *os.File) (req *request, stdout, stderr int, err error)
 		}
 		return nil, 0, 0, fmt.Errorf("want 2 descriptors in the hand-off, got %d", len(fds))
 	}
-	body, err := io.ReadAll(sock)
+	var size [4]byte
+	_, err = io.ReadFull(sock, size[:])
+	if err == nil && binary.BigEndian.Uint32(size[:]) > maxRequest {
+		err = fmt.Errorf("request of %d bytes", binary.BigEndian.Uint32(size[:]))
+	}
 	if err == nil {
-		req, err = decodeRequest(string(body))
+		body := make([]byte, binary.BigEndian.Uint32(size[:]))
+		if _, err = io.ReadFull(sock, body); err == nil {
+			req, err = decodeRequest(string(body))
+		}
 	}
 	if err != nil {
 		unix.Close(fds[0])
@@ -59,6 +73,14 @@ func receiveHandoff(sock *os.File) (req *request, stdout, stderr int, err error)
 		return nil, 0, 0, fmt.Errorf("reading the hand-off: %w", err)
 	}
 	return req, fds[0], fds[1], nil
+}
+
+// readByte reads one byte of the stages' one-byte messages (ready,
+// done, an exit status); ok is false at the end of the stream.
+func readByte(sock *os.File) (b byte, ok bool) {
+	var buf [1]byte
+	n, _ := sock.Read(buf[:])
+	return buf[0], n == 1
 }
 
 // takeStdio makes stdout and stderr this process's fds 1 and 2 (closing

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"strconv"
@@ -43,17 +44,20 @@ func RunHelper() {
 	}
 }
 
-// runHelper runs in fresh user, network, pid and mount namespaces, root
-// in its user namespace (which maps to the server's uid), and is PID 1 of
-// the command's pid namespace. It sets the namespaces up, starts the
+// runHelper runs in fresh user, network, pid, mount and IPC namespaces,
+// root in its user namespace (which maps to the server's uid), and is PID
+// 1 of the sandbox's pid namespace. It sets the namespaces up, starts the
 // command stage (stage_linux.go) in a nested user namespace, hands it the
-// command, relays the proxy, forwards termination signals, reaps orphans
-// and exits with the command's status (128+N if a signal N killed it).
-// Its exit kills every process left in the pid namespace.
+// command, relays the proxy, forwards termination signals and exits with
+// the stage's status, the command's (128+N if a signal N killed it). Its
+// exit kills every process left in the pid namespace.
 //
-// A cold helper (Wrap) has its request; a spare (Spares) has the server's
-// socket instead: it says there when it and its stage are ready, receives
-// the command there, and its stage reports the command's status there.
+// A cold helper (Wrap) has its request and runs one command. A spare
+// (Spares) has the server's socket instead: it says there when it is
+// ready, receives commands there one at a time, and after each one (the
+// stage has reported its status to the server and killed what it left)
+// undoes the command's mounts and empties /dev/shm before it says it is
+// ready again.
 func runHelper(uid, gid int, server *os.File, req *request) {
 	if os.Getpid() != 1 {
 		fatalf("helper is not PID 1 of a new pid namespace")
@@ -68,55 +72,75 @@ func runHelper(uid, gid int, server *os.File, req *request) {
 	if err := loopbackUp(); err != nil {
 		fatalf("bringing lo up: %v", err)
 	}
-	var rel *relays
-	if server != nil || req.Policy.Network == NetworkProxy {
-		if rel, err = listenRelays(); err != nil {
-			fatalf("proxy relay: %v", err)
-		}
-	}
-	stdout, stderr := 1, 2
-	if server != nil {
-		if err := st.ready(); err != nil {
-			fatalf("%v", err)
-		}
-		if _, err := server.Write([]byte{1}); err != nil {
-			os.Exit(exitSetupFailed)
-		}
-		if req, stdout, stderr, err = receiveHandoff(server); err != nil {
-			os.Exit(exitSetupFailed) // the server is gone or no longer needs us
-		}
-		server.Close()
-		if err := takeStdio(stdout, stderr); err != nil {
-			fatalf("stdio: %v", err)
-		}
-		stdout, stderr = 1, 2
-	}
-	if err := policyMounts(req.Policy); err != nil {
-		fatalf("mounts: %v", err)
-	}
-	if req.Policy.Network == NetworkProxy {
-		if err := rel.serve(*req.Policy.Proxy); err != nil {
-			fatalf("proxy relay: %v", err)
-		}
-		httpPort, socksPort := rel.ports()
-		req.Env = rewriteProxyEnv(req.Env, httpPort, socksPort)
-	} else if rel != nil {
-		rel.close()
-	}
-
 	// Signals for the command: catch them before it starts, so none is
 	// lost (PID 1 ignores signals it has no handler for).
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-
-	if err := sendHandoff(st.sock, req, stdout, stderr); err != nil {
-		fatalf("handing the command to its stage: %v", err)
-	}
-	// st.sock stays open: closing it with the stage's ready byte unread
-	// would reset the connection and lose the hand-off.
-	releaseStdio()
 	go forwardSignals(sigs)
-	os.Exit(reap(st.pid))
+
+	if server == nil {
+		var rel relays
+		if _, err := handOver(st, req, &rel); err != nil {
+			fatalf("%v", err)
+		}
+		os.Exit(reap(st.pid))
+	}
+	go func() { os.Exit(reap(st.pid)) }()
+	var rel relays
+	if err := rel.listen(); err != nil { // ahead of the command, which likely uses it
+		fatalf("proxy relay: %v", err)
+	}
+	if err := st.ready(); err != nil {
+		select {} // the stage is gone: reap ends the helper
+	}
+	for {
+		if _, err := server.Write([]byte{1}); err != nil {
+			os.Exit(exitSetupFailed)
+		}
+		req, stdout, stderr, err := receiveHandoff(server)
+		if err != nil {
+			os.Exit(exitSetupFailed) // the server is gone or no longer needs us
+		}
+		if err := takeStdio(stdout, stderr); err != nil {
+			fatalf("stdio: %v", err)
+		}
+		mounted, err := handOver(st, req, &rel)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		// The stage says it is done with the command (and ready for the
+		// next) after it reported the status and killed the leftovers.
+		if err := st.ready(); err != nil {
+			select {}
+		}
+		if err := resetMounts(mounted); err != nil {
+			fatalf("after the command: %v", err)
+		}
+	}
+}
+
+// handOver sets req's sandbox up (its mounts, its relay) and hands the
+// command to the stage with fds 1 and 2, which it then lets go. It
+// returns the mounts to undo after the command.
+func handOver(st *stage, req *request, rel *relays) ([]string, error) {
+	mounted, err := policyMounts(req.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("mounts: %w", err)
+	}
+	if req.Policy.Network == NetworkProxy {
+		if err := rel.serve(*req.Policy.Proxy); err != nil {
+			return nil, fmt.Errorf("proxy relay: %w", err)
+		}
+		httpPort, socksPort := rel.ports()
+		req.Env = rewriteProxyEnv(req.Env, httpPort, socksPort)
+	} else {
+		rel.close() // nothing listens: a connection is refused at once
+	}
+	if err := sendHandoff(st.sock, req, 1, 2); err != nil {
+		return nil, fmt.Errorf("handing the command to its stage: %w", err)
+	}
+	releaseStdio()
+	return mounted, nil
 }
 
 // forwardSignals passes termination signals to every process of the pid

@@ -23,10 +23,16 @@ func prepareMounts() error {
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %w", err)
 	}
-	if st, err := os.Stat(sandboxShm); err == nil && st.IsDir() {
-		if err := unix.Mount("tmpfs", sandboxShm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
-			return fmt.Errorf("mounting %s: %w", sandboxShm, err)
-		}
+	return mountShm()
+}
+
+// mountShm mounts an empty tmpfs on /dev/shm, where there is one.
+func mountShm() error {
+	if st, err := os.Stat(sandboxShm); err != nil || !st.IsDir() {
+		return nil
+	}
+	if err := unix.Mount("tmpfs", sandboxShm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+		return fmt.Errorf("mounting %s: %w", sandboxShm, err)
 	}
 	return nil
 }
@@ -35,40 +41,61 @@ func prepareMounts() error {
 const sandboxShm = "/dev/shm"
 
 // policyMounts makes the policy's read-only paths read-only bind mounts
-// (Landlock cannot deny a path below one it allows).
-func policyMounts(p Policy) error {
+// (Landlock cannot deny a path below one it allows) and returns them.
+func policyMounts(p Policy) ([]string, error) {
 	if p.Mode != WorkspaceWrite {
-		return nil
+		return nil, nil
 	}
+	var mounted []string
 	for _, path := range p.ReadOnlyPaths {
-		if err := bindReadOnly(path); err != nil {
-			return err
+		ok, err := bindReadOnly(path)
+		if err != nil {
+			return mounted, err
+		}
+		if ok {
+			mounted = append(mounted, path)
 		}
 	}
-	return nil
+	return mounted, nil
 }
 
-// bindReadOnly bind-mounts path onto itself read-only. A path that does
-// not exist is skipped: there is nothing to protect.
-func bindReadOnly(path string) error {
+// resetMounts undoes a command's policy mounts and gives the sandbox a
+// new, empty /dev/shm, so that the next command finds the sandbox as a
+// new one would be.
+func resetMounts(mounted []string) error {
+	for i := len(mounted) - 1; i >= 0; i-- {
+		if err := unix.Unmount(mounted[i], unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmounting %s: %w", mounted[i], err)
+		}
+	}
+	if err := unix.Unmount(sandboxShm, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("unmounting %s: %w", sandboxShm, err)
+	}
+	return mountShm()
+}
+
+// bindReadOnly bind-mounts path onto itself read-only and reports
+// whether it did. A path that does not exist is skipped: there is nothing
+// to protect.
+func bindReadOnly(path string) (bool, error) {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err := unix.Mount(path, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind-mounting %s: %w", path, err)
+		return false, fmt.Errorf("bind-mounting %s: %w", path, err)
 	}
 	// A remount in a user namespace must keep the flags the original mount
 	// locked (nosuid, nodev, noexec, atime), or the kernel refuses it.
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {
-		return fmt.Errorf("statfs %s: %w", path, err)
+		return true, fmt.Errorf("statfs %s: %w", path, err)
 	}
 	const keep = unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME | unix.ST_RELATIME
 	flags := uintptr(st.Flags)&keep | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
 	if err := unix.Mount("", path, "", flags, ""); err != nil {
-		return fmt.Errorf("remounting %s read-only: %w", path, err)
+		return true, fmt.Errorf("remounting %s read-only: %w", path, err)
 	}
-	return nil
+	return true, nil
 }
 
 // loopbackUp brings lo up: the namespace starts with it down, and the

@@ -7,40 +7,47 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // relays are the listeners on 127.0.0.1 inside the sandbox, one for the
-// HTTP proxy and one for SOCKS5; serve relays every connection to the
+// HTTP proxy and one for SOCKS5, which relay every connection to the
 // proxy's Unix socket outside. A spare listens before it knows whether
-// its command will need them (listening is part of its set-up, not the
-// command's wait) and closes them if not.
+// its command will need them (listening is then part of its set-up, not
+// the command's wait), keeps them for the next command that does, and
+// closes them for one that does not.
 type relays struct {
-	http, socks net.Listener
+	http, socks net.Listener                 // nil when not listening
+	target      atomic.Pointer[ProxySockets] // the current command's proxy
 }
 
-func listenRelays() (*relays, error) {
+func (r *relays) listen() error {
+	if r.http != nil {
+		return nil
+	}
 	httpLn, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	socksLn, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		httpLn.Close()
-		return nil, err
+		return err
 	}
-	return &relays{httpLn, socksLn}, nil
+	r.http, r.socks = httpLn, socksLn
+	go r.loop(httpLn, func(p *ProxySockets) string { return p.HTTP })
+	go r.loop(socksLn, func(p *ProxySockets) string { return p.SOCKS })
+	return nil
 }
 
-// serve starts relaying to p's sockets; the listeners live as long as
-// the helper.
+// serve relays the connections to p's sockets from now on.
 func (r *relays) serve(p ProxySockets) error {
 	if p.HTTP == "" || p.SOCKS == "" {
 		return errors.New("the proxy's Unix sockets are missing")
 	}
-	go relayLoop(r.http, p.HTTP)
-	go relayLoop(r.socks, p.SOCKS)
-	return nil
+	r.target.Store(&p)
+	return r.listen()
 }
 
 // ports are the inside ports the proxy variables are rewritten to.
@@ -48,21 +55,33 @@ func (r *relays) ports() (httpPort, socksPort int) {
 	return r.http.Addr().(*net.TCPAddr).Port, r.socks.Addr().(*net.TCPAddr).Port
 }
 
+// close stops listening (the loops end); relayed connections go on.
 func (r *relays) close() {
-	r.http.Close()
-	r.socks.Close()
+	if r.http != nil {
+		r.http.Close()
+		r.socks.Close()
+		r.http, r.socks = nil, nil
+	}
 }
 
-// relayLoop accepts until the helper exits.
-func relayLoop(ln net.Listener, socket string) {
+// loop accepts until the listener is closed.
+func (r *relays) loop(ln net.Listener, socket func(*ProxySockets) string) {
 	for {
 		c, err := ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			// EMFILE and the like: pause, retry; the helper's life bounds the loop.
+			// EMFILE and the like: pause, retry.
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		go relayConn(c, socket)
+		p := r.target.Load()
+		if p == nil {
+			c.Close()
+			continue
+		}
+		go relayConn(c, socket(p))
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 )
 
 // launcher is an OS thread of the command stage, locked to one goroutine,
-// that starts the command. It first gives up, for itself and so for the
-// child it forks, every capability (with root made powerless), sets
+// that starts the command. It first gives up every capability but the
+// one its fork needs (with root made powerless, so that the command's
+// exec leaves it none at all), sets
 // no_new_privs and loads the seccomp filter; when the command comes it
 // adds the policy's Landlock write rules and forks it. Credentials,
 // Landlock domains and seccomp filters are per thread and inherited by a
@@ -54,6 +55,10 @@ func newLauncher() (*launcher, error) {
 			Dir:   req.Dir,
 			Env:   req.Env,
 			Files: []uintptr{0, 1, 2},
+			// An IPC namespace of its own: no System V object or POSIX
+			// message queue of the host's, or of an earlier command on
+			// the same helper, is the command's to see.
+			Sys: &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWIPC},
 		})
 		l.results <- launched{pid, err}
 	}()
@@ -74,7 +79,7 @@ func (l *launcher) launch(req *request) (int, error) {
 // restrictThread applies to the calling (locked) thread what every
 // command is held to: no capability, no_new_privs, the seccomp filter.
 func restrictThread() error {
-	if err := dropCapabilities(); err != nil {
+	if err := dropCapabilities(unix.CAP_SYS_ADMIN); err != nil {
 		return fmt.Errorf("dropping capabilities: %w", err)
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
@@ -86,39 +91,52 @@ func restrictThread() error {
 	return nil
 }
 
-// dropCapabilities leaves the thread with no capability and no way back
-// for what it execs: root is not special (SECBIT_NOROOT, locked), the
-// bounding and ambient sets are empty, and the effective, permitted and
-// inheritable sets are cleared.
-func dropCapabilities() error {
+// dropCapabilities leaves the thread with no capability but keep (which
+// it needs for the fork) and the child it forks with none at all, and no
+// way back for what it execs: root is not special (SECBIT_NOROOT,
+// locked), the bounding and ambient sets are empty and the inheritable
+// set is clear, so an exec computes empty permitted and effective sets
+// whatever the thread held.
+func dropCapabilities(keep int) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("clearing ambient capabilities: %w", err)
 	}
-	if hasCap(unix.CAP_SETPCAP) {
-		const bits = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<5 // NOROOT, NOROOT_LOCKED, NO_SETUID_FIXUP, NO_SETUID_FIXUP_LOCKED, KEEP_CAPS_LOCKED
-		if err := unix.Prctl(unix.PR_SET_SECUREBITS, bits, 0, 0, 0); err != nil {
-			return fmt.Errorf("securebits: %w", err)
-		}
-		for c := 0; c <= unix.CAP_LAST_CAP; c++ {
-			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
-				return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
-			}
+	if !hasCap(unix.CAP_SETPCAP) || !hasCap(keep) {
+		return errors.New("the command stage lacks the capabilities it needs to drop them for good")
+	}
+	const bits = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<5 // NOROOT, NOROOT_LOCKED, NO_SETUID_FIXUP, NO_SETUID_FIXUP_LOCKED, KEEP_CAPS_LOCKED
+	if err := unix.Prctl(unix.PR_SET_SECUREBITS, bits, 0, 0, 0); err != nil {
+		return fmt.Errorf("securebits: %w", err)
+	}
+	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
 		}
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
+	data[keep/32].Effective = 1 << (keep % 32)
+	data[keep/32].Permitted = 1 << (keep % 32)
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return err
 	}
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return err
 	}
-	for _, d := range data {
-		if d.Effective|d.Permitted|d.Inheritable != 0 {
+	for i, d := range data {
+		if d.Inheritable != 0 || (d.Effective|d.Permitted)&^want(i, keep) != 0 {
 			return errors.New("capabilities remain after capset")
 		}
 	}
 	return nil
+}
+
+// want is the word i of a capability set holding only c.
+func want(i, c int) uint32 {
+	if c/32 != i {
+		return 0
+	}
+	return 1 << (c % 32)
 }
 
 func hasCap(c int) bool {

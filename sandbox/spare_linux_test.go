@@ -14,6 +14,13 @@ import (
 // to be ready first, and returns its combined output and exit status.
 func runWarm(t *testing.T, s *Spares, p Policy, dir string, env []string, script string) (string, int) {
 	t.Helper()
+	out, code, _ := runOnSpare(t, s, p, dir, env, script)
+	return out, code
+}
+
+// runOnSpare is runWarm that also returns the helper's pid.
+func runOnSpare(t *testing.T, s *Spares, p Policy, dir string, env []string, script string) (string, int, int) {
+	t.Helper()
 	s.Prestart()
 	select {
 	case <-s.Ready():
@@ -45,7 +52,7 @@ func runWarm(t *testing.T, s *Spares, p Policy, dir string, env []string, script
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.String(), code
+	return out.String(), code, proc.Pid
 }
 
 // TestSpareRunsCommandAsWrapDoes: a command started on a spare gets its

@@ -68,8 +68,10 @@ func startStage(uid, gid int, status *os.File) (*stage, error) {
 			GidMappingsEnableSetgroups: false,
 			// Kept across the exec even by a uid that is not root, so
 			// that the launcher can empty the command's bounding set and
-			// lock its securebits (dropCapabilities).
-			AmbientCaps: []uintptr{unix.CAP_SETPCAP},
+			// lock its securebits, and give it an IPC namespace of its
+			// own (launcher). Only over this namespace, which owns
+			// nothing else.
+			AmbientCaps: []uintptr{unix.CAP_SETPCAP, unix.CAP_SYS_ADMIN},
 		},
 	})
 	if err != nil {
@@ -88,18 +90,25 @@ func (st *stage) ready() error {
 	return nil
 }
 
-// runStage is the command stage: fd 3 is its socket to the helper, fd 4
-// (a spare's only, see stageReportsArg) the server's socket for the exit
-// status. It prepares
-// the thread the command is forked from, says it is ready, receives the
-// command, starts it with the policy's Landlock rules and waits for it;
-// it reports the command's exit status (128+N if signal N killed it) and
-// exits with it.
+// runStage is the command stage: fd 3 is its socket to the helper. It
+// prepares the thread the command is forked from, says it is ready,
+// receives the command, starts it with the policy's Landlock rules and
+// waits for it. A cold helper's stage then exits with the command's exit
+// status (128+N if signal N killed it). A spare's stage (stageReportsArg)
+// writes the status on the server's socket (fd 4) as soon as it is
+// known, kills and reaps whatever the command left behind in the
+// sandbox, prepares a new thread and tells the helper it is done, ready
+// for the next command.
 func runStage() {
 	ctl := os.NewFile(3, "stage")
 	var status *os.File
 	if len(os.Args) > 2 && os.Args[2] == stageReportsArg {
 		status = os.NewFile(4, "status")
+		// Orphans of the command come to the stage, not to the helper,
+		// so that it can reap every one before the next command.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			fatalf("subreaper: %v", err)
+		}
 	}
 	// Termination signals are for the command: the helper forwards them
 	// to every process of the sandbox, and the stage must outlive the
@@ -110,37 +119,60 @@ func runStage() {
 	// files or ptrace it.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 
-	l, err := newLauncher()
-	if err != nil {
-		fatalf("%v", err)
+	for {
+		l, err := newLauncher()
+		if err != nil {
+			fatalf("%v", err)
+		}
+		// A cold helper does not wait for this and may have closed its
+		// end already: the hand-off is in the socket all the same.
+		_, _ = ctl.Write([]byte{1})
+		req, stdout, stderr, err := receiveHandoff(ctl)
+		if errors.Is(err, io.EOF) {
+			os.Exit(exitSetupFailed) // the helper no longer needs us
+		}
+		if err != nil {
+			fatalf("receiving the command: %v", err)
+		}
+		if err := takeStdio(stdout, stderr); err != nil {
+			fatalf("stdio: %v", err)
+		}
+		code := 0
+		pid, err := l.launch(req)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "app-server sandbox: starting %s: %v\n", req.Path, err)
+			code = exitStatusOfStartError(err)
+		}
+		releaseStdio()
+		if err == nil {
+			code = reap(pid)
+		}
+		if status == nil {
+			os.Exit(code)
+		}
+		if _, err := status.Write([]byte{byte(code)}); err != nil {
+			os.Exit(code) // the server is gone
+		}
+		killLeftovers()
 	}
-	// A cold helper does not wait for this and may have closed its end
-	// already: the hand-off is in the socket all the same.
-	_, _ = ctl.Write([]byte{1})
-	req, stdout, stderr, err := receiveHandoff(ctl)
-	if errors.Is(err, io.EOF) {
-		os.Exit(exitSetupFailed) // the helper no longer needs us
-	}
-	if err != nil {
-		fatalf("receiving the command: %v", err)
-	}
-	ctl.Close()
-	if err := takeStdio(stdout, stderr); err != nil {
-		fatalf("stdio: %v", err)
-	}
-	pid, err := l.launch(req)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "app-server sandbox: starting %s: %v\n", req.Path, err)
-		exitReporting(status, exitStatusOfStartError(err))
-	}
-	releaseStdio()
-	exitReporting(status, reap(pid))
 }
 
-// exitReporting writes code to status (if any) and exits with it.
-func exitReporting(status *os.File, code int) {
-	if status != nil {
-		_, _ = status.Write([]byte{byte(code)})
+// killLeftovers kills every process of the sandbox but the helper (PID 1,
+// which a signal from inside its namespace cannot kill) and the stage,
+// and reaps them: as subreaper the stage is the parent of every orphan. A
+// process that was forking when the signal came cannot finish the fork
+// (the kernel fails it for a task with a fatal signal pending), so the
+// loop ends.
+func killLeftovers() {
+	for {
+		_ = syscall.Kill(-1, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.ECHILD) {
+			return
+		}
+		if err != nil && !errors.Is(err, syscall.EINTR) {
+			fatalf("reaping the command's processes: %v", err)
+		}
 	}
-	os.Exit(code)
 }

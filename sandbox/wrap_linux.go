@@ -66,7 +66,7 @@ func newRequest(cmd *exec.Cmd) (*request, error) {
 // setHelperAttr adds to attr what makes a process the helper: its
 // namespaces, identity and parent-death signal.
 func setHelperAttr(attr *syscall.SysProcAttr, uid, gid int) {
-	attr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+	attr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC
 	// The helper is root in its user namespace, which maps to the
 	// server's uid and gid, with every capability there: it owns the
 	// mount and network namespaces it sets up. The command runs in a

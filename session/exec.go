@@ -203,8 +203,13 @@ func RunProcess(ctx context.Context, spec ProcessSpec) ProcessResult {
 	}
 	// The main process is gone; kill what it left in its group. ESRCH (the
 	// group is empty) is the common case and is ignored. The group id cannot
-	// have been reused while the group still has members.
-	killGroup(pgid, syscall.SIGKILL)
+	// have been reused while the group still has members. A command on a
+	// spare sandbox helper is the exception: the group is the helper's,
+	// which outlives the command to serve the next one, and the helper
+	// itself kills everything the command left in the sandbox.
+	if !proc.keepsGroup {
+		killGroup(pgid, syscall.SIGKILL)
+	}
 
 	drainPumps(pumps)
 

@@ -206,6 +206,10 @@ func (m *Manager) allowUnsandboxed(threadID uuid.UUID, line string) {
 type process struct {
 	pid  int
 	wait func() (int, error)
+	// keepsGroup is set for a command on a spare sandbox helper: the
+	// group is the helper's, which kills the command's leftovers itself
+	// and serves the next command.
+	keepsGroup bool
 }
 
 // startCommand starts cmd, under p when p is not nil: on a spare helper
@@ -217,7 +221,7 @@ func startCommand(cmd *exec.Cmd, p *sandbox.Policy, spares *sandbox.Spares) (pro
 			return process{}, err
 		}
 		if warm != nil {
-			return process{warm.Pid, warm.Wait}, nil
+			return process{pid: warm.Pid, wait: warm.Wait, keepsGroup: true}, nil
 		}
 	}
 	if p != nil {
@@ -228,7 +232,7 @@ func startCommand(cmd *exec.Cmd, p *sandbox.Policy, spares *sandbox.Spares) (pro
 	if err := cmd.Start(); err != nil {
 		return process{}, err
 	}
-	return process{cmd.Process.Pid, func() (int, error) {
+	return process{pid: cmd.Process.Pid, wait: func() (int, error) {
 		err := cmd.Wait()
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {

@@ -109,8 +109,12 @@ func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string
 	ww := sandbox.Policy{Mode: sandbox.WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: sandbox.ProtectedPaths(roots, ""), Network: sandbox.NetworkNone}
 	wwProxy := ww
 	wwProxy.Network, wwProxy.Proxy = sandbox.NetworkProxy, dummyProxy
-	spares := sandbox.NewSpares()
-	defer spares.Close()
+	// One set per row, as a server has one: a spare keeps the relay
+	// listening between commands that use it.
+	sparesNone, sparesProxy, sparesBack := sandbox.NewSpares(), sandbox.NewSpares(), sandbox.NewSpares()
+	defer sparesNone.Close()
+	defer sparesProxy.Close()
+	defer sparesBack.Close()
 	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		log.Fatalf("sandboxbench: %v", err)
@@ -126,9 +130,9 @@ func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string
 		{name: "bwrap --unshare-all --die-with-parent --ro-bind / /", cmd: func() *exec.Cmd {
 			return exec.Command(bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true")
 		}},
-		{name: "server's path, ready spare, network none", timed: func() time.Duration { return runWarm(spares, ww, devNull) }},
-		{name: "server's path, ready spare, proxy relay", timed: func() time.Duration { return runWarm(spares, wwProxy, devNull) }},
-		{name: "server's path, back to back (waits for the next spare's start)", timed: func() time.Duration { return runBackToBack(spares, ww, devNull) }},
+		{name: "server's path, ready spare, network none", timed: func() time.Duration { return runWarm(sparesNone, ww, devNull) }},
+		{name: "server's path, ready spare, proxy relay", timed: func() time.Duration { return runWarm(sparesProxy, wwProxy, devNull) }},
+		{name: "server's path, back to back, network none", timed: func() time.Duration { return runBackToBack(sparesBack, ww, devNull) }},
 		{name: "cold helper (app-server sandbox CLI), network none", cmd: func() *exec.Cmd {
 			// The same request, run by the server's binary: Wrap names this
 			// binary (/proc/self/exe), the server's Wrap names the server.
@@ -188,8 +192,8 @@ func runWarm(spares *sandbox.Spares, p sandbox.Policy, devNull *os.File) time.Du
 }
 
 // runBackToBack times the second of two commands started one right
-// after the other: it finds the spare that the first one's end started
-// still starting, and waits for it.
+// after the other: it finds the spare still cleaning up after the first
+// (killing its leftovers, undoing its mounts), and waits for it.
 func runBackToBack(spares *sandbox.Spares, p sandbox.Policy, devNull *os.File) time.Duration {
 	runWarm(spares, p, devNull)
 	began := time.Now()
