@@ -5,22 +5,29 @@
 // On Linux a sandboxed command runs under a helper that the server starts
 // by re-executing its own binary (Wrap rewrites an *exec.Cmd; the binary's
 // main calls RunHelper first thing). The helper is created in new user,
-// network, pid and mount namespaces, with SIGKILL as its parent-death
-// signal, and is PID 1 of the command's pid namespace, so every process of
-// the command dies with it. Inside, it mounts a fresh /proc, bind-mounts
-// read-only the paths Landlock cannot protect under a writable root (.git,
-// the server's home), brings lo up and, when the policy routes the network
-// through the managed proxy, listens on 127.0.0.1 and relays each
-// connection to the proxy's Unix socket outside; the proxy variables are
-// rewritten to those inside ports. The helper runs as the server's uid
-// (mapped to itself) with three ambient capabilities (SYS_ADMIN,
-// NET_ADMIN, SETPCAP) and starts the command from an OS thread that first
-// drops every capability for good (empty bounding set, SECBIT_NOROOT
-// locked), sets no_new_privs and applies Landlock write rules and a
-// seccomp filter (socket only for AF_INET and AF_INET6, socketpair only
-// AF_UNIX, no io_uring, ptrace or process_vm_*, no foreign syscall ABI):
-// the command inherits all of it at fork, with no second exec of this
-// binary in between.
+// network, pid, mount and IPC namespaces, root in its user namespace
+// (which maps to the server's uid), with SIGKILL as its parent-death
+// signal, and is PID 1 of the sandbox's pid namespace, so every process
+// in it dies with it. It mounts a fresh /proc and a private /dev/shm,
+// brings lo up, bind-mounts read-only the paths Landlock cannot protect
+// under a writable root (.git, the server's home) and, when the policy
+// routes the network through the managed proxy, listens on 127.0.0.1 and
+// relays each connection to the proxy's Unix socket outside; the proxy
+// variables are rewritten to those inside ports.
+//
+// The command itself runs one level down (stage_linux.go): the helper
+// starts a command stage (the binary again) in a nested user namespace
+// that maps the server's uid and gid back, and the stage forks the
+// command from an OS thread that holds no capability (empty bounding
+// set, SECBIT_NOROOT locked; it keeps CAP_SYS_ADMIN over the stage's own
+// namespace only to give the command an IPC namespace, and the exec
+// leaves the command none), with no_new_privs, Landlock write rules and
+// a seccomp filter (socket only for AF_INET and AF_INET6, socketpair only
+// AF_UNIX, no io_uring, ptrace or process_vm_*, no foreign syscall ABI);
+// the command inherits all of it at fork. The namespaces the helper set
+// up belong to the helper's user namespace, which the command is not in,
+// so even a capability it regained in a namespace of its own would give
+// it nothing over its mounts or network.
 //
 // Probe checks once what this machine can enforce; Support.Missing names
 // what a policy needs and the machine lacks, so callers fail closed.
@@ -29,15 +36,20 @@
 // generated Seatbelt profile (SeatbeltProfile). Elsewhere nothing can be
 // enforced and Probe says so.
 //
-// Spares keeps one helper started ahead of need (spare_linux.go): a
-// command whose spare is ready is handed to it over a socket pair (its
-// stdout and stderr by SCM_RIGHTS, then the request with argv, directory
-// and environment), and the helper goes on as a cold one; the next spare
-// starts in the background, and a command that finds none ready gets a
-// helper of its own.
+// Spares keeps a helper started ahead of need (spare_linux.go), its
+// stage ready: a command is handed to it over a socket pair (stdout and
+// stderr by SCM_RIGHTS, then the length-framed request with argv,
+// directory and environment). The stage reports the command's exit status
+// on that socket as soon as it is known, then kills and reaps what the
+// command left in the sandbox; the helper undoes the command's mounts and
+// empties /dev/shm, and the same helper takes the next command. The
+// server starts a spare when a sandboxed thread opens; a command that
+// finds the spare still starting or cleaning up waits for it, and one
+// that runs while another does gets a new one.
 //
-// A cold helper is started for its command, so what the binary does
-// before main is paid per command: the seccomp policy is defined with
+// A cold helper (Wrap: `app-server sandbox`, the probe, a command the
+// spare cannot take) starts its stage for its command, so what the binary
+// does before main is paid twice per command: the seccomp policy is defined with
 // go-seccomp-bpf in internal/seccompfilter and, on amd64, loaded as a
 // program assembled ahead of time (zz_seccomp_program_amd64.go, checked
 // by TestSeccompProgramIsCommandPolicy), which keeps the library and the

@@ -14,8 +14,9 @@ const probeTimeout = 10 * time.Second
 
 // Probe finds what this machine can enforce: the Landlock ABI, seccomp
 // filters, and, by running the helper for real (namespaces, mounts, lo,
-// the nested user namespace, capabilities, Landlock and seccomp applied,
-// then exit), whether the namespaces work. It takes a few milliseconds;
+// the command stage in its nested user namespace, capabilities, Landlock
+// and seccomp applied, `true` run, then exit), whether the namespaces
+// work. It takes a few milliseconds;
 // call it once and keep the result. The binary's main must call
 // RunHelper.
 func Probe() Support {
