@@ -168,3 +168,24 @@ func TestDevShmIsPrivate(t *testing.T) {
 		t.Fatalf("read-only wrote /dev/shm: %q", out)
 	}
 }
+
+// TestSpareServesCommandAfterCommand: commands run one after the other
+// all run on the one spare helper; none waits for a new one.
+func TestSpareServesCommandAfterCommand(t *testing.T) {
+	requireSupport(t)
+	s := NewSpares()
+	defer s.Close()
+	p := Policy{Mode: ReadOnly, Network: NetworkNone}
+	var first int
+	for i := 0; i < 20; i++ {
+		out, code, helper := runOnSpare(t, s, p, "/", os.Environ(), "echo "+strconv.Itoa(i))
+		if code != 0 || out != strconv.Itoa(i)+"\n" {
+			t.Fatalf("command %d: exit %d, output %q", i, code, out)
+		}
+		if i == 0 {
+			first = helper
+		} else if helper != first {
+			t.Fatalf("command %d ran on helper %d, the first on %d", i, helper, first)
+		}
+	}
+}

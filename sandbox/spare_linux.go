@@ -16,10 +16,10 @@ import (
 // spareArg is the hidden first argument of a spare helper (runHelper).
 const spareArg = "__sandbox-spare"
 
-// spareRestartDelay is how long after a command was handed to a spare
-// a new one starts if the command is still running: later than the
-// start of a short command, which the new spare's own start would slow
-// on a small machine.
+// spareRestartDelay is how long after a command was handed to the spare
+// a new one starts if the command is still running: later than the run
+// of a short command, which the new spare's own start would slow on a
+// small machine (the spare itself is reused once the command is over).
 const spareRestartDelay = 10 * time.Millisecond
 
 // Spares keeps a sandbox helper started ahead of need: its namespaces are
@@ -57,8 +57,9 @@ type Process struct {
 type job struct {
 	req            *request
 	stdout, stderr *os.File
-	sent           chan error // the hand-off's outcome
-	status         chan int   // buffered; the stage's report
+	sent           chan error    // the hand-off's outcome
+	status         chan int      // buffered; the stage's report
+	over           chan struct{} // closed when the helper's command is over
 }
 
 // Wait returns the command's exit status (128+N if signal N killed it)
@@ -127,7 +128,7 @@ func (s *Spares) Start(cmd *exec.Cmd, p Policy) (*Process, error) {
 	if sp == nil {
 		return nil, nil
 	}
-	j := &job{req: req, stdout: stdout, stderr: stderr, sent: make(chan error, 1), status: make(chan int, 1)}
+	j := &job{req: req, stdout: stdout, stderr: stderr, sent: make(chan error, 1), status: make(chan int, 1), over: make(chan struct{})}
 	select {
 	case sp.jobs <- j:
 	case <-sp.exited:
@@ -137,7 +138,16 @@ func (s *Spares) Start(cmd *exec.Cmd, p Policy) (*Process, error) {
 		sp.kill()
 		return nil, nil
 	}
-	time.AfterFunc(spareRestartDelay, s.Prestart)
+	// A command still running after spareRestartDelay gets the next
+	// spare started, so that one started meanwhile does not wait for a
+	// whole spare's start.
+	time.AfterFunc(spareRestartDelay, func() {
+		select {
+		case <-j.over:
+		default:
+			s.Prestart()
+		}
+	})
 	return &Process{Pid: sp.cmd.Process.Pid, sp: sp, job: j}, nil
 }
 
@@ -269,9 +279,11 @@ func (sp *spare) run(s *Spares) {
 		err := sendHandoff(sp.sock, j.req, int(j.stdout.Fd()), int(j.stderr.Fd()))
 		j.sent <- err
 		if err != nil {
+			close(j.over)
 			return
 		}
 		code, ok := readByte(sp.sock)
+		close(j.over)
 		if !ok {
 			return
 		}
