@@ -351,6 +351,36 @@ func TestSandboxKillsEveryProcess(t *testing.T) {
 	}
 }
 
+// TestSandboxTurnEndKillsLeftovers: a command that exits leaving a
+// process behind (one that ignores SIGTERM and SIGHUP and would write a
+// marker later) ends its turn with nothing of it left, and the next
+// command, on the same spare helper, runs as usual.
+func TestSandboxTurnEndKillsLeftovers(t *testing.T) {
+	s := startServer(t, options{})
+	s.initialize()
+	dir := t.TempDir()
+	th := s.startThread(dir, protocol.ApprovalNever)
+	id := fmt.Sprintf("%d", 5000+time.Now().UnixNano()%100000)
+	marker := filepath.Join(dir, "marker")
+	s.startTurn(th, fmt.Sprintf(`sh -c 'trap "" TERM HUP; sleep 4.%s; echo late > %s' & echo started`, id, marker))
+	if f := s.runFlow(nil); f.turn.Status != protocol.TurnCompleted {
+		t.Fatalf("turn %s", f.turn.Status)
+	}
+	if pids := processesWith("4." + id); len(pids) > 0 {
+		t.Fatalf("the leftover outlived its turn: %v", pids)
+	}
+	s.startTurn(th, "echo second > "+filepath.Join(dir, "second"))
+	if f := s.runFlow(nil); f.turn.Status != protocol.TurnCompleted {
+		t.Fatalf("second turn %s", f.turn.Status)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "second")); err != nil || string(b) != "second\n" {
+		t.Fatalf("second command wrote %q, %v", b, err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the leftover wrote its marker")
+	}
+}
+
 // TestSandboxFailsClosed: when the machine cannot enforce (forced through
 // the fenced test hook), a sandboxed command fails naming what is missing
 // and the opt-out; with the opt-out, thread/start reports no sandbox and a
