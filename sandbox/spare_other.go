@@ -18,7 +18,10 @@ func NewSpares() *Spares { return &Spares{} }
 type Process struct{ Pid int }
 
 // Wait is never reached: Start returns no Process here.
-func (p *Process) Wait() (*os.ProcessState, error) { return nil, os.ErrInvalid }
+func (p *Process) Wait() (int, error) { return -1, os.ErrInvalid }
+
+// Prestart does nothing: there is never a spare.
+func (s *Spares) Prestart() {}
 
 // Start returns nil, nil: the caller uses Wrap and cmd.Start.
 func (s *Spares) Start(cmd *exec.Cmd, p Policy) (*Process, error) { return nil, nil }
