@@ -119,6 +119,7 @@ func TestCommandInNestedUserNamespace(t *testing.T) {
 func TestSpareIsNewForEachCommand(t *testing.T) {
 	requireSupport(t)
 	s := NewSpares()
+	s.restartDelay = time.Hour // on a slow machine a command may take 10 ms: stay on one helper
 	defer s.Close()
 	cwd := filepath.Join(t.TempDir(), "work")
 	if err := os.MkdirAll(filepath.Join(cwd, ".git"), 0o755); err != nil {
@@ -174,6 +175,7 @@ func TestDevShmIsPrivate(t *testing.T) {
 func TestSpareServesCommandAfterCommand(t *testing.T) {
 	requireSupport(t)
 	s := NewSpares()
+	s.restartDelay = time.Hour // on a slow machine a command may take 10 ms: stay on one helper
 	defer s.Close()
 	p := Policy{Mode: ReadOnly, Network: NetworkNone}
 	var first int

@@ -38,11 +38,16 @@ type Spares struct {
 	// running counts the goroutines of the spares; each ends when its
 	// helper has been reaped.
 	running sync.WaitGroup
+	// restartDelay is spareRestartDelay; tests that need every command on
+	// one helper, however slow the machine, make it longer.
+	restartDelay time.Duration
 }
 
 // NewSpares returns an empty set; Prestart or the first Start starts a
 // spare.
-func NewSpares() *Spares { return &Spares{all: make(map[*spare]bool)} }
+func NewSpares() *Spares {
+	return &Spares{all: make(map[*spare]bool), restartDelay: spareRestartDelay}
+}
 
 // Process is a command started on a spare helper: the helper is its
 // process group leader and PID 1, as with Wrap.
@@ -141,7 +146,7 @@ func (s *Spares) Start(cmd *exec.Cmd, p Policy) (*Process, error) {
 	// A command still running after spareRestartDelay gets the next
 	// spare started, so that one started meanwhile does not wait for a
 	// whole spare's start.
-	time.AfterFunc(spareRestartDelay, func() {
+	time.AfterFunc(s.restartDelay, func() {
 		select {
 		case <-j.over:
 		default:
