@@ -354,7 +354,8 @@ func TestSandboxKillsEveryProcess(t *testing.T) {
 // TestSandboxTurnEndKillsLeftovers: a command that exits leaving a
 // process behind (one that ignores SIGTERM and SIGHUP and would write a
 // marker later) ends its turn with nothing of it left, and the next
-// command, on the same spare helper, runs as usual.
+// command (on the helper the first one left, when it was over within the
+// spare's restart delay) runs as usual.
 func TestSandboxTurnEndKillsLeftovers(t *testing.T) {
 	s := startServer(t, options{})
 	s.initialize()
