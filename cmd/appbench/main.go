@@ -258,7 +258,7 @@ func startInitialized(t *target) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.initialize(); err != nil {
+	if _, err := p.Initialize("appbench"); err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func measureStart(t *target) (time.Duration, int64, string, error) {
 		return 0, 0, "", err
 	}
 	defer p.stop()
-	ua, err := p.initialize()
+	ua, err := p.Initialize("appbench")
 	if err != nil {
 		return 0, 0, "", err
 	}
@@ -304,14 +304,11 @@ type proc struct {
 	home string
 }
 
-// client speaks JSON-RPC to a server, one message a line: over a process's
-// stdin and stdout, or over WebSocket frames (wsLines).
+// client is the JSON-RPC client (benchfmt.Client) and how to end a read
+// in progress (pipelined's idle timeout).
 type client struct {
-	w         *bufio.Writer
-	r         *bufio.Reader
-	nextID    int
-	stderr    fmt.Stringer // the server's stderr tail, for error messages
-	closeRead func() error // ends a read in progress (pipelined's idle timeout)
+	*benchfmt.Client
+	closeRead func() error
 }
 
 func start(t *target) (*proc, error) {
@@ -327,9 +324,11 @@ func start(t *target) (*proc, error) {
 		return nil, err
 	}
 	return &proc{Server: srv, home: home, client: &client{
-		w:         bufio.NewWriterSize(srv.Stdin, 64<<10),
-		r:         bufio.NewReaderSize(srv.Stdout, 64<<10),
-		stderr:    srv.Stderr,
+		Client: &benchfmt.Client{
+			W:      bufio.NewWriterSize(srv.Stdin, 64<<10),
+			R:      bufio.NewReaderSize(srv.Stdout, 64<<10),
+			Stderr: srv.Stderr,
+		},
 		closeRead: srv.Stdout.Close,
 	}}, nil
 }
@@ -343,65 +342,6 @@ func (p *proc) stop() error {
 // message is the part of a server message the client looks at.
 type message = benchfmt.Message
 
-// call sends a request, flushed, and reads its response.
-func (p *client) call(method string, params string) (*message, error) {
-	id := p.nextID
-	p.nextID++
-	if _, err := fmt.Fprintf(p.w, `{"id":%d,"method":%q,"params":%s}`+"\n", id, method, params); err != nil {
-		return nil, err
-	}
-	if err := p.w.Flush(); err != nil {
-		return nil, err
-	}
-	return p.readResponse(id)
-}
-
-// readResponse reads messages until the response to id, skipping
-// notifications and server requests.
-func (p *client) readResponse(id int) (*message, error) {
-	want := strconv.Itoa(id)
-	for {
-		line, err := p.r.ReadSlice('\n')
-		if err != nil {
-			return nil, fmt.Errorf("reading the response to %d: %w; stderr tail:\n%s", id, err, p.stderr)
-		}
-		var m message
-		if err := json.Unmarshal(line, &m); err != nil {
-			return nil, fmt.Errorf("bad line from the server: %v: %q", err, line)
-		}
-		if m.Method != "" || m.ID == nil {
-			continue // a notification or a server request
-		}
-		if string(m.ID) != want {
-			return nil, fmt.Errorf("response to %s while waiting for %s", m.ID, want)
-		}
-		return &m, nil
-	}
-}
-
-const initializeParams = `{"clientInfo":{"name":"appbench","title":"appbench","version":"1.0.0"}}`
-
-// initialize performs the handshake and returns the user agent.
-func (p *client) initialize() (string, error) {
-	m, err := p.call("initialize", initializeParams)
-	if err != nil {
-		return "", err
-	}
-	if m.Error != nil {
-		return "", fmt.Errorf("initialize: error %d %s", m.Error.Code, m.Error.Message)
-	}
-	var res struct {
-		UserAgent string `json:"userAgent"`
-	}
-	if err := json.Unmarshal(m.Result, &res); err != nil {
-		return "", fmt.Errorf("initialize result: %v", err)
-	}
-	if _, err := io.WriteString(p.w, `{"method":"initialized"}`+"\n"); err != nil {
-		return "", err
-	}
-	return res.UserAgent, p.w.Flush()
-}
-
 const benchMethod, benchParams = "thread/loaded/list", `{}`
 
 // sequential sends n requests one at a time.
@@ -410,7 +350,7 @@ func (p *client) sequential(n int) ([]time.Duration, map[int]int, error) {
 	errs := make(map[int]int)
 	for range n {
 		t0 := time.Now()
-		m, err := p.call(benchMethod, benchParams)
+		m, err := p.Call(benchMethod, benchParams)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -459,8 +399,8 @@ const pipelineIdle = 3 * time.Second
 // the process is unusable afterwards.
 func (p *client) pipelined(n, window int) (pipeResult, error) {
 	res := pipeResult{n: n, errs: make(map[int]int)}
-	first := p.nextID
-	p.nextID += n
+	first := p.NextID
+	p.NextID += n
 	var tokens chan struct{}
 	if window > 0 {
 		tokens = make(chan struct{}, window)
@@ -478,16 +418,16 @@ func (p *client) pipelined(n, window int) (pipeResult, error) {
 				case tokens <- struct{}{}:
 				default:
 					// The window is full: send what is buffered, then wait.
-					if err = p.w.Flush(); err != nil {
+					if err = p.W.Flush(); err != nil {
 						break
 					}
 					tokens <- struct{}{}
 				}
 			}
-			_, err = fmt.Fprintf(p.w, `{"id":%d,"method":%q,"params":%s}`+"\n", first+i, benchMethod, benchParams)
+			_, err = fmt.Fprintf(p.W, `{"id":%d,"method":%q,"params":%s}`+"\n", first+i, benchMethod, benchParams)
 		}
 		if err == nil {
-			err = p.w.Flush()
+			err = p.W.Flush()
 		}
 		writeErr <- err
 	}()
@@ -514,12 +454,12 @@ func (p *client) pipelined(n, window int) (pipeResult, error) {
 
 	seen := make([]bool, n)
 	for res.answered < n {
-		line, err := p.r.ReadSlice('\n')
+		line, err := p.R.ReadSlice('\n')
 		if err != nil {
 			if timedOut.Load() {
 				break
 			}
-			return res, fmt.Errorf("pipelined: %d of %d responses: %w; stderr tail:\n%s", res.answered, n, err, p.stderr)
+			return res, fmt.Errorf("pipelined: %d of %d responses: %w; stderr tail:\n%s", res.answered, n, err, p.Stderr)
 		}
 		var m message
 		if err := json.Unmarshal(line, &m); err != nil {

@@ -95,12 +95,14 @@ func startWS(t *target) (*wsProc, error) {
 	p.c = c
 	lines := &wsLines{c: c}
 	p.client = &client{
-		w:         bufio.NewWriterSize(lines, 64<<10),
-		r:         bufio.NewReaderSize(lines, 64<<10),
-		stderr:    p.stderr,
+		Client: &benchfmt.Client{
+			W:      bufio.NewWriterSize(lines, 64<<10),
+			R:      bufio.NewReaderSize(lines, 64<<10),
+			Stderr: p.stderr,
+		},
 		closeRead: c.CloseNow,
 	}
-	if _, err := p.initialize(); err != nil {
+	if _, err := p.Initialize("appbench"); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%s initialize: %w", t.name, err)
 	}

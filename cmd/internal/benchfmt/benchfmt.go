@@ -1,7 +1,8 @@
 // Package benchfmt holds what the benchmark commands (cmd/appbench,
 // cmd/netbench, cmd/modelbench, cmd/sandboxbench) share: the percentile they report, the
 // machine they describe, the tail of a server's stderr they quote on
-// failure, and the marked section of docs/BENCHMARKS.md each one rewrites.
+// failure, the JSON-RPC client they speak to a server with (client.go),
+// and the marked section of docs/BENCHMARKS.md each one rewrites.
 package benchfmt
 
 import (
