@@ -4,19 +4,29 @@
 // costs, side by side in one run, for issue 10:
 //
 //  1. per-command overhead: the p50 (and p90) wall time of running `true`
-//     unsandboxed, under the sandbox (workspace-write, with and without
-//     the proxy relay), and under `bwrap --unshare-all --die-with-parent
-//     --ro-bind / / true`, interleaved (goal: the sandbox no slower than
-//     bubblewrap). The helper is a re-executed binary, so its start
-//     costs what that binary's runtime and package initialization cost:
-//     the sandbox rows use this small binary, and one more row uses the
-//     app-server binary itself (built by the bench, or -server), which
-//     is what the server's commands pay. The warm rows start `true` on a
-//     spare helper (sandbox.Spares) that was already started, as the
-//     server does for a command when its spare is ready: the bench waits,
-//     untimed, for the spare to be ready before each timed run, so they
-//     measure sequential commands that found it ready (this small binary
-//     is the spare);
+//     unsandboxed, under `bwrap --unshare-all --die-with-parent --ro-bind
+//     / / true`, and under the sandbox (workspace-write, with and without
+//     the proxy relay), every row taking its turn in each round (goal: the
+//     sandbox's overhead no more than bubblewrap's). The server's path
+//     rows start `true` on a spare helper (sandbox.Spares) in this
+//     process, as the server does, this small binary being the spare:
+//     "ready spare" waits, untimed, for the spare to be ready before each
+//     timed run; "back to back" times the second of two commands started
+//     one right after the other, which waits for the spare to finish
+//     cleaning up after the first. The cold helper rows run sandbox.Wrap
+//     with the app-server binary (built by the bench, or -server) as the
+//     helper, what a one-off `app-server sandbox -- CMD` pays: two Go
+//     process starts (the helper and its command stage). Table 1b
+//     (server.go) times the same through the real server, as its client
+//     sees it: the app-server binary serving stdio with a temporary home,
+//     one command/exec of /bin/true at a time under dangerFullAccess,
+//     workspaceWrite and readOnly, from writing the request to reading
+//     the response, in the same rounds as the rows above, reported
+//     against the server's unsandboxed request and bubblewrap's overhead
+//     from the same rounds (each policy runs once untimed first: no
+//     thread started a spare before the first sandboxed command); then
+//     the first sandboxed command of fresh servers: with no thread, right
+//     after thread/start, and after thread/start and a short idle;
 //  2. proxy throughput: curl downloading from a loopback HTTP server as a
 //     forwarded HTTP request and through a CONNECT tunnel, via the managed
 //     proxy from inside the sandbox (the in-sandbox relay and the Unix
@@ -120,12 +130,7 @@ func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string
 		log.Fatalf("sandboxbench: %v", err)
 	}
 	defer devNull.Close()
-	variants := []struct {
-		name string
-		cmd  func() *exec.Cmd
-		// timed runs `true` on spares instead of cmd (the server's path)
-		timed func() time.Duration
-	}{
+	variants := []variant{
 		{name: "unsandboxed", cmd: func() *exec.Cmd { return exec.Command("/bin/true") }},
 		{name: "bwrap --unshare-all --die-with-parent --ro-bind / /", cmd: func() *exec.Cmd {
 			return exec.Command(bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true")
@@ -146,6 +151,11 @@ func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string
 			return c
 		}},
 	}
+	// The server's rows (server.go) join the same rounds.
+	own := len(variants)
+	served, stopServer := serverVariants(server)
+	defer stopServer()
+	variants = append(variants, served...)
 	times := make([][]time.Duration, len(variants))
 	for r := 0; r < runs; r++ {
 		for i, v := range variants {
@@ -166,12 +176,22 @@ func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string
 	b.WriteString("| variant | p50 | p90 | p50 minus unsandboxed |\n|---|---|---|---|\n")
 	pct := benchfmt.Percentile[time.Duration]
 	base := pct(times[0], 50)
-	for i, v := range variants {
+	for i, v := range variants[:own] {
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", v.name, ms(pct(times[i], 50)), ms(pct(times[i], 90)), ms(pct(times[i], 50)-base))
 	}
 	ratio := func(i int) float64 { return float64(pct(times[i], 50)-base) / float64(pct(times[1], 50)-base) }
 	fmt.Fprintf(b, "\nSandbox overhead / bubblewrap overhead (p50): server's path with its spare ready %.2f (network none), %.2f (proxy relay); back to back %.2f; cold helper %.2f (network none), %.2f (proxy relay); goal <= 1.\n\n",
 		ratio(2), ratio(3), ratio(4), ratio(5), ratio(6))
+	serverTable(b, runs, times[0], times[1], times[own:])
+	firstCommands(b, server, min(runs, 20))
+}
+
+// variant is one row of the per-command overhead: cmd is run and timed,
+// or timed runs and times `true` itself (the spares', the server's).
+type variant struct {
+	name  string
+	cmd   func() *exec.Cmd
+	timed func() time.Duration
 }
 
 // runWarm times `true` started on a ready spare helper, from Start until
