@@ -63,7 +63,7 @@ func (tu *turn) runCommand(ctx context.Context, itemID uuid.UUID, line, cwd stri
 		return tu.completeCommand(item, startMs)
 	}
 
-	env := os.Environ()
+	env := m.cfg.EnvPolicy.Apply(os.Environ())
 	var att *netapproval.Attachment
 	if t.net != nil && tu.settings.sandbox != protocol.SandboxDangerFullAccess {
 		a, err := m.net.Attach(netapproval.ExecInfo{

@@ -59,7 +59,9 @@ func (m *Manager) ExecCommand(ctx context.Context, p *protocol.CommandExecParams
 		defer cancelTimeout()
 	}
 
-	env := execEnv(os.Environ(), p.Env)
+	// The request's env changes come after the policy, as in Codex: the
+	// client may set what the policy drops.
+	env := execEnv(m.cfg.EnvPolicy.Apply(os.Environ()), p.Env)
 	id := newID()
 	processID := id.String()
 	if p.ProcessID != nil {

@@ -44,6 +44,10 @@ type Config struct {
 	Model model.Config
 	// SandboxConfig is the rest of the sandbox configuration.
 	SandboxConfig SandboxConfig
+	// EnvPolicy decides which of the server's environment variables the
+	// commands it runs see ([shell_environment_policy]); the zero value
+	// passes them all.
+	EnvPolicy EnvPolicy
 }
 
 // Options are a Manager's collaborators.

@@ -12,6 +12,7 @@ import (
 
 	"app-server/model"
 	"app-server/protocol"
+	"app-server/session"
 )
 
 // TestCodexConfig loads the Codex config.toml of the codex_config
@@ -47,10 +48,14 @@ func TestCodexConfig(t *testing.T) {
 	if w := cfg.SandboxWorkspaceWrite; !slices.Equal(w.WritableRoots, []string{"/home/user/.cache/go-build"}) || w.ExcludeSlashTmp {
 		t.Errorf("[sandbox_workspace_write] = %+v", w)
 	}
+	wantEnv := session.EnvPolicy{Inherit: session.InheritCore, Exclude: []string{"AWS_*", "AZURE_*"}, Set: map[string]string{"CI": "1"}}
+	if diff := cmp.Diff(wantEnv, cfg.ShellEnvironmentPolicy.EnvPolicy()); diff != "" {
+		t.Errorf("[shell_environment_policy] (-want +got):\n%s", diff)
+	}
 	if p, err := cfg.Provider("local"); err != nil || p.BaseURL != "http://localhost:11434/v1" {
 		t.Errorf("provider local = %+v, %v", p, err)
 	}
-	wantIgnored := []string{"model_verbosity", "hide_agent_reasoning", "show_raw_agent_reasoning", "notify", "file_opener", "check_for_update_on_startup", "project_doc_max_bytes", "sandbox_workspace_write.network_access", "shell_environment_policy", "history", "tui", "features", "mcp_servers", "model_providers.local.supports_websockets", "profiles", "projects", "otel", "notice"}
+	wantIgnored := []string{"model_verbosity", "hide_agent_reasoning", "show_raw_agent_reasoning", "notify", "file_opener", "check_for_update_on_startup", "project_doc_max_bytes", "sandbox_workspace_write.network_access", "shell_environment_policy.experimental_use_profile", "history", "tui", "features", "mcp_servers", "model_providers.local.supports_websockets", "profiles", "projects", "otel", "notice"}
 	if diff := cmp.Diff(wantIgnored, ignored); diff != "" {
 		t.Errorf("ignored (-want +got):\n%s", diff)
 	}

@@ -42,12 +42,14 @@ var codexOnlyKeys = parseKeyPatterns(
 	"orchestrator", "oss_provider", "otel", "permissions", "personality",
 	"plan_mode_reasoning_effort", "plugins", "profiles", "project_doc_fallback_filenames",
 	"project_doc_max_bytes", "project_root_markers", "projects", "realtime",
-	"responses_api_metadata", "review_model", "service_tier", "shell_environment_policy",
-	"show_raw_agent_reasoning", "skills", "sqlite_home", "suppress_unstable_features_warning",
+	"responses_api_metadata", "review_model", "service_tier", "show_raw_agent_reasoning", "skills", "sqlite_home", "suppress_unstable_features_warning",
 	"thread_unload_delay_secs", "tool_output_token_limit", "tool_suggest", "tools", "tui",
 	"web_search", "windows",
 	// [sandbox_workspace_write]: the network goes through [network] here.
 	"sandbox_workspace_write.network_access",
+	// [shell_environment_policy]: commands run with the configured shell
+	// (key shell), never through the user's shell profile.
+	"shell_environment_policy.experimental_use_profile",
 	// [model_providers.<id>] (ModelProviderInfo).
 	"model_providers.*.auth", "model_providers.*.aws", "model_providers.*.credential_file",
 	"model_providers.*.gateway_oauth",

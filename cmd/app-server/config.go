@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,7 @@ import (
 	"app-server/model"
 	"app-server/netapproval"
 	"app-server/protocol"
+	"app-server/session"
 )
 
 // Config is config.toml (DESIGN.md, "Configuration"). Every key is
@@ -45,6 +47,8 @@ type Config struct {
 	AllowUnenforcedSandbox bool `toml:"allow_unenforced_sandbox"`
 	// SandboxWorkspaceWrite is the [sandbox_workspace_write] table.
 	SandboxWorkspaceWrite SandboxWorkspaceWriteConfig `toml:"sandbox_workspace_write"`
+	// ShellEnvironmentPolicy is the [shell_environment_policy] table.
+	ShellEnvironmentPolicy ShellEnvironmentPolicyConfig `toml:"shell_environment_policy"`
 }
 
 // SandboxWorkspaceWriteConfig is the [sandbox_workspace_write] table
@@ -53,6 +57,67 @@ type SandboxWorkspaceWriteConfig struct {
 	WritableRoots       []string `toml:"writable_roots"`
 	ExcludeSlashTmp     bool     `toml:"exclude_slash_tmp"`
 	ExcludeTmpdirEnvVar bool     `toml:"exclude_tmpdir_env_var"`
+}
+
+// ShellEnvironmentPolicyConfig is the [shell_environment_policy] table
+// (Codex's keys; experimental_use_profile is accepted and ignored, see
+// codexOnlyKeys): which of the server's environment variables the commands
+// it runs see. EnvPolicy returns it parsed. Exclude, IncludeOnly and
+// Filters have no default, so that nil says the file does not give them:
+// Codex refuses filters next to exclude or include_only, even empty ones.
+type ShellEnvironmentPolicyConfig struct {
+	// Inherit is "all", "core" or "none" (session.ParseEnvInherit).
+	Inherit string `toml:"inherit"`
+	// IgnoreDefaultExcludes false drops names containing KEY, SECRET or
+	// TOKEN. Codex 0.169.0 defaults it to true (nothing dropped).
+	IgnoreDefaultExcludes bool              `toml:"ignore_default_excludes"`
+	Exclude               []string          `toml:"exclude"`
+	Set                   map[string]string `toml:"set"`
+	IncludeOnly           []string          `toml:"include_only"`
+	// Filters maps a pattern to "include" or "exclude": Codex's newer
+	// spelling of IncludeOnly and Exclude in one table.
+	Filters map[string]string `toml:"filters"`
+}
+
+// EnvPolicy returns the session's policy of the table. It must be called
+// on a validated configuration (loadConfig's result).
+func (s *ShellEnvironmentPolicyConfig) EnvPolicy() session.EnvPolicy {
+	p, err := s.envPolicy()
+	if err != nil {
+		panic("app-server: EnvPolicy on an unvalidated config: " + err.Error())
+	}
+	return p
+}
+
+func (s *ShellEnvironmentPolicyConfig) envPolicy() (session.EnvPolicy, error) {
+	const table = "shell_environment_policy"
+	inherit, err := session.ParseEnvInherit(s.Inherit)
+	if err != nil {
+		return session.EnvPolicy{}, fmt.Errorf("%s.inherit = %q: %w", table, s.Inherit, err)
+	}
+	if s.Filters != nil && (s.Exclude != nil || s.IncludeOnly != nil) {
+		return session.EnvPolicy{}, fmt.Errorf("%s: filters cannot be mixed with exclude or include_only (Codex refuses it too): keep one", table)
+	}
+	exclude, include := slices.Clone(s.Exclude), slices.Clone(s.IncludeOnly)
+	seen := map[string]string{}
+	for _, pat := range slices.Sorted(maps.Keys(s.Filters)) {
+		if prev, dup := seen[strings.ToLower(pat)]; dup {
+			return session.EnvPolicy{}, fmt.Errorf("%s.filters: %q and %q are the same pattern (patterns ignore case)", table, prev, pat)
+		}
+		seen[strings.ToLower(pat)] = pat
+		switch s.Filters[pat] {
+		case "include":
+			include = append(include, pat)
+		case "exclude":
+			exclude = append(exclude, pat)
+		default:
+			return session.EnvPolicy{}, fmt.Errorf("%s.filters: %q = %q: want include or exclude", table, pat, s.Filters[pat])
+		}
+	}
+	return session.EnvPolicy{
+		Inherit: inherit, ExcludeSecrets: !s.IgnoreDefaultExcludes,
+		Exclude: exclude, Set: maps.Clone(s.Set), IncludeOnly: include,
+	}, nil
 }
 
 // NetworkConfig is the [network] table. Mode and ApprovalTimeoutDefault
@@ -107,6 +172,12 @@ var configKeys = []configKey{
 	{"sandbox_workspace_write.writable_roots", "[]", "absolute directories workspace-write may also write"},
 	{"sandbox_workspace_write.exclude_slash_tmp", "false", "workspace-write does not write /tmp"},
 	{"sandbox_workspace_write.exclude_tmpdir_env_var", "false", "workspace-write does not write $TMPDIR"},
+	{"shell_environment_policy.inherit", `"all"`, "all | core (PATH, HOME, USER, SHELL, LANG, TMPDIR ...) | none: the server's variables commands start from"},
+	{"shell_environment_policy.ignore_default_excludes", "true", "false: commands do not get variables whose names contain KEY, SECRET or TOKEN (any case)"},
+	{"shell_environment_policy.exclude", "", "name patterns (* and ?, any case) commands do not get"},
+	{"shell_environment_policy.set", "", "table of variables set for commands, after the excludes"},
+	{"shell_environment_policy.include_only", "", "name patterns: commands get only these (set's too)"},
+	{"shell_environment_policy.filters", "", "table pattern = \"include\" | \"exclude\", in place of include_only and exclude"},
 }
 
 // defaultConfig returns the configuration of an empty config.toml: the
@@ -202,6 +273,9 @@ func (c *Config) Validate() error {
 		if !filepath.IsAbs(r) {
 			return fmt.Errorf("sandbox_workspace_write.writable_roots: %q is not an absolute path", r)
 		}
+	}
+	if _, err := c.ShellEnvironmentPolicy.envPolicy(); err != nil {
+		return err
 	}
 	return c.Config.Validate()
 }
@@ -410,14 +484,21 @@ var tomlKindRE = regexp.MustCompile(`^cannot decode TOML (inline table|\w+)`)
 func wantOf(key string) string {
 	t := reflect.TypeFor[Config]()
 	for name := range strings.SplitSeq(key, ".") {
-		if t.Kind() != reflect.Struct {
+		switch t.Kind() {
+		case reflect.Struct:
+			// VisibleFields, not Field: the embedded model.Config's
+			// fields come right after it, so indexes differ.
+			fields := reflect.VisibleFields(t)
+			i := slices.IndexFunc(fields, func(f reflect.StructField) bool { return f.Tag.Get("toml") == name })
+			if i < 0 {
+				return ""
+			}
+			t = fields[i].Type
+		case reflect.Map: // a table of any keys: name is one of them
+			t = t.Elem()
+		default:
 			return ""
 		}
-		i := slices.IndexFunc(reflect.VisibleFields(t), func(f reflect.StructField) bool { return f.Tag.Get("toml") == name })
-		if i < 0 {
-			return ""
-		}
-		t = t.Field(i).Type
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -428,6 +509,11 @@ func wantOf(key string) string {
 		return "an integer"
 	case reflect.Slice:
 		return "an array of strings"
+	case reflect.Map:
+		if t.Elem().Kind() == reflect.String {
+			return "a table of strings"
+		}
+		return "a table"
 	case reflect.Struct:
 		return "a table"
 	}

@@ -102,6 +102,7 @@ func serve(ctx context.Context, env *serveEnv) error {
 				ExcludeTmpdirEnvVar: cfg.SandboxWorkspaceWrite.ExcludeTmpdirEnvVar,
 				AllowUnenforced:     cfg.AllowUnenforcedSandbox,
 			},
+			EnvPolicy: cfg.ShellEnvironmentPolicy.EnvPolicy(),
 		},
 		SandboxSupport: sandboxSupport,
 		Client:         client,
