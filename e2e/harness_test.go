@@ -85,7 +85,8 @@ type options struct {
 	args   []string // extra flags
 	home   string   // reuse a home (restart tests); a new temp dir if empty
 	cwd    string
-	bin    string // the binary; serverBin if empty
+	bin    string   // the binary; serverBin if empty
+	env    []string // variables added to the server's environment
 }
 
 // server is a running app-server process and a recording client.
@@ -122,7 +123,7 @@ func startServer(t *testing.T, o options) *server {
 		bin = serverBin
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = withoutProxyVars(os.Environ())
+	cmd.Env = append(withoutProxyVars(os.Environ()), o.env...)
 	if o.cwd != "" {
 		cmd.Dir = o.cwd
 	}
