@@ -16,8 +16,9 @@
 // input as one command line) through Actions. RunCommand, the one command
 // path, is: item/started; the command policy (persisted forbidden rules
 // decline, allow rules and known read-only commands run, untrusted prompts);
-// a network Attachment whose proxy variables go into the command's
-// environment; the command in its own process group with its output
+// the server's environment as [shell_environment_policy] filters it
+// (EnvPolicy.Apply, command/exec's path too); a network Attachment whose
+// proxy variables go into that environment; the command in its own process group with its output
 // streamed; the proxy's refusals appended to the output; item/completed.
 // Network approvals arrive from netapproval through the thread's
 // PromptNetwork (each thread is a netapproval.Prompter), which builds the
