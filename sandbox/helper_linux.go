@@ -83,9 +83,9 @@ func runHelper(uid, gid int, server *os.File, req *request) {
 		if _, err := handOver(st, req, &rel); err != nil {
 			fatalf("%v", err)
 		}
-		os.Exit(reap(st.pid))
+		os.Exit(reap(st.pid, true))
 	}
-	go func() { os.Exit(reap(st.pid)) }()
+	go func() { os.Exit(reap(st.pid, true)) }()
 	var rel relays
 	if err := rel.listen(); err != nil { // ahead of the command, which likely uses it
 		fatalf("proxy relay: %v", err)
@@ -122,7 +122,7 @@ func runHelper(uid, gid int, server *os.File, req *request) {
 // handOver sets req's sandbox up (its mounts, its relay) and hands the
 // command to the stage with fds 1 and 2, which it then lets go. It
 // returns the mounts to undo after the command.
-func handOver(st *stage, req *request, rel *relays) ([]string, error) {
+func handOver(st *stage, req *request, rel *relays) ([]int, error) {
 	mounted, err := policyMounts(req.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("mounts: %w", err)
@@ -152,11 +152,20 @@ func forwardSignals(sigs <-chan os.Signal) {
 }
 
 // reap waits for every child (orphans are reparented to PID 1) until the
-// command stage exits, and returns its exit status (the command's).
-func reap(pid int) int {
+// command stage exits, and returns its exit status (the command's). It
+// resumes the stage if it is stopped: a command runs as the same user as
+// its stage and, where Landlock cannot scope signals (before ABI 6), can
+// send it SIGSTOP, which would hold up the command's report and the next
+// command on a spare. The stage reaps its command with resume false: a
+// command that stops itself stays stopped, as it would outside.
+func reap(pid int, resume bool) int {
+	opts := 0
+	if resume {
+		opts = syscall.WUNTRACED
+	}
 	for {
 		var ws syscall.WaitStatus
-		got, err := syscall.Wait4(-1, &ws, 0, nil)
+		got, err := syscall.Wait4(-1, &ws, opts, nil)
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
@@ -167,6 +176,8 @@ func reap(pid int) int {
 			continue
 		}
 		switch {
+		case ws.Stopped():
+			_ = syscall.Kill(pid, syscall.SIGCONT)
 		case ws.Exited():
 			return ws.ExitStatus()
 		case ws.Signaled():

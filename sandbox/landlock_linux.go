@@ -54,7 +54,15 @@ func restrictFiles(p Policy) error {
 		return errors.New("no Landlock in this kernel")
 	}
 	handled := handledFS(abi)
-	fd, err := ll.LandlockCreateRuleset(&ll.RulesetAttr{HandledAccessFS: handled}, 0)
+	attr := ll.RulesetAttr{HandledAccessFS: handled}
+	if abi >= 6 {
+		// The command may signal, and reach abstract Unix sockets of,
+		// only its own processes: not its stage or the helper, which run
+		// as the same user (a stopped stage would hold up the next
+		// command on a reused helper; see also reap).
+		attr.Scoped = ll.ScopeSignal | ll.ScopeAbstractUnixSocket
+	}
+	fd, err := ll.LandlockCreateRuleset(&attr, 0)
 	if err != nil {
 		return fmt.Errorf("creating the ruleset: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,19 +42,20 @@ func mountShm() error {
 const sandboxShm = "/dev/shm"
 
 // policyMounts makes the policy's read-only paths read-only bind mounts
-// (Landlock cannot deny a path below one it allows) and returns them.
-func policyMounts(p Policy) ([]string, error) {
+// (Landlock cannot deny a path below one it allows) and returns them, as
+// O_PATH descriptors of the mounts.
+func policyMounts(p Policy) ([]int, error) {
 	if p.Mode != WorkspaceWrite {
 		return nil, nil
 	}
-	var mounted []string
+	var mounted []int
 	for _, path := range p.ReadOnlyPaths {
-		ok, err := bindReadOnly(path)
+		fd, err := bindReadOnly(path)
+		if fd >= 0 {
+			mounted = append(mounted, fd)
+		}
 		if err != nil {
 			return mounted, err
-		}
-		if ok {
-			mounted = append(mounted, path)
 		}
 	}
 	return mounted, nil
@@ -61,11 +63,16 @@ func policyMounts(p Policy) ([]string, error) {
 
 // resetMounts undoes a command's policy mounts and gives the sandbox a
 // new, empty /dev/shm, so that the next command finds the sandbox as a
-// new one would be.
-func resetMounts(mounted []string) error {
+// new one would be. Each mount is undone through its descriptor, not its
+// path: the command may have moved the directory above it, or turned the
+// path (a symlink under a writable root) to another mount, /proc say,
+// which the next command would then not have.
+func resetMounts(mounted []int) error {
 	for i := len(mounted) - 1; i >= 0; i-- {
-		if err := unix.Unmount(mounted[i], unix.MNT_DETACH); err != nil {
-			return fmt.Errorf("unmounting %s: %w", mounted[i], err)
+		err := unix.Unmount(fdPath(mounted[i]), unix.MNT_DETACH)
+		unix.Close(mounted[i])
+		if err != nil {
+			return fmt.Errorf("unmounting a read-only path: %w", err)
 		}
 	}
 	if err := unix.Unmount(sandboxShm, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
@@ -74,28 +81,36 @@ func resetMounts(mounted []string) error {
 	return mountShm()
 }
 
-// bindReadOnly bind-mounts path onto itself read-only and reports
-// whether it did. A path that does not exist is skipped: there is nothing
-// to protect.
-func bindReadOnly(path string) (bool, error) {
+// fdPath names what fd refers to, through the helper's own /proc.
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// bindReadOnly bind-mounts path onto itself read-only and returns an
+// O_PATH descriptor of the new mount, -1 if it made none. A path that
+// does not exist is skipped: there is nothing to protect.
+func bindReadOnly(path string) (int, error) {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return -1, nil
 	}
 	if err := unix.Mount(path, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return false, fmt.Errorf("bind-mounting %s: %w", path, err)
+		return -1, fmt.Errorf("bind-mounting %s: %w", path, err)
+	}
+	// Nothing but the helper runs now: path still names the new mount.
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("opening %s: %w", path, err)
 	}
 	// A remount in a user namespace must keep the flags the original mount
 	// locked (nosuid, nodev, noexec, atime), or the kernel refuses it.
 	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return true, fmt.Errorf("statfs %s: %w", path, err)
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return fd, fmt.Errorf("statfs %s: %w", path, err)
 	}
 	const keep = unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME | unix.ST_RELATIME
 	flags := uintptr(st.Flags)&keep | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
-	if err := unix.Mount("", path, "", flags, ""); err != nil {
-		return true, fmt.Errorf("remounting %s read-only: %w", path, err)
+	if err := unix.Mount("", fdPath(fd), "", flags, ""); err != nil {
+		return fd, fmt.Errorf("remounting %s read-only: %w", path, err)
 	}
-	return true, nil
+	return fd, nil
 }
 
 // loopbackUp brings lo up: the namespace starts with it down, and the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -100,6 +101,13 @@ func (st *stage) ready() error {
 // sandbox, prepares a new thread and tells the helper it is done, ready
 // for the next command.
 func runStage() {
+	// Only fds 0, 1 and 2 pass to the command: its socket to the helper
+	// (3), the server's socket (4, on which the command could forge its
+	// exit status and read the next command's hand-off) and whatever the
+	// server itself inherited without close-on-exec stay here.
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fatalf("close-on-exec: %v", err)
+	}
 	ctl := os.NewFile(3, "stage")
 	var status *os.File
 	if len(os.Args) > 2 && os.Args[2] == stageReportsArg {
@@ -145,7 +153,7 @@ func runStage() {
 		}
 		releaseStdio()
 		if err == nil {
-			code = reap(pid)
+			code = reap(pid, false)
 		}
 		if status == nil {
 			os.Exit(code)

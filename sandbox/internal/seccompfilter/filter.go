@@ -33,7 +33,13 @@ const (
 //     namespace is not the command's to change), packet or raw sockets;
 //   - socketpair only AF_UNIX (pipes between the command's processes);
 //   - no io_uring (its operations would bypass this filter), ptrace or
-//     process_vm_readv/writev.
+//     process_vm_readv/writev;
+//   - prlimit64 on the calling process only (pid 0): the command is the
+//     same user as its stage and helper, and the stage's limits would
+//     pass to the next command a reused helper runs;
+//   - no kernel keyrings (add_key, request_key, keyctl): they are not
+//     the sandbox's own (the user keyring is shared by every command of
+//     a helper, the session keyring is the server's).
 func Command() seccomp.Policy {
 	return seccomp.Policy{
 		DefaultAction: seccomp.ActionAllow,
@@ -48,10 +54,14 @@ func Command() seccomp.Policy {
 					{Name: "socketpair", Conditions: seccomp.ArgumentConditions{
 						{Argument: 0, Operation: seccomp.NotEqual, Value: afUnix},
 					}},
+					{Name: "prlimit64", Conditions: seccomp.ArgumentConditions{
+						{Argument: 0, Operation: seccomp.NotEqual, Value: 0},
+					}},
 				},
 				Names: []string{
 					"io_uring_setup", "io_uring_enter", "io_uring_register",
 					"ptrace", "process_vm_readv", "process_vm_writev",
+					"add_key", "request_key", "keyctl",
 				},
 			},
 		},
