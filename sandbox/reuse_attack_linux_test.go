@@ -511,3 +511,59 @@ func TestReuseStartFailureKeepsHelper(t *testing.T) {
 		t.Fatalf("next command: exit %d, %q", code, out)
 	}
 }
+
+// TestReuseNoControllingTerminal: a command cannot reach the server's
+// controlling terminal (/dev/tty): not to write to it, not to push input
+// into it with TIOCSTI for the shell that reads it after the server
+// (bubblewrap's --new-session, CVE-2017-5226). The test runs itself
+// again as a process whose controlling terminal is a new pty, which
+// then runs commands on a spare, twice, and on a cold helper.
+func TestReuseNoControllingTerminal(t *testing.T) {
+	const childEnv = "SANDBOX_TEST_TTY_CHILD"
+	if os.Getenv(childEnv) != "" {
+		fd, err := unix.Open("/dev/tty", unix.O_RDWR, 0)
+		if err != nil {
+			t.Fatalf("the test's child has no controlling terminal: %v", err)
+		}
+		unix.Close(fd)
+		r := newReusedHelper(t)
+		_, cwd, p := workspace(t)
+		script := `{ echo x > /dev/tty && echo wrote-tty
+			python3 -c 'import fcntl, os, termios; fcntl.ioctl(os.open("/dev/tty", os.O_RDWR), termios.TIOCSTI, b"x")' && echo pushed; } 2>/dev/null; true`
+		for _, where := range []string{"a spare", "the spare again"} {
+			if out, _ := r.run(p, cwd, os.Environ(), script); out != "" {
+				t.Fatalf("a command on %s reached the terminal: %q", where, out)
+			}
+		}
+		if out, _ := run(t, p, cwd, os.Environ(), script); out != "" {
+			t.Fatalf("a command on a cold helper reached the terminal: %q", out)
+		}
+		return
+	}
+	requireSupport(t)
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReuseNoControllingTerminal$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Stdin = tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestReuseNoControllingTerminal") {
+		t.Fatalf("with a controlling terminal: %v\n%s", err, out)
+	}
+}

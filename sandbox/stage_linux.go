@@ -63,6 +63,11 @@ func startStage(uid, gid int, status *os.File) (*stage, error) {
 		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Cloneflags: syscall.CLONE_NEWUSER,
+			// A session of its own: the stage and its commands have no
+			// controlling terminal, so a command can neither write to the
+			// server's terminal nor push input into it (TIOCSTI) for the
+			// shell that reads it next.
+			Setsid: true,
 			// Back to the server's ids, from the helper's root (0).
 			UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: 0, Size: 1}},
 			GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: 0, Size: 1}},
