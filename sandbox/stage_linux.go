@@ -174,11 +174,16 @@ func runStage() {
 // which a signal from inside its namespace cannot kill) and the stage,
 // and reaps them: as subreaper the stage is the parent of every orphan. A
 // process that was forking when the signal came cannot finish the fork
-// (the kernel fails it for a task with a fatal signal pending), so the
-// loop ends.
+// (the kernel fails it for a task with a signal pending), so one kill
+// reaches every process; it is sent again now and then all the same. Not
+// once per process reaped: each kill(-1) walks every process of the
+// machine, and a command that left thousands would hold up the next one
+// for seconds.
 func killLeftovers() {
-	for {
-		_ = syscall.Kill(-1, syscall.SIGKILL)
+	for n := 0; ; n++ {
+		if n%256 == 0 {
+			_ = syscall.Kill(-1, syscall.SIGKILL)
+		}
 		var ws syscall.WaitStatus
 		_, err := syscall.Wait4(-1, &ws, 0, nil)
 		if errors.Is(err, syscall.ECHILD) {
