@@ -13,10 +13,11 @@ import (
 // prepareMounts runs in the helper's new mount namespace before it knows
 // the command: it stops mount events from propagating back to the
 // server's namespace, mounts a /proc of the new pid namespace (showing
-// only the sandbox's processes) and a private, empty /dev/shm: the host's
-// shared memory objects are not the command's to see, and under
-// workspace-write (restrictFiles) POSIX shared memory and semaphores work
-// without anything the command puts there outliving it.
+// only the sandbox's processes), a devpts instance of its own and a
+// private, empty /dev/shm: the host's shared memory objects are not the
+// command's to see, and under workspace-write (restrictFiles) POSIX
+// shared memory and semaphores work without anything the command puts
+// there outliving it.
 func prepareMounts() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making / private: %w", err)
@@ -24,7 +25,28 @@ func prepareMounts() error {
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %w", err)
 	}
+	if err := mountPts(); err != nil {
+		return err
+	}
 	return mountShm()
+}
+
+// mountPts mounts a new devpts instance on /dev/pts, with its ptmx on
+// /dev/ptmx, where the host has them. The host's holds the terminals of
+// the server's user, which the command, the same user, could open (under
+// Landlock /dev/pts is writable, for ptys of its own): to write into the
+// user's shell, or read what is typed there.
+func mountPts() error {
+	if st, err := os.Stat("/dev/pts"); err != nil || !st.IsDir() {
+		return nil
+	}
+	if err := unix.Mount("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return fmt.Errorf("mounting /dev/pts: %w", err)
+	}
+	if err := unix.Mount("/dev/pts/ptmx", "/dev/ptmx", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("binding /dev/ptmx: %w", err)
+	}
+	return nil
 }
 
 // mountShm mounts an empty tmpfs on /dev/shm, where there is one.

@@ -567,3 +567,46 @@ func TestReuseNoControllingTerminal(t *testing.T) {
 		t.Fatalf("with a controlling terminal: %v\n%s", err, out)
 	}
 }
+
+// TestReusePtysAreTheSandboxs: the sandbox has a devpts instance of its
+// own. The host's holds the terminals of the server's user, which the
+// command (the same user, with /dev/pts writable for ptys of its own)
+// could write to or read from; it can still open ptys of its own.
+func TestReusePtysAreTheSandboxs(t *testing.T) {
+	r := newReusedHelper(t)
+	_, cwd, p := workspace(t)
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPts := "/dev/pts/" + strconv.Itoa(n)
+	for i := 0; i < 2; i++ {
+		out, code := r.run(p, cwd, os.Environ(), `echo spoofed 2>/dev/null >`+hostPts+` && echo wrote
+			python3 -c 'import os, pty; m, s = pty.openpty(); os.write(m, b"x\n"); print("own pty", os.read(s, 10))'`)
+		if code != 0 || out != "own pty b'x\\n'\n" {
+			t.Fatalf("command %d: exit %d, %q; want the host's %s out of reach and a pty of its own", i+1, code, out, hostPts)
+		}
+	}
+	// What the host's terminal got: anything before the test's own line
+	// came from the sandbox.
+	tty, err := os.OpenFile(hostPts, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	if _, err := tty.WriteString("end\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bufio.NewReader(master).ReadString('\n')
+	if err != nil || got != "end\r\n" {
+		t.Fatalf("the host's terminal read %q, %v; want only the test's own line", got, err)
+	}
+}
