@@ -8,7 +8,8 @@
 // network, pid, mount and IPC namespaces, root in its user namespace
 // (which maps to the server's uid), with SIGKILL as its parent-death
 // signal, and is PID 1 of the sandbox's pid namespace, so every process
-// in it dies with it. It mounts a fresh /proc and a private /dev/shm,
+// in it dies with it. It mounts a fresh /proc, a devpts instance of its
+// own and a private /dev/shm,
 // brings lo up, bind-mounts read-only the paths Landlock cannot protect
 // under a writable root (.git, the server's home) and, when the policy
 // routes the network through the managed proxy, listens on 127.0.0.1 and
@@ -23,8 +24,11 @@
 // namespace only to give the command an IPC namespace, and the exec
 // leaves the command none), with no_new_privs, Landlock write rules and
 // a seccomp filter (socket only for AF_INET and AF_INET6, socketpair only
-// AF_UNIX, no io_uring, ptrace or process_vm_*, no foreign syscall ABI);
-// the command inherits all of it at fork. The namespaces the helper set
+// AF_UNIX, no io_uring, ptrace, process_vm_*, keyrings or prlimit on
+// another process, no foreign syscall ABI); the command inherits all of
+// it at fork. Landlock also keeps its signals to its own processes (ABI
+// 6), the stage's session has no controlling terminal, and the command
+// gets no descriptor but 0, 1 and 2. The namespaces the helper set
 // up belong to the helper's user namespace, which the command is not in,
 // so even a capability it regained in a namespace of its own would give
 // it nothing over its mounts or network.
