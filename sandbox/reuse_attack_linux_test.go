@@ -610,3 +610,29 @@ func TestReusePtysAreTheSandboxs(t *testing.T) {
 		t.Fatalf("the host's terminal read %q, %v; want only the test's own line", got, err)
 	}
 }
+
+// TestReuseDirRemovedBetweenCommands: a command that removes its own
+// directory leaves the helper serving; a command whose directory is gone
+// is not handed to the spare (Start returns nil: the caller's cold path
+// reports the missing directory as exec does), and the next one runs on
+// the same helper.
+func TestReuseDirRemovedBetweenCommands(t *testing.T) {
+	r := newReusedHelper(t)
+	base, cwd, p := workspace(t)
+	gone := filepath.Join(base, "gone")
+	if err := os.Mkdir(gone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := r.run(p, gone, os.Environ(), `cd / && rmdir `+gone+` && echo removed`); code != 0 || out != "removed\n" {
+		t.Fatalf("first command: exit %d, %q", code, out)
+	}
+	cmd := exec.Command("/bin/true")
+	cmd.Dir = gone
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if proc, err := r.s.Start(cmd, p); proc != nil || err != nil {
+		t.Fatalf("Start in a removed directory = %v, %v; want nil, nil", proc, err)
+	}
+	if out, code := r.run(p, cwd, os.Environ(), `pwd`); code != 0 || out != cwd+"\n" {
+		t.Fatalf("next command: exit %d, %q", code, out)
+	}
+}

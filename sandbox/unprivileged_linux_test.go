@@ -42,12 +42,12 @@ func TestAsUnprivilegedUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run", "^(TestWritesPerMode|TestNetworkNone|TestProxyRelay|TestCommandHoldsNothing|TestCommandInNestedUserNamespace|TestSpareIsNewForEachCommand)$", "-test.v", "-test.count=1")
+	cmd := exec.Command(bin, "-test.run", "^(TestWritesPerMode|TestNetworkNone|TestProxyRelay|TestCommandHoldsNothing|TestCommandInNestedUserNamespace|TestSpareIsNewForEachCommand|TestReuse(LeftoversDie|CommandHoldsOnlyStdio|MountsUndoneByWhatWasMounted|ProcessAttributes|CommandCannotSignalStageOrHelper|StoppedStageIsResumed|DirRemovedBetweenCommands))$", "-test.v", "-test.count=1")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SANDBOX_TEST_UNPRIVILEGED=1", "TMPDIR=/tmp")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestWritesPerMode") || !strings.Contains(string(out), "--- PASS: TestCommandHoldsNothing") || !strings.Contains(string(out), "--- PASS: TestCommandInNestedUserNamespace") || !strings.Contains(string(out), "--- PASS: TestSpareIsNewForEachCommand") {
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestWritesPerMode") || !strings.Contains(string(out), "--- PASS: TestCommandHoldsNothing") || !strings.Contains(string(out), "--- PASS: TestCommandInNestedUserNamespace") || !strings.Contains(string(out), "--- PASS: TestSpareIsNewForEachCommand") || !strings.Contains(string(out), "--- PASS: TestReuseProcessAttributes") {
 		t.Fatalf("as nobody: %v\n%s", err, out)
 	}
 	t.Logf("as nobody:\n%s", out)
