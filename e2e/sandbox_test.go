@@ -570,3 +570,35 @@ func TestCommandExecSandboxPolicy(t *testing.T) {
 		t.Errorf("dangerFullAccess could not write: %+v", r)
 	}
 }
+
+// TestSandboxCommandReachesNothingOfItsHelper: through the server, command
+// after command (the first on a cold helper, the next on the spare left
+// ready): a command holds fds 0, 1 and 2 only (not its stage's sockets,
+// one of which is the server's, nor what the server inherited), has no
+// controlling terminal, cannot lower its stage's limits for the next
+// command nor use the kernel keyrings, and cannot signal its stage
+// (sandbox/reuse_attack_linux_test.go has the attacks one by one).
+func TestSandboxCommandReachesNothingOfItsHelper(t *testing.T) {
+	s := startServer(t, options{})
+	s.initialize()
+	cwd := t.TempDir()
+	script := `ls /proc/$$/fd; {
+		echo x > /dev/tty && echo tty
+		prlimit --pid $PPID --nofile=20:20 && echo prlimit
+		kill -STOP $PPID && echo stopped-stage
+		python3 -c 'import ctypes, platform; add_key = {"x86_64": 248}.get(platform.machine(), 217); libc = ctypes.CDLL(None, use_errno=True); libc.syscall.restype = ctypes.c_long; exit(libc.syscall(ctypes.c_long(add_key), b"user", b"k", b"v", ctypes.c_long(1), ctypes.c_long(-4)) < 0)' && echo keyring
+		} 2>/dev/null; ulimit -n`
+	var first string
+	for i := 0; i < 3; i++ {
+		var r protocol.CommandExecResponse
+		s.ok("command/exec", map[string]any{"command": []string{"bash", "-c", script}, "cwd": cwd}, &r)
+		if !strings.HasPrefix(r.Stdout, "0\n1\n2\n") || strings.Count(r.Stdout, "\n") != 4 || r.ExitCode != 0 {
+			t.Fatalf("command %d: exit %d, stdout %q, stderr %q; want fds 0 1 2, nothing reached, and its open-files limit", i+1, r.ExitCode, r.Stdout, r.Stderr)
+		}
+		if i == 0 {
+			first = r.Stdout
+		} else if r.Stdout != first {
+			t.Fatalf("command %d: %q, the first %q", i+1, r.Stdout, first)
+		}
+	}
+}
