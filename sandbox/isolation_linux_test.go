@@ -191,3 +191,33 @@ func TestSpareServesCommandAfterCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestGitLinkProtectsOnlyItsOwnPlace: a .git link under a writable root
+// is followed only into the directory that holds it. One planted under a
+// shared root (as /tmp/.git could be) pointing at another project does not
+// make that project read-only; a repository whose git directory was
+// moved next to it keeps it read-only.
+func TestGitLinkProtectsOnlyItsOwnPlace(t *testing.T) {
+	requireSupport(t)
+	base := t.TempDir()
+	project, shared, repo := filepath.Join(base, "project"), filepath.Join(base, "shared"), filepath.Join(base, "repo")
+	for _, d := range []string{project, shared, filepath.Join(repo, "realgit")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(project, filepath.Join(shared, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(repo, "realgit"), filepath.Join(repo, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	roots := []string{project, shared, repo}
+	p := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, ""), Network: NetworkNone}
+	if out, code := run(t, p, project, os.Environ(), "echo x > "+filepath.Join(project, "f")); code != 0 {
+		t.Fatalf("the project was made read-only by a link planted in another root: exit %d, %q", code, out)
+	}
+	if out, code := run(t, p, repo, os.Environ(), "echo x > "+filepath.Join(repo, "realgit", "f")); code == 0 {
+		t.Fatalf("the repository's relocated git directory was writable: %q", out)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -110,8 +111,27 @@ func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 // O_PATH descriptor of the new mount, -1 if it made none. A path that
 // does not exist is skipped: there is nothing to protect.
 func bindReadOnly(path string) (int, error) {
-	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return -1, nil
+	}
+	if err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		// A link is followed only to a place in the directory that holds
+		// it (a repository's relocated git directory): one planted under
+		// a shared writable root, /tmp/.git say, must not make another
+		// project read-only for every later command.
+		target, err := filepath.EvalSymlinks(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return -1, nil
+		}
+		if err != nil {
+			return -1, fmt.Errorf("resolving %s: %w", path, err)
+		}
+		dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+		if err != nil || !under(target, dir) {
+			return -1, nil
+		}
+		path = target
 	}
 	if err := unix.Mount(path, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return -1, fmt.Errorf("bind-mounting %s: %w", path, err)
@@ -123,12 +143,12 @@ func bindReadOnly(path string) (int, error) {
 	}
 	// A remount in a user namespace must keep the flags the original mount
 	// locked (nosuid, nodev, noexec, atime), or the kernel refuses it.
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(fd, &st); err != nil {
+	var fsst unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fsst); err != nil {
 		return fd, fmt.Errorf("statfs %s: %w", path, err)
 	}
 	const keep = unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME | unix.ST_RELATIME
-	flags := uintptr(st.Flags)&keep | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
+	flags := uintptr(fsst.Flags)&keep | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
 	if err := unix.Mount("", fdPath(fd), "", flags, ""); err != nil {
 		return fd, fmt.Errorf("remounting %s read-only: %w", path, err)
 	}

@@ -139,7 +139,15 @@ func ProtectedPaths(roots []string, home string) []string {
 	}
 	if home != "" {
 		home = filepath.Clean(home)
+		// The home's real place decides whether a root holds it (a home
+		// reached through a link is still the rules and rollouts).
+		if real, err := filepath.EvalSymlinks(home); err == nil {
+			home = real
+		}
 		for _, r := range roots {
+			if real, err := filepath.EvalSymlinks(r); err == nil {
+				r = real
+			}
 			if under(home, r) {
 				out = append(out, home)
 				break
