@@ -76,6 +76,35 @@ func newUnixCounter(t *testing.T) *unixCounter {
 	return u
 }
 
+// unixgramCounter is a datagram Unix socket outside the sandbox that
+// counts the datagrams it receives (a syslog or journald socket, say).
+type unixgramCounter struct {
+	path string
+	hits atomic.Int64
+}
+
+func newUnixgramCounter(t *testing.T) *unixgramCounter {
+	t.Helper()
+	u := &unixgramCounter{path: filepath.Join(t.TempDir(), "outside.gram")}
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: u.path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+			u.hits.Add(1)
+		}
+	}()
+	t.Cleanup(func() { c.Close(); <-done })
+	return u
+}
+
 // staticDialer builds a static Go program (no libc, so nothing of the
 // system's resolver or proxy settings) that dials its argument.
 func staticDialer(t *testing.T) string {
@@ -132,7 +161,7 @@ print("socks udp reply", s.recv(10)[1])
 
 // bypasses are command lines that try to reach the network around the
 // proxy. Each must fail, fast, without a byte reaching the targets.
-func bypasses(tcpPort, udpPort int, unixPath, dialer string) []string {
+func bypasses(tcpPort, udpPort int, unixPath, gramPath, dialer string) []string {
 	// A resolver's query: a connected UDP socket, as glibc uses, so a
 	// refusal arrives as ICMP at once.
 	dnsQuery := fmt.Sprintf(`python3 -c '
@@ -153,6 +182,9 @@ s.connect(("127.0.0.1", %d)); s.send(q); print(s.recv(512))'`, udpPort)
 		"getent hosts example.com",
 		fmt.Sprintf(`python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("%s")'`, unixPath),
 		fmt.Sprintf("curl -sS --max-time 5 --unix-socket %s http://x/", unixPath),
+		// No socket() for AF_UNIX, but a datagram socket pair could send
+		// to any datagram socket by path.
+		fmt.Sprintf(`python3 -c 'import socket; a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); a.sendto(b"x", "%s")'`, gramPath),
 	}
 }
 
@@ -164,7 +196,8 @@ func runBypasses(t *testing.T, config string) {
 	tg := newTarget(t, false)
 	udp := newUDPCounter(t)
 	ux := newUnixCounter(t)
-	lines := bypasses(tg.port, udp.port, ux.path, staticDialer(t))
+	ug := newUnixgramCounter(t)
+	lines := bypasses(tg.port, udp.port, ux.path, ug.path, staticDialer(t))
 	s := startServer(t, options{config: config})
 	s.initialize()
 	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
@@ -195,8 +228,8 @@ func runBypasses(t *testing.T, config string) {
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("the bypasses took %v", d)
 	}
-	if n := tg.hits.Load() + udp.hits.Load() + ux.hits.Load(); n != 0 {
-		t.Errorf("%d requests reached the targets (tcp %d, udp %d, unix %d)", n, tg.hits.Load(), udp.hits.Load(), ux.hits.Load())
+	if n := tg.hits.Load() + udp.hits.Load() + ux.hits.Load() + ug.hits.Load(); n != 0 {
+		t.Errorf("%d requests reached the targets (tcp %d, udp %d, unix %d, unix datagram %d)", n, tg.hits.Load(), udp.hits.Load(), ux.hits.Load(), ug.hits.Load())
 	}
 }
 

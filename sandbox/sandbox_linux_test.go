@@ -109,7 +109,9 @@ func TestWritesPerMode(t *testing.T) {
 }
 
 // TestNetworkNone: nothing outside is reachable, and each attempt fails
-// at once.
+// at once: TCP, a Unix socket by path, and a datagram socket by path
+// through a socket pair (socketpair makes only stream and seqpacket
+// pairs, which cannot be pointed elsewhere).
 func TestNetworkNone(t *testing.T) {
 	requireSupport(t)
 	var hits atomic.Int32
@@ -144,6 +146,22 @@ func TestNetworkNone(t *testing.T) {
 			c.Close()
 		}
 	}()
+	// A datagram socket outside, which a datagram socket pair could
+	// reach by path (sendto or connect), whatever the network namespace.
+	gram, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(t.TempDir(), "g.sock"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gram.Close()
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := gram.Read(buf); err != nil {
+				return
+			}
+			hits.Add(1)
+		}
+	}()
 	port := ln.Addr().(*net.TCPAddr).Port
 	p := Policy{Mode: ReadOnly, Network: NetworkNone}
 	start := time.Now()
@@ -154,6 +172,20 @@ func TestNetworkNone(t *testing.T) {
 	out, code = run(t, p, "/", os.Environ(), fmt.Sprintf(`python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("%s")'`, sock))
 	if code == 0 || !strings.Contains(out, "Operation not permitted") {
 		t.Fatalf("unix socket: exit %d %q", code, out)
+	}
+	for _, typ := range []string{"SOCK_DGRAM", "SOCK_RAW", "SOCK_DGRAM | socket.SOCK_CLOEXEC"} {
+		out, code = run(t, p, "/", os.Environ(), fmt.Sprintf(`python3 -c 'import socket; a, b = socket.socketpair(socket.AF_UNIX, socket.%s); a.sendto(b"x", "%s")'`, typ, gram.LocalAddr()))
+		if code == 0 || !strings.Contains(out, "Operation not permitted") {
+			t.Fatalf("datagram socket pair (%s): exit %d %q", typ, code, out)
+		}
+	}
+	// Stream and seqpacket pairs, connected for good, still work.
+	out, code = run(t, p, "/", os.Environ(), `python3 -c '
+import socket
+for typ in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET):
+    a, b = socket.socketpair(socket.AF_UNIX, typ); a.send(b"ok"); print(b.recv(2).decode())'`)
+	if code != 0 || out != "ok\nok\n" {
+		t.Fatalf("stream and seqpacket socket pairs: exit %d %q", code, out)
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("attempts took %v", d)

@@ -23,6 +23,11 @@ const (
 	afUnix  = 1
 	afInet  = 2
 	afInet6 = 10
+	// sockDgram is SOCK_DGRAM's bit: set in SOCK_DGRAM (2) and SOCK_RAW
+	// (3, which AF_UNIX makes a datagram socket), clear in SOCK_STREAM
+	// (1) and SOCK_SEQPACKET (5) and in the SOCK_NONBLOCK and
+	// SOCK_CLOEXEC flags.
+	sockDgram = 2
 )
 
 // Command is the seccomp policy of a sandboxed command. Denied calls fail
@@ -31,7 +36,12 @@ const (
 //   - socket only for AF_INET and AF_INET6: no Unix sockets by path
 //     (the proxy's socket, or any service outside), netlink (the network
 //     namespace is not the command's to change), packet or raw sockets;
-//   - socketpair only AF_UNIX (pipes between the command's processes);
+//   - socketpair only AF_UNIX, stream or seqpacket (pipes between the
+//     command's processes): a datagram socket of a pair can still
+//     connect or sendto any datagram socket by path, across network
+//     namespaces (syslog's /dev/log, journald's socket, any service
+//     outside), and Landlock before ABI 9 does not stop that; a stream
+//     or seqpacket one is connected for good;
 //   - no io_uring (its operations would bypass this filter), ptrace or
 //     process_vm_readv/writev;
 //   - prlimit64 on the calling process only (pid 0): the command is the
@@ -53,6 +63,10 @@ func Command() seccomp.Policy {
 					}},
 					{Name: "socketpair", Conditions: seccomp.ArgumentConditions{
 						{Argument: 0, Operation: seccomp.NotEqual, Value: afUnix},
+					}},
+					// A second condition set for the same call: OR'd.
+					{Name: "socketpair", Conditions: seccomp.ArgumentConditions{
+						{Argument: 1, Operation: seccomp.BitsSet, Value: sockDgram},
 					}},
 					{Name: "prlimit64", Conditions: seccomp.ArgumentConditions{
 						{Argument: 0, Operation: seccomp.NotEqual, Value: 0},
