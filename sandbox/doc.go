@@ -24,7 +24,7 @@
 // namespace only to give the command an IPC namespace, and the exec
 // leaves the command none), with no_new_privs, Landlock write rules and
 // a seccomp filter (socket only for AF_INET and AF_INET6, socketpair only
-// AF_UNIX, no io_uring, ptrace, process_vm_*, keyrings or prlimit on
+// AF_UNIX stream or seqpacket, no io_uring, ptrace, process_vm_*, keyrings or prlimit on
 // another process, no foreign syscall ABI); the command inherits all of
 // it at fork. Landlock also keeps its signals to its own processes (ABI
 // 6), the stage's session has no controlling terminal, and the command
