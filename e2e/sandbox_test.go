@@ -438,6 +438,14 @@ func TestSandboxFailsClosed(t *testing.T) {
 	if r.Sandbox.DangerFullAccess == nil {
 		t.Errorf("an unenforceable sandbox is reported as %+v", r.Sandbox)
 	}
+	// The warning says the commands fail, not that they run unrestricted
+	// (the opt-out is not set).
+	w0, _ := s.until("warning")
+	var wn0 protocol.WarningNotification
+	w0.decode(t, &wn0)
+	if !strings.Contains(wn0.Message, "its commands fail") || !strings.Contains(wn0.Message, "allow_unenforced_sandbox = true in config.toml") || strings.Contains(wn0.Message, "commands run without OS restrictions because") {
+		t.Errorf("warning without the opt-out: %q", wn0.Message)
+	}
 	s.startTurn(r.Thread.ID, "touch "+target)
 	c := oneCommand(t, s.runFlow(nil))
 	if c.Status != protocol.CommandFailed || !strings.Contains(*c.AggregatedOutput, "user namespaces") || !strings.Contains(*c.AggregatedOutput, "allow_unenforced_sandbox") {
@@ -512,6 +520,12 @@ func TestSandboxRetryWithoutSandbox(t *testing.T) {
 	s.startTurn(th, write("session"))
 	if f = s.runFlow(nil); !exists("session") {
 		t.Errorf("the command accepted for the session did not run unsandboxed: %q", *oneCommand(t, f).AggregatedOutput)
+	}
+
+	// A connection the sandbox refuses, in curl's words, is offered too.
+	s.startTurn(th, "curl -sS --noproxy '*' --max-time 5 http://127.0.0.1:9/")
+	if f := s.runFlow(decision(protocol.Decline())); len(f.approvals) != 1 || f.approvals[0].Reason == nil || *f.approvals[0].Reason != "command failed; retry without sandbox?" {
+		t.Errorf("curl's refused connection: approvals %+v, output %q", f.approvals, *oneCommand(t, f).AggregatedOutput)
 	}
 
 	// Under never the failure stands without a prompt.

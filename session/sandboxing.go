@@ -104,12 +104,17 @@ func (m *Manager) reportedSandbox(mode protocol.SandboxMode) protocol.SandboxPol
 }
 
 // unenforcedWarning is the warning sent when a thread starts under a mode
-// this machine cannot enforce (only possible with the opt-out); "" when
-// it is enforced.
+// this machine cannot enforce; "" when it is enforced. Without the
+// opt-out its commands fail closed, and the warning says that, not that
+// they run unrestricted.
 func (m *Manager) unenforcedWarning(mode protocol.SandboxMode) string {
 	missing := m.unenforced(mode)
 	if len(missing) == 0 {
 		return ""
+	}
+	if !m.cfg.SandboxConfig.AllowUnenforced {
+		return fmt.Sprintf("sandbox %s cannot be enforced on this machine (missing %s): its commands fail; set %s = true in config.toml to run them without OS restrictions",
+			mode, strings.Join(missing, ", "), AllowUnenforcedKey)
 	}
 	return fmt.Sprintf("sandbox %s is not enforced on this machine (missing %s): commands run without OS restrictions because %s = true",
 		mode, strings.Join(missing, ", "), AllowUnenforcedKey)
@@ -251,6 +256,9 @@ func startCommand(cmd *exec.Cmd, p *sandbox.Policy, spares *sandbox.Spares) (pro
 var denialMarkers = []string{
 	"Operation not permitted", "Permission denied", "Read-only file system",
 	"Connection refused", "Network is unreachable", "connection refused", "network is unreachable",
+	// curl's words for a refused or unreachable connection (exit 7), as
+	// `curl --noproxy '*'` gets it in the sandbox.
+	"Couldn't connect to server",
 }
 
 // looksLikeSandboxDenial reports whether a sandboxed command's failure
