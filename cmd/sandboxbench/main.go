@@ -159,6 +159,11 @@ func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string
 	times := make([][]time.Duration, len(variants))
 	for r := 0; r < runs; r++ {
 		for i, v := range variants {
+			// A spare goes on cleaning up after it reported a command's
+			// status: without a pause the next row would pay for it (on 2
+			// CPUs the cold row after "back to back" was 1 ms slower than
+			// the same row placed elsewhere).
+			time.Sleep(rowPause)
 			if v.timed != nil {
 				times[i] = append(times[i], v.timed())
 				continue
@@ -173,6 +178,7 @@ func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string
 		}
 	}
 	fmt.Fprintf(b, "### 1. Per-command overhead: `true`, %d runs each, interleaved\n\n", runs)
+	fmt.Fprintf(b, "Each round runs every row of this table and of table 1b in turn, %d ms apart (untimed), so that no row pays for what the one before left running in the background (a spare's cleanup).\n\n", rowPause.Milliseconds())
 	b.WriteString("| variant | p50 | p90 | p50 minus unsandboxed |\n|---|---|---|---|\n")
 	pct := benchfmt.Percentile[time.Duration]
 	base := pct(times[0], 50)
@@ -185,6 +191,10 @@ func overhead(b *strings.Builder, roots []string, runs int, bwrap, server string
 	serverTable(b, runs, times[0], times[1], times[own:])
 	firstCommands(b, server, min(runs, 20))
 }
+
+// rowPause separates the rows of a round, untimed: longer than a spare's
+// cleanup after a command, short of the gaps between a client's commands.
+const rowPause = 2 * time.Millisecond
 
 // variant is one row of the per-command overhead: cmd is run and timed,
 // or timed runs and times `true` itself (the spares', the server's).

@@ -125,9 +125,9 @@ func serverTable(b *strings.Builder, runs int, trueT, bwrapT []time.Duration, se
 	base, unsandboxed := pct(trueT, 50), pct(serverT[0], 50)
 	bwrapOver := pct(bwrapT, 50) - base
 	fmt.Fprintf(b, "### 1b. Through the server: `command/exec` of `/bin/true`, %d requests each, in the same rounds as table 1\n\n", runs)
-	b.WriteString("The app-server binary serving stdio with a temporary home and its default configuration (the managed network proxy on: sandboxed commands get the proxy relay), one request at a time, timed from writing the request to reading the response. " +
-		"The sandboxed rows run on the server's spare helper, reused command after command. " +
-		"Each policy ran once untimed before the rounds: the server opened no thread, so nothing started a spare before its first sandboxed command, which waited for one started for it (see the first-command figures below).\n\n")
+	fmt.Fprintf(b, "The app-server binary serving stdio with a temporary home and its default configuration (the managed network proxy on: sandboxed commands get the proxy relay), one request at a time, timed from writing the request to reading the response. "+
+		"The sandboxed rows run on the server's spare helper, reused command after command; the rows are %d ms apart, as in table 1. "+
+		"Each policy ran once untimed before the rounds: the server opened no thread, so nothing started a spare before its first sandboxed command, which waited for one started for it (see the first-command figures below).\n\n", rowPause.Milliseconds())
 	b.WriteString("| variant | p50 | p90 | p50 minus the server's unsandboxed | / bubblewrap's overhead |\n|---|---|---|---|---|\n")
 	fmt.Fprintf(b, "| `true` unsandboxed (bench process, table 1) | %s | %s | | |\n", ms(base), ms(pct(trueT, 90)))
 	fmt.Fprintf(b, "| bwrap (table 1) | %s | %s | %s (over `true` unsandboxed) | 1 |\n", ms(pct(bwrapT, 50)), ms(pct(bwrapT, 90)), ms(bwrapOver))
