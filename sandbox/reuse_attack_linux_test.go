@@ -87,6 +87,15 @@ func (r *reusedHelper) runCmd(p Policy, cmd *exec.Cmd) (string, int) {
 	return out.String(), code
 }
 
+// nextRuns runs `echo next` under p in dir: the helper still serves
+// commands after what the one before tried.
+func (r *reusedHelper) nextRuns(p Policy, dir string) {
+	r.t.Helper()
+	if out, code := r.run(p, dir, os.Environ(), `echo next`); code != 0 || out != "next\n" {
+		r.t.Fatalf("next command: exit %d, %q", code, out)
+	}
+}
+
 func (r *reusedHelper) check(helper int) {
 	r.t.Helper()
 	if r.hung.Load() {
@@ -191,9 +200,7 @@ func TestReuseCommandHoldsOnlyStdio(t *testing.T) {
 	if code != 3 || out != "0\n1\n2\n" {
 		t.Fatalf("fds: exit %d, %q; want only 0 1 2, exit 3", code, out)
 	}
-	if out, code := r.run(p, cwd, os.Environ(), `echo next`); code != 0 || out != "next\n" {
-		t.Fatalf("next command: exit %d, %q", code, out)
-	}
+	r.nextRuns(p, cwd)
 }
 
 // TestReuseMountsUndoneByWhatWasMounted: the helper undoes a command's
@@ -330,9 +337,7 @@ func TestReuseCommandCannotSignalStageOrHelper(t *testing.T) {
 	if code != 4 || out != "" {
 		t.Fatalf("signals from the command: exit %d, %q; want every one refused, exit 4", code, out)
 	}
-	if out, code := r.run(p, cwd, os.Environ(), `echo next`); code != 0 || out != "next\n" {
-		t.Fatalf("next command: exit %d, %q", code, out)
-	}
+	r.nextRuns(p, cwd)
 }
 
 // TestReuseStoppedStageIsResumed: a stage stopped between commands (here
@@ -477,9 +482,7 @@ func TestReuseOversizedRequests(t *testing.T) {
 	if code != 126 || !strings.Contains(out, "argument list too long") {
 		t.Fatalf("a 200 KiB variable: exit %d, %q; want 126, argument list too long", code, out)
 	}
-	if out, code := r.run(p, cwd, os.Environ(), `echo next`); code != 0 || out != "next\n" {
-		t.Fatalf("next command: exit %d, %q", code, out)
-	}
+	r.nextRuns(p, cwd)
 	cmd := exec.Command("/bin/true")
 	cmd.Env = []string{"RT_HUGE=" + strings.Repeat("x", maxRequest)}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -507,9 +510,7 @@ func TestReuseStartFailureKeepsHelper(t *testing.T) {
 	if code != 127 {
 		t.Fatalf("missing interpreter: exit %d, %q; want 127", code, out)
 	}
-	if out, code := r.run(p, cwd, os.Environ(), `echo next`); code != 0 || out != "next\n" {
-		t.Fatalf("next command: exit %d, %q", code, out)
-	}
+	r.nextRuns(p, cwd)
 }
 
 // TestReuseNoControllingTerminal: a command cannot reach the server's

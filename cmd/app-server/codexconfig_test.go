@@ -98,13 +98,7 @@ func TestCodexKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "config.toml")
-			if tt.file != "-" {
-				if err := os.WriteFile(path, []byte(tt.file+"\n"), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, ignored, err := loadConfig(path, false, tt.overrides)
+			got, ignored, err := loadTestConfig(t, tt.file+"\n", tt.overrides)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)

@@ -193,13 +193,7 @@ approval_timeout_default = "accept"
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "config.toml")
-			if tt.file != "-" {
-				if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, _, err := loadConfig(path, false, tt.overrides)
+			got, _, err := loadTestConfig(t, tt.file, tt.overrides)
 			if tt.wantErr != nil {
 				if err == nil {
 					t.Fatalf("loadConfig succeeded with %+v, want an error containing %q", got, tt.wantErr)
@@ -309,4 +303,17 @@ func TestNetworkSettings(t *testing.T) {
 	if def.Mode != protocol.NetworkModeFull || def.ApprovalTimeoutDecision != protocol.NetworkTimeoutDecline || !def.Enabled {
 		t.Errorf("default settings = %+v", def)
 	}
+}
+
+// loadTestConfig loads file as a config.toml with the -c overrides; file
+// "-" (or "-\n") means no file at all.
+func loadTestConfig(t *testing.T, file string, overrides []string) (*Config, []string, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if file != "-" && file != "-\n" {
+		if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return loadConfig(path, false, overrides)
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,13 +69,7 @@ experimental_use_profile = true
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "config.toml")
-			if tt.file != "-" {
-				if err := os.WriteFile(path, []byte(tt.file+"\n"), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cfg, _, err := loadConfig(path, false, tt.overrides)
+			cfg, _, err := loadTestConfig(t, tt.file+"\n", tt.overrides)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
