@@ -122,7 +122,7 @@ func runHelper(uid, gid int, server *os.File, req *request) {
 // handOver sets req's sandbox up (its mounts, its relay) and hands the
 // command to the stage with fds 1 and 2, which it then lets go. It
 // returns the mounts to undo after the command.
-func handOver(st *stage, req *request, rel *relays) ([]int, error) {
+func handOver(st *stage, req *request, rel *relays) ([]policyMount, error) {
 	mounted, err := policyMounts(req.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("mounts: %w", err)

@@ -221,3 +221,77 @@ func TestGitLinkProtectsOnlyItsOwnPlace(t *testing.T) {
 		t.Fatalf("the repository's relocated git directory was writable: %q", out)
 	}
 }
+
+// TestMetadataOnlyWhereWritesAre: a file's metadata (mode, times) changes
+// only where its contents may: Landlock does not cover metadata, the
+// read-only mounts do. A writable root of / makes everything writable.
+func TestMetadataOnlyWhereWritesAre(t *testing.T) {
+	requireSupport(t)
+	base := t.TempDir()
+	cwd, outside := filepath.Join(base, "work"), filepath.Join(base, "outside")
+	for _, d := range []string{cwd, outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "f"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roots := WorkspaceRoots(cwd, nil, true, true, "")
+	ww := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, ""), Network: NetworkNone}
+	ro := Policy{Mode: ReadOnly, Network: NetworkNone}
+	everywhere := Policy{Mode: WorkspaceWrite, WritableRoots: []string{"/"}, Network: NetworkNone}
+	for _, c := range []struct {
+		name string
+		p    Policy
+		file string
+		want bool
+	}{
+		{"workspace-write, cwd", ww, filepath.Join(cwd, "f"), true},
+		{"workspace-write, outside", ww, filepath.Join(outside, "f"), false},
+		{"read-only, cwd", ro, filepath.Join(cwd, "f"), false},
+		{"writable root /, outside", everywhere, filepath.Join(outside, "f"), true},
+	} {
+		for _, change := range []string{"chmod 600 ", "touch -d 2001-01-01 "} {
+			out, code := run(t, c.p, cwd, os.Environ(), change+c.file)
+			if got := code == 0; got != c.want {
+				t.Errorf("%s: %s%s: exit %d, %q; want allowed=%v", c.name, change, c.file, code, out, c.want)
+			}
+		}
+	}
+	st, err := os.Stat(filepath.Join(outside, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 { // only the writable-root-/ case may change it
+		t.Fatalf("outside file mode %v", st.Mode().Perm())
+	}
+}
+
+// TestWritableSlashIsUndone: on a reused helper, a command whose
+// writable root is / leaves the next command's mounts as they were:
+// read-only outside its roots, its own /proc and /dev/shm still there.
+func TestWritableSlashIsUndone(t *testing.T) {
+	requireSupport(t)
+	s := NewSpares()
+	s.restartDelay = time.Hour // stay on one helper
+	defer s.Close()
+	base := t.TempDir()
+	cwd, outside := filepath.Join(base, "work"), filepath.Join(base, "outside")
+	for _, d := range []string{cwd, outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	everywhere := Policy{Mode: WorkspaceWrite, WritableRoots: []string{"/"}, Network: NetworkNone}
+	roots := WorkspaceRoots(cwd, nil, true, true, "")
+	ww := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, ""), Network: NetworkNone}
+	if out, code, _ := runOnSpare(t, s, everywhere, cwd, os.Environ(), "touch "+filepath.Join(outside, "f")); code != 0 {
+		t.Fatalf("writable /: exit %d, %q", code, out)
+	}
+	out, code, _ := runOnSpare(t, s, ww, cwd, os.Environ(),
+		"chmod 600 "+filepath.Join(outside, "f")+" 2>/dev/null && echo chmod-outside; echo x > /dev/shm/f && cat /dev/shm/f; test -e /proc/1/status && echo proc")
+	if code != 0 || out != "x\nproc\n" {
+		t.Fatalf("next command: exit %d, %q; want no chmod outside, /dev/shm and /proc", code, out)
+	}
+}

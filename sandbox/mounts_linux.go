@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,6 +23,15 @@ import (
 func prepareMounts() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making / private: %w", err)
+	}
+	// Every mount read-only: Landlock governs the contents and names of
+	// files, not their metadata (chmod, utimes, extended attributes,
+	// chattr), which a read-only mount refuses. The writable roots get
+	// writable binds of their own for each command (policyMounts);
+	// writes to device files are not refused by a read-only mount. The
+	// mounts below are new and writable, Landlock deciding there.
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+		return fmt.Errorf("making the mounts read-only: %w", err)
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %w", err)
@@ -64,19 +74,51 @@ func mountShm() error {
 // sandboxShm is the shared-memory directory each sandbox gets to itself.
 const sandboxShm = "/dev/shm"
 
-// policyMounts makes the policy's read-only paths read-only bind mounts
-// (Landlock cannot deny a path below one it allows) and returns them, as
-// O_PATH descriptors of the mounts.
-func policyMounts(p Policy) ([]int, error) {
+// policyMount is one of policyMounts' changes: a bind mount it made, or a
+// mount it made writable (cleared), by an O_PATH descriptor.
+type policyMount struct {
+	fd      int
+	cleared bool
+}
+
+// policyMounts gives each writable root of a workspace-write policy a
+// writable bind mount (the rest stays read-only, see prepareMounts),
+// makes the policy's read-only paths read-only bind mounts on top
+// (Landlock cannot deny a path below one it allows), and returns the
+// mounts, as O_PATH descriptors, for resetMounts. Under read-only nothing
+// is mounted: every mount is read-only already.
+func policyMounts(p Policy) ([]policyMount, error) {
 	if p.Mode != WorkspaceWrite {
 		return nil, nil
 	}
-	var mounted []int
+	var mounted []policyMount
+	add := func(fd int, cleared bool) {
+		if fd >= 0 {
+			mounted = append(mounted, policyMount{fd, cleared})
+		}
+	}
+	for _, root := range p.WritableRoots {
+		if root == "/" {
+			// A bind of / onto itself is not the root that path lookups
+			// start from: every mount is made writable instead.
+			fds, err := clearReadOnly()
+			for _, fd := range fds {
+				add(fd, true)
+			}
+			if err != nil {
+				return mounted, err
+			}
+			continue
+		}
+		fd, err := bindWritable(root)
+		add(fd, false)
+		if err != nil {
+			return mounted, err
+		}
+	}
 	for _, path := range p.ReadOnlyPaths {
 		fd, err := bindReadOnly(path)
-		if fd >= 0 {
-			mounted = append(mounted, fd)
-		}
+		add(fd, false)
 		if err != nil {
 			return mounted, err
 		}
@@ -90,12 +132,12 @@ func policyMounts(p Policy) ([]int, error) {
 // path: the command may have moved the directory above it, or turned the
 // path (a symlink under a writable root) to another mount, /proc say,
 // which the next command would then not have.
-func resetMounts(mounted []int) error {
+func resetMounts(mounted []policyMount) error {
 	for i := len(mounted) - 1; i >= 0; i-- {
-		err := unix.Unmount(fdPath(mounted[i]), unix.MNT_DETACH)
-		unix.Close(mounted[i])
+		err := mounted[i].undo()
+		unix.Close(mounted[i].fd)
 		if err != nil {
-			return fmt.Errorf("unmounting a read-only path: %w", err)
+			return err
 		}
 	}
 	if err := unix.Unmount(sandboxShm, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
@@ -133,6 +175,27 @@ func bindReadOnly(path string) (int, error) {
 		}
 		path = target
 	}
+	return bindOnto(path, true)
+}
+
+// bindWritable bind-mounts a writable root onto itself writable and
+// returns an O_PATH descriptor of the new mount, -1 if it made none (the
+// root does not exist). A root on a file system the host mounted
+// read-only stays read-only: the kernel keeps that locked.
+func bindWritable(root string) (int, error) {
+	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
+		return -1, nil
+	}
+	fd, err := bindOnto(root, false)
+	if errors.Is(err, unix.EPERM) {
+		return fd, nil // read-only outside, and locked so
+	}
+	return fd, err
+}
+
+// bindOnto bind-mounts path onto itself, read-only or writable, and
+// returns an O_PATH descriptor of the new mount (-1 if none was made).
+func bindOnto(path string, readOnly bool) (int, error) {
 	if err := unix.Mount(path, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return -1, fmt.Errorf("bind-mounting %s: %w", path, err)
 	}
@@ -148,9 +211,12 @@ func bindReadOnly(path string) (int, error) {
 		return fd, fmt.Errorf("statfs %s: %w", path, err)
 	}
 	const keep = unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME | unix.ST_RELATIME
-	flags := uintptr(fsst.Flags)&keep | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
+	flags := uintptr(fsst.Flags)&keep | unix.MS_REMOUNT | unix.MS_BIND
+	if readOnly {
+		flags |= unix.MS_RDONLY
+	}
 	if err := unix.Mount("", fdPath(fd), "", flags, ""); err != nil {
-		return fd, fmt.Errorf("remounting %s read-only: %w", path, err)
+		return fd, fmt.Errorf("remounting %s: %w", path, err)
 	}
 	return fd, nil
 }
@@ -172,4 +238,71 @@ func loopbackUp() error {
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// undo undoes one of policyMounts' changes: unmounts a bind, or makes a
+// mount made writable read-only again.
+func (m policyMount) undo() error {
+	if m.cleared {
+		if err := unix.MountSetattr(m.fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			return fmt.Errorf("making a mount read-only again: %w", err)
+		}
+		return nil
+	}
+	if err := unix.Unmount(fdPath(m.fd), unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmounting a path of the command's policy: %w", err)
+	}
+	return nil
+}
+
+// clearReadOnly makes every mount of the sandbox writable, for a policy
+// whose writable root is /, and returns a descriptor of each one it
+// changed. A mount the host mounted read-only stays so (the kernel keeps
+// that locked).
+func clearReadOnly() ([]int, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		point := unescapeMountPoint(f[4])
+		fd, err := unix.Open(point, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue // hidden under another mount
+		}
+		err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY})
+		if err != nil {
+			unix.Close(fd)
+			if errors.Is(err, unix.EPERM) {
+				continue
+			}
+			return fds, fmt.Errorf("making %s writable: %w", point, err)
+		}
+		fds = append(fds, fd)
+	}
+	return fds, nil
+}
+
+// unescapeMountPoint undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountPoint(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
