@@ -8,7 +8,9 @@
 // network, pid, mount and IPC namespaces, root in its user namespace
 // (which maps to the server's uid), with SIGKILL as its parent-death
 // signal, and is PID 1 of the sandbox's pid namespace, so every process
-// in it dies with it. It mounts a fresh /proc, a devpts instance of its
+// in it dies with it. It makes every mount read-only (each command's
+// writable roots get writable binds of their own: Landlock does not
+// cover metadata), mounts a fresh /proc, a devpts instance of its
 // own and a private /dev/shm,
 // brings lo up, bind-mounts read-only the paths Landlock cannot protect
 // under a writable root (.git, the server's home) and, when the policy
