@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"syscall"
 
@@ -51,8 +52,20 @@ func newLauncher() (*launcher, error) {
 		// syscall.ForkExec rather than os.StartProcess: the latter first
 		// forks a throwaway child to probe pidfd support, once per
 		// process, which here means once per command.
+		// The directory by its path, even when the command inherits it:
+		// the stage's working directory was taken before the command's
+		// mounts, so it names the read-only mount under a writable
+		// root's bind, not the bind.
+		dir := req.Dir
+		if dir == "" {
+			var err error
+			if dir, err = os.Getwd(); err != nil {
+				l.results <- launched{err: fmt.Errorf("working directory: %w", err)}
+				return
+			}
+		}
 		pid, err := syscall.ForkExec(req.Path, req.Args, &syscall.ProcAttr{
-			Dir:   req.Dir,
+			Dir:   dir,
 			Env:   req.Env,
 			Files: []uintptr{0, 1, 2},
 			// An IPC namespace of its own: no System V object or POSIX

@@ -136,6 +136,10 @@ func loadForSandbox(opts *options) (string, *Config, error) {
 	return home, cfg, err
 }
 
+// exitSandboxSetup is the sandbox subcommand's status when the sandbox
+// could not be set up (the helper's own, sandbox's exitSetupFailed).
+const exitSandboxSetup = 125
+
 // sandboxRun runs argv under mode and returns its exit code.
 func sandboxRun(ctx context.Context, home string, cfg *Config, mode protocol.SandboxMode, netOn bool, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	cwd, err := os.Getwd()
@@ -146,7 +150,9 @@ func sandboxRun(ctx context.Context, home string, cfg *Config, mode protocol.San
 	p := sandbox.Policy{Mode: sandbox.FullAccess}
 	if mode != protocol.SandboxDangerFullAccess {
 		if miss := sandbox.Probe().Missing(sandbox.ReadOnly); len(miss) > 0 {
-			return 0, fmt.Errorf("sandbox %s cannot be enforced on this machine: missing %s", mode, strings.Join(miss, ", "))
+			// The sandbox could not be set up: 125, as when the helper fails.
+			fmt.Fprintf(stderr, "app-server sandbox: sandbox %s cannot be enforced on this machine: missing %s\n", mode, strings.Join(miss, ", "))
+			return exitSandboxSetup, nil
 		}
 		p = sandbox.Policy{Mode: sandbox.ReadOnly, Network: sandbox.NetworkNone}
 		if mode == protocol.SandboxWorkspaceWrite {
