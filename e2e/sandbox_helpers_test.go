@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"testing"
 	"time"
 )
 
@@ -74,4 +75,17 @@ func (s *server) outsideProxyURL(inside string) string {
 		u.Host = m[2]
 	}
 	return u.String()
+}
+
+// outsideDir is a directory outside every writable root of a sandboxed
+// command (not under /tmp, which workspace-write may write), removed when
+// the test ends.
+func outsideDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/var/tmp", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

@@ -274,11 +274,7 @@ func TestSandboxProxiedTrafficPrompts(t *testing.T) {
 // in <cwd>/.git and in the server's home under each mode.
 func TestSandboxWritesPerMode(t *testing.T) {
 	home := t.TempDir()
-	outside, err := os.MkdirTemp("/var/tmp", "sandbox-outside-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(outside) })
+	outside := outsideDir(t, "sandbox-outside-")
 	s := startServer(t, options{home: home})
 	s.initialize()
 	type where struct{ name, dir string }
@@ -421,11 +417,7 @@ func TestSandboxTurnEndKillsLeftovers(t *testing.T) {
 // warning says so.
 func TestSandboxFailsClosed(t *testing.T) {
 	t.Setenv(sandbox.ForceUnsupportedEnv, "namespaces")
-	outside, err := os.MkdirTemp("/var/tmp", "sandbox-failclosed-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(outside) })
+	outside := outsideDir(t, "sandbox-failclosed-")
 	target := filepath.Join(outside, "f")
 
 	s := startServer(t, options{})
@@ -479,11 +471,7 @@ func TestSandboxFailsClosed(t *testing.T) {
 // the client; accept reruns it once unsandboxed, acceptForSession also
 // runs it unsandboxed later without asking, decline keeps the failure.
 func TestSandboxRetryWithoutSandbox(t *testing.T) {
-	outside, err := os.MkdirTemp("/var/tmp", "sandbox-retry-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(outside) })
+	outside := outsideDir(t, "sandbox-retry-")
 	s := startServer(t, options{})
 	s.initialize()
 	th := s.startThread(t.TempDir(), protocol.ApprovalOnRequest)
@@ -540,11 +528,7 @@ func TestSandboxRetryWithoutSandbox(t *testing.T) {
 // sandbox for that turn and later ones; workspaceWrite's writableRoots
 // add roots.
 func TestTurnSandboxPolicyOverrides(t *testing.T) {
-	outside, err := os.MkdirTemp("/var/tmp", "sandbox-turn-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(outside) })
+	outside := outsideDir(t, "sandbox-turn-")
 	s := startServer(t, options{})
 	s.initialize()
 	cwd := t.TempDir()
@@ -589,11 +573,7 @@ func TestTurnSandboxPolicyOverrides(t *testing.T) {
 // TestCommandExecSandboxPolicy: command/exec's sandboxPolicy replaces the
 // configured sandbox for that command.
 func TestCommandExecSandboxPolicy(t *testing.T) {
-	outside, err := os.MkdirTemp("/var/tmp", "sandbox-exec-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(outside) })
+	outside := outsideDir(t, "sandbox-exec-")
 	s := startServer(t, options{})
 	s.initialize()
 	cwd := t.TempDir()
