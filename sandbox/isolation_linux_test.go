@@ -125,8 +125,7 @@ func TestSpareIsNewForEachCommand(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(cwd, ".git"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	roots := WorkspaceRoots(cwd, nil, true, true, "")
-	first := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, ""), Network: NetworkNone}
+	first := workspaceWrite(cwd, "")
 	// The second command's root is the .git directory the first had
 	// read-only.
 	second := Policy{Mode: WorkspaceWrite, WritableRoots: []string{filepath.Join(cwd, ".git")}, Network: NetworkNone}
@@ -156,8 +155,7 @@ func TestSpareIsNewForEachCommand(t *testing.T) {
 func TestDevShmIsPrivate(t *testing.T) {
 	requireSupport(t)
 	name := "app-server-sandbox-test-" + strconv.Itoa(os.Getpid())
-	roots := WorkspaceRoots(t.TempDir(), nil, true, true, "")
-	ww := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, ""), Network: NetworkNone}
+	ww := workspaceWrite(t.TempDir(), "")
 	if out, code := run(t, ww, "/", os.Environ(), "echo x > /dev/shm/"+name+" && cat /dev/shm/"+name); code != 0 || out != "x\n" {
 		t.Fatalf("workspace-write /dev/shm: exit %d, %q", code, out)
 	}
@@ -237,8 +235,7 @@ func TestMetadataOnlyWhereWritesAre(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	roots := WorkspaceRoots(cwd, nil, true, true, "")
-	ww := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, ""), Network: NetworkNone}
+	ww := workspaceWrite(cwd, "")
 	ro := Policy{Mode: ReadOnly, Network: NetworkNone}
 	everywhere := Policy{Mode: WorkspaceWrite, WritableRoots: []string{"/"}, Network: NetworkNone}
 	for _, c := range []struct {
@@ -284,8 +281,7 @@ func TestWritableSlashIsUndone(t *testing.T) {
 		}
 	}
 	everywhere := Policy{Mode: WorkspaceWrite, WritableRoots: []string{"/"}, Network: NetworkNone}
-	roots := WorkspaceRoots(cwd, nil, true, true, "")
-	ww := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, ""), Network: NetworkNone}
+	ww := workspaceWrite(cwd, "")
 	if out, code, _ := runOnSpare(t, s, everywhere, cwd, os.Environ(), "touch "+filepath.Join(outside, "f")); code != 0 {
 		t.Fatalf("writable /: exit %d, %q", code, out)
 	}

@@ -31,6 +31,14 @@ func requireSupport(t *testing.T) {
 	}
 }
 
+// workspaceWrite is the workspace-write policy of a command in cwd with
+// the server's home home ("" for none): cwd its only writable root (no
+// /tmp, no $TMPDIR), its .git and the home read-only, no network.
+func workspaceWrite(cwd, home string) Policy {
+	roots := WorkspaceRoots(cwd, nil, true, true, "")
+	return Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, home), Network: NetworkNone}
+}
+
 // run runs a shell script under p and returns its combined output and
 // exit code.
 func run(t *testing.T, p Policy, dir string, env []string, script string) (string, int) {
@@ -78,8 +86,7 @@ func TestWritesPerMode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	roots := WorkspaceRoots(cwd, nil, true, true, "")
-	ww := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, home), Network: NetworkNone}
+	ww := workspaceWrite(cwd, home)
 	ro := Policy{Mode: ReadOnly, Network: NetworkNone}
 	cases := []struct {
 		name   string

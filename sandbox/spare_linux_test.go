@@ -69,8 +69,7 @@ func TestSpareRunsCommandAsWrapDoes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	roots := WorkspaceRoots(cwd, nil, true, true, "")
-	ww := Policy{Mode: WorkspaceWrite, WritableRoots: roots, ReadOnlyPaths: ProtectedPaths(roots, ""), Network: NetworkNone}
+	ww := workspaceWrite(cwd, "")
 	env := append(os.Environ(), "SPARE_TEST=from-request")
 
 	out, code := runWarm(t, s, ww, cwd, env, `echo "$SPARE_TEST $(pwd)"; exit 7`)
