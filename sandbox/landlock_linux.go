@@ -47,7 +47,7 @@ func handledFS(abi int) uint64 {
 // restrictFiles applies the policy's write rules to the calling thread
 // with Landlock (its children inherit them): reads and execution
 // everywhere, writes under the writable roots only (read-only paths below
-// them are read-only mounts, see setupMounts), and the usual device files.
+// them are read-only mounts, see policyMounts), and the usual device files.
 func restrictFiles(p Policy) error {
 	abi := landlockABI()
 	if abi < 1 {
